@@ -1,0 +1,146 @@
+//! One history event: an invocation or completion of an operation by a process.
+//!
+//! Field names and meanings follow Jepsen, so an event converts 1:1 between the native JSON
+//! Lines format and Jepsen's `history.edn`.
+
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// Who performed an event: a client process (single-threaded), or the nemesis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Process {
+    /// A client process id. After an `info` completion the harness uses a fresh id.
+    Client(u64),
+    /// The fault injector.
+    Nemesis,
+}
+
+impl fmt::Display for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Process::Client(p) => write!(f, "{p}"),
+            Process::Nemesis => f.write_str("nemesis"),
+        }
+    }
+}
+
+impl Serialize for Process {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Process::Client(p) => s.serialize_u64(*p),
+            Process::Nemesis => s.serialize_str("nemesis"),
+        }
+    }
+}
+
+/// The type of an event (Jepsen's `:type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    /// The operation was invoked.
+    Invoke,
+    /// It completed and took effect.
+    Ok,
+    /// It completed and certainly did not take effect.
+    Fail,
+    /// Its outcome is unknown: it may take effect at any later time, or never.
+    Info,
+}
+
+impl EventKind {
+    /// Parses the type name used in histories (`invoke`, `ok`, `fail`, `info`).
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        match name {
+            "invoke" => Some(EventKind::Invoke),
+            "ok" => Some(EventKind::Ok),
+            "fail" => Some(EventKind::Fail),
+            "info" => Some(EventKind::Info),
+            _ => None,
+        }
+    }
+
+    /// The name used in histories.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Invoke => "invoke",
+            EventKind::Ok => "ok",
+            EventKind::Fail => "fail",
+            EventKind::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One line of a history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Position in the history as recorded (Jepsen's `:index`).
+    pub index: u64,
+    /// Nanoseconds since the run began, when known.
+    pub time: Option<u64>,
+    /// Who performed it.
+    pub process: Process,
+    /// Invocation or completion type.
+    pub kind: EventKind,
+    /// The function: `read`, `write`, `cas`, `txn`, or a nemesis action.
+    pub f: String,
+    /// The operation's argument or result.
+    pub value: Value,
+    /// The key, for multi-key histories in the native format.
+    pub key: Option<Value>,
+    /// An error description a client attached, if any.
+    pub error: Option<Value>,
+    /// Any other fields, preserved in order.
+    pub extra: Map<String, Value>,
+    /// The 1-based line of the source this event was read from (0 when built in memory).
+    pub line: u32,
+}
+
+impl Event {
+    /// A new event with no key, error, or extra fields.
+    pub fn new(index: u64, process: Process, kind: EventKind, f: impl Into<String>, value: Value) -> Self {
+        Event {
+            index,
+            time: None,
+            process,
+            kind,
+            f: f.into(),
+            value,
+            key: None,
+            error: None,
+            extra: Map::new(),
+            line: 0,
+        }
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("index", &self.index)?;
+        if let Some(t) = self.time {
+            map.serialize_entry("time", &t)?;
+        }
+        map.serialize_entry("process", &self.process)?;
+        map.serialize_entry("type", &self.kind)?;
+        map.serialize_entry("f", &self.f)?;
+        map.serialize_entry("value", &self.value)?;
+        if let Some(k) = &self.key {
+            map.serialize_entry("key", k)?;
+        }
+        if let Some(e) = &self.error {
+            map.serialize_entry("error", e)?;
+        }
+        for (k, v) in &self.extra {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}

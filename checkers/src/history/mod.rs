@@ -1,0 +1,104 @@
+//! Histories: the contract between the harness that records operations and the checkers.
+//!
+//! A history is a sequence of [`Event`]s (invocations and completions, Jepsen style). This
+//! module reads it from the native JSON Lines format, Jepsen's EDN `history.edn`, or Jepsen log
+//! lines ([`Format`]), validates it strictly, and pairs invocations with their completions into
+//! [`Operation`]s that checkers consume.
+
+mod edn;
+mod edn_history;
+mod error;
+mod event;
+mod format;
+mod jepsen_log;
+mod jsonl;
+mod pairing;
+
+pub use edn::{Edn, parse_edn_value};
+pub use error::HistoryError;
+pub use event::{Event, EventKind, Process};
+pub use format::{Format, detect_format};
+pub use jsonl::{event_to_json_line, write_jsonl};
+pub use pairing::{Operation, Outcome};
+
+use std::path::Path;
+
+/// A validated history: its events in order, and the client operations paired from them.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// Where the history came from (a file path, or a label such as `<stdin>`), for messages.
+    pub source: String,
+    /// Every event, in history order (the order of the file).
+    pub events: Vec<Event>,
+    /// Client operations, one per invocation, ordered by invocation position.
+    pub ops: Vec<Operation>,
+    /// Positions in `events` of the nemesis (fault injector) events.
+    pub nemesis: Vec<usize>,
+    /// Lines of a Jepsen log that were log output of other loggers, not operations.
+    pub skipped_lines: usize,
+}
+
+impl History {
+    /// Builds a history from events: checks invocation/completion pairing and pairs them.
+    pub fn from_events(source: impl Into<String>, events: Vec<Event>) -> Result<Self, HistoryError> {
+        let source = source.into();
+        let (ops, nemesis) = pairing::pair(&source, &events)?;
+        Ok(History {
+            source,
+            events,
+            ops,
+            nemesis,
+            skipped_lines: 0,
+        })
+    }
+
+    /// Parses a history from text in the given format.
+    pub fn parse(source: impl Into<String>, text: &str, format: Format) -> Result<Self, HistoryError> {
+        let source = source.into();
+        let (events, skipped_lines) = match format {
+            Format::Jsonl => (jsonl::parse(&source, text)?, 0),
+            Format::Edn => (edn_history::parse(&source, text)?, 0),
+            Format::JepsenLog => jepsen_log::parse(&source, text)?,
+        };
+        let mut history = History::from_events(source, events)?;
+        history.skipped_lines = skipped_lines;
+        Ok(history)
+    }
+
+    /// Reads and parses a history file. With `format` `None`, the format is detected from the
+    /// content (and, when the content is ambiguous, the file extension).
+    pub fn load(path: &Path, format: Option<Format>) -> Result<Self, HistoryError> {
+        let source = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| HistoryError::io(&source, e))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            HistoryError::at(&source, line, "the file is not valid UTF-8 text")
+        })?;
+        let format = match format {
+            Some(f) => f,
+            None => detect_format(path, &text).ok_or_else(|| {
+                HistoryError::whole(
+                    &source,
+                    "cannot tell the history format (expected JSON Lines, Jepsen EDN or Jepsen log lines); pass --format",
+                )
+            })?,
+        };
+        History::parse(source, &text, format)
+    }
+
+    /// An error about the event at position `pos` in `events`, naming its line.
+    pub fn error_at(&self, pos: usize, message: impl Into<String>) -> HistoryError {
+        HistoryError::at(&self.source, self.events[pos].line as usize, message)
+    }
+
+    /// The invocation event of an operation.
+    pub fn invocation(&self, op: &Operation) -> &Event {
+        &self.events[op.invoke]
+    }
+
+    /// The completion event of an operation, if it completed.
+    pub fn completion(&self, op: &Operation) -> Option<&Event> {
+        op.complete.map(|c| &self.events[c])
+    }
+}

@@ -1,0 +1,218 @@
+//! Pairs each invocation with its completion, and checks that the history is well formed.
+//!
+//! Rules (Jepsen's): a client process is single-threaded, so it has at most one invocation in
+//! flight; every completion answers the invocation in flight on its process, with the same `f`;
+//! after an `info` completion the process never invokes again. An invocation that never
+//! completes is treated as `info`. Nemesis events are not paired.
+
+use super::error::HistoryError;
+use super::event::{Event, EventKind, Process};
+use rustc_hash::FxHashMap;
+use serde_json::Value;
+
+/// How an operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// It took effect.
+    Ok,
+    /// It certainly did not take effect.
+    Fail,
+    /// Unknown (an `info` completion, or no completion at all): it may take effect at any
+    /// point after its invocation, or never.
+    Info,
+}
+
+/// One client operation: an invocation and its completion, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    /// Position in [`super::History::ops`].
+    pub id: usize,
+    /// The client process that performed it.
+    pub process: u64,
+    /// The function (`read`, `write`, `cas`, `txn`, ...).
+    pub f: String,
+    /// The key, when the history names one.
+    pub key: Option<Value>,
+    /// For `ok`: the completion's value (what was read or done). Otherwise the invocation's
+    /// value (what was attempted); an `info`/`fail` completion's value is often an error.
+    pub value: Value,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Position of the invocation in [`super::History::events`].
+    pub invoke: usize,
+    /// Position of the completion, or `None` if it never completed.
+    pub complete: Option<usize>,
+}
+
+impl Operation {
+    /// True if this operation finished (ok or fail) before `other` was invoked: the real-time
+    /// order that linearizability and strict serializability respect. Info ops never finish.
+    pub fn precedes(&self, other: &Operation) -> bool {
+        self.outcome != Outcome::Info && self.complete.is_some_and(|c| c < other.invoke)
+    }
+}
+
+/// Pairs events into operations; returns the operations and the positions of nemesis events.
+pub(crate) fn pair(source: &str, events: &[Event]) -> Result<(Vec<Operation>, Vec<usize>), HistoryError> {
+    let mut ops: Vec<Operation> = Vec::with_capacity(events.len() / 2 + 1);
+    let mut nemesis = Vec::new();
+    // process -> op id of its invocation in flight
+    let mut in_flight: FxHashMap<u64, usize> = FxHashMap::default();
+    // process -> line of its info completion (such a process must not invoke again)
+    let mut crashed: FxHashMap<u64, u32> = FxHashMap::default();
+    let err = |e: &Event, m: String| HistoryError::at(source, e.line as usize, m);
+    for (pos, e) in events.iter().enumerate() {
+        let p = match e.process {
+            Process::Nemesis => {
+                nemesis.push(pos);
+                continue;
+            }
+            Process::Client(p) => p,
+        };
+        if e.kind == EventKind::Invoke {
+            if let Some(&open) = in_flight.get(&p) {
+                let first = &events[ops[open].invoke];
+                return Err(err(
+                    e,
+                    format!(
+                        "process {p} invokes {} while its {} invoked on line {} has not completed (a process runs one operation at a time)",
+                        e.f, first.f, first.line
+                    ),
+                ));
+            }
+            if let Some(&line) = crashed.get(&p) {
+                return Err(err(
+                    e,
+                    format!(
+                        "process {p} invokes {} after its info completion on line {line}; after an indeterminate result the process must not be reused (use a fresh process id)",
+                        e.f
+                    ),
+                ));
+            }
+            in_flight.insert(p, ops.len());
+            ops.push(Operation {
+                id: ops.len(),
+                process: p,
+                f: e.f.clone(),
+                key: e.key.clone(),
+                value: e.value.clone(),
+                outcome: Outcome::Info,
+                invoke: pos,
+                complete: None,
+            });
+            continue;
+        }
+        let Some(id) = in_flight.remove(&p) else {
+            return Err(err(
+                e,
+                format!(
+                    "process {p} completes {} ({}) but has no invocation in flight",
+                    e.f, e.kind
+                ),
+            ));
+        };
+        let op = &mut ops[id];
+        let inv = &events[op.invoke];
+        if e.f != inv.f {
+            return Err(err(
+                e,
+                format!(
+                    "process {p}'s completion is for f={} but its invocation on line {} was f={}",
+                    e.f, inv.line, inv.f
+                ),
+            ));
+        }
+        match (&op.key, &e.key) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(err(
+                    e,
+                    format!(
+                        "process {p}'s completion names key {b} but its invocation on line {} named key {a}",
+                        inv.line
+                    ),
+                ));
+            }
+            (None, Some(b)) => op.key = Some(b.clone()),
+            _ => {}
+        }
+        op.complete = Some(pos);
+        op.outcome = match e.kind {
+            EventKind::Ok => {
+                op.value = e.value.clone();
+                Outcome::Ok
+            }
+            EventKind::Fail => Outcome::Fail,
+            EventKind::Info => {
+                crashed.insert(p, e.line);
+                Outcome::Info
+            }
+            EventKind::Invoke => unreachable!("handled above"),
+        };
+    }
+    Ok((ops, nemesis))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::history::{Format, History};
+
+    fn h(text: &str) -> Result<History, crate::history::HistoryError> {
+        History::parse("t", text, Format::JepsenLog)
+    }
+
+    #[test]
+    fn pairs_and_treats_unmatched_as_info() {
+        let hist = h("INFO jepsen.util - 0\t:invoke\t:write\t1\n\
+                      INFO jepsen.util - 1\t:invoke\t:read\tnil\n\
+                      INFO jepsen.util - 0\t:ok\t:write\t1\n\
+                      INFO jepsen.util - 1\t:ok\t:read\t1\n\
+                      INFO jepsen.util - 2\t:invoke\t:cas\t[1 2]\n\
+                      INFO jepsen.util - 2\t:info\t:cas\t:timed-out\n\
+                      INFO jepsen.util - 3\t:invoke\t:write\t5\n")
+        .unwrap();
+        use super::Outcome::*;
+        let outcomes: Vec<_> = hist.ops.iter().map(|o| o.outcome).collect();
+        assert_eq!(outcomes, vec![Ok, Ok, Info, Info]);
+        assert_eq!(hist.ops[1].value, serde_json::json!(1));
+        assert_eq!(
+            hist.ops[2].value,
+            serde_json::json!([1, 2]),
+            "info keeps the invocation's value"
+        );
+        assert_eq!(hist.ops[3].complete, None);
+        assert!(hist.ops[0].precedes(&hist.ops[2]));
+        assert!(!hist.ops[0].precedes(&hist.ops[1]));
+    }
+
+    #[test]
+    fn rejects_malformed_pairings_with_line_numbers() {
+        let cases = [
+            (
+                "INFO jepsen.util - 0\t:ok\t:read\t1",
+                1,
+                "no invocation in flight",
+            ),
+            (
+                "INFO jepsen.util - 0\t:invoke\t:read\tnil\nINFO jepsen.util - 0\t:invoke\t:read\tnil",
+                2,
+                "has not completed",
+            ),
+            (
+                "INFO jepsen.util - 0\t:invoke\t:read\tnil\nINFO jepsen.util - 0\t:ok\t:write\t1",
+                2,
+                "was f=read",
+            ),
+            (
+                "INFO jepsen.util - 0\t:invoke\t:read\tnil\nINFO jepsen.util - 0\t:info\t:read\tnil\nINFO jepsen.util - 0\t:invoke\t:read\tnil",
+                3,
+                "must not be reused",
+            ),
+        ];
+        for (text, line, needle) in cases {
+            let e = h(text).unwrap_err();
+            assert_eq!(e.line(), Some(line), "{e}");
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+    }
+}

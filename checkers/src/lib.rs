@@ -1,0 +1,8 @@
+//! faultline-checkers: pure, synchronous checkers for histories of concurrent operations.
+//!
+//! A history (see [`history`]) goes in, a [`report::Report`] with a [`report::Verdict`] comes
+//! out. Nothing here touches sockets, processes or clocks, so the crate can be used on its own to
+//! check histories inside another project's test suite.
+
+pub mod history;
+pub mod report;

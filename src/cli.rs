@@ -1,0 +1,19 @@
+//! The command line: one subcommand per job. Each command's arguments live beside its code.
+
+use clap::{Parser, Subcommand};
+
+/// Jepsen-style consistency checker and fault injector with a built-in replicated store.
+#[derive(Debug, Parser)]
+#[command(name = "faultline", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check saved histories (native JSON Lines, Jepsen history.edn, or Jepsen log lines).
+    Check(crate::check::CheckArgs),
+    /// Run one node of the built-in replicated store (the harness starts these itself).
+    Node(crate::store::NodeArgs),
+}

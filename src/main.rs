@@ -1,0 +1,35 @@
+//! The `faultline` binary: check histories, run the built-in store, drive test runs.
+//!
+//! `main` parses the command line (see [`cli`]), runs the chosen command, and maps its outcome to
+//! Jepsen's exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or input, 255 internal
+//! error.
+
+mod check;
+mod cli;
+mod exit;
+mod store;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::BAD_INPUT } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        cli::Command::Check(args) => check::run(args),
+        cli::Command::Node(args) => store::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("faultline: error: {e:#}");
+            ExitCode::from(exit::code_for_error(&e))
+        }
+    }
+}
