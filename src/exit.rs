@@ -3,13 +3,10 @@
 use faultline_checkers::history::HistoryError;
 
 /// The history or the run was valid.
-#[allow(dead_code)]
 pub const VALID: u8 = 0;
 /// A guarantee was violated.
-#[allow(dead_code)]
 pub const INVALID: u8 = 1;
 /// The verdict is unknown (time budget spent, or not decidable).
-#[allow(dead_code)]
 pub const UNKNOWN: u8 = 2;
 /// Bad arguments or bad input.
 pub const BAD_INPUT: u8 = 254;

@@ -4,12 +4,8 @@
 //! Jepsen's exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or input, 255 internal
 //! error.
 
-mod check;
-mod cli;
-mod exit;
-mod store;
-
 use clap::Parser;
+use faultline::{check, cli, exit, store};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -1,0 +1,10 @@
+//! The faultline harness as a library: the commands of the `faultline` binary, the built-in
+//! store, and (as they land) the network, nemesis, clients, workloads, runs and reports.
+//!
+//! `src/main.rs` is a thin shell over this crate, so integration tests, examples and benchmarks
+//! can use the same pieces the binary does.
+
+pub mod check;
+pub mod cli;
+pub mod exit;
+pub mod store;
