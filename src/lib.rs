@@ -6,5 +6,10 @@
 
 pub mod check;
 pub mod cli;
+pub mod cluster;
 pub mod exit;
+pub mod nemesis;
+pub mod net;
+pub mod run;
 pub mod store;
+pub mod workload;

@@ -1,0 +1,3 @@
+//! The cluster under test: node processes, their network, and handles to control them.
+
+pub mod process;
