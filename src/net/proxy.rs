@@ -129,10 +129,7 @@ async fn pump(
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
-        let n = match from.read(&mut buf).await {
-            Ok(n) => n,
-            Err(_) => 0,
-        };
+        let n = from.read(&mut buf).await.unwrap_or_default();
         if !wait_open(&mut open).await {
             return;
         }
