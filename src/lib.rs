@@ -6,5 +6,6 @@
 
 pub mod check;
 pub mod cli;
+pub mod client;
 pub mod exit;
 pub mod store;
