@@ -253,7 +253,7 @@ impl SingleLeader {
             return false;
         }
         if term > st.term {
-            self.observe_term(st, term, Some(leader.to_string()));
+            self.observe_term(st, term, None);
         }
         if st.role == Role::Leader {
             // Two leaders in one term cannot come from elections; refuse rather than merge.
