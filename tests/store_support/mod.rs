@@ -116,7 +116,7 @@ impl TestCluster {
         self.dir.path().join(format!("{id}.log"))
     }
 
-    /// The node that every reachable node agrees is the leader (single-leader mode).
+    /// The node among `among` that all of `among` agree is the leader (single-leader mode).
     pub async fn agreed_leader(&self, among: &[&str]) -> Option<String> {
         let mut leader: Option<String> = None;
         for id in among {
@@ -127,7 +127,7 @@ impl TestCluster {
             }
             leader = Some(theirs);
         }
-        let leader = leader?;
+        let leader = leader.filter(|l| among.contains(&l.as_str()))?;
         let status = self.client.status(&leader).await.ok()?;
         (status["role"] == "leader").then_some(leader)
     }
@@ -205,4 +205,12 @@ pub fn local() -> Options {
 
 pub fn data_dir(dir: &Path, id: &str) -> PathBuf {
     dir.join(id)
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.dump_logs();
+        }
+    }
 }
