@@ -23,16 +23,28 @@ async fn every_replication_setting_replicates_to_the_followers() {
         let leader = t.wait_leader(&ALL, WAIT).await;
         let followers: Vec<&str> = ALL.iter().copied().filter(|n| *n != leader).collect();
         for i in 0..20 {
-            let w = c.write(&leader, &format!("k{i}"), json!(i), &Options::default()).await;
+            let w = c
+                .write(&leader, &format!("k{i}"), json!(i), &Options::default())
+                .await;
             assert!(w.is_ok(), "{replication}: write k{i}: {w:?}");
             // What each setting promises at acknowledgement time, observed on the followers.
             let have: Vec<bool> = futures_have(c, &followers, &format!("k{i}"), json!(i)).await;
             match replication {
-                "sync" => assert!(have.iter().all(|h| *h), "sync: k{i} acked before all followers had it"),
-                "semi-sync" => assert!(have.iter().any(|h| *h), "semi-sync: k{i} acked before any follower had it"),
+                "sync" => assert!(
+                    have.iter().all(|h| *h),
+                    "sync: k{i} acked before all followers had it"
+                ),
+                "semi-sync" => assert!(
+                    have.iter().any(|h| *h),
+                    "semi-sync: k{i} acked before any follower had it"
+                ),
                 _ => {}
             }
-            assert!(c.append(&leader, "list", json!(i), &Options::default()).await.is_ok());
+            assert!(
+                c.append(&leader, "list", json!(i), &Options::default())
+                    .await
+                    .is_ok()
+            );
         }
         let expected_list: Vec<i64> = (0..20).collect();
         for f in &followers {
@@ -101,18 +113,34 @@ async fn sync_failover_keeps_every_acknowledged_write() {
     let acked = acked.lock().unwrap().clone();
     for (key, value) in &acked {
         let got = t.client.read(&new_leader, key, &Options::default()).await;
-        assert_eq!(ok_value(got, key), json!(value), "acknowledged write {key}={value} lost in failover");
+        assert_eq!(
+            ok_value(got, key),
+            json!(value),
+            "acknowledged write {key}={value} lost in failover"
+        );
     }
     // The old leader comes back on its address and data, follows, and catches up; sync writes
     // (which need every follower) go through again.
     t.node(&old_leader).restart().unwrap();
     let (last_key, last_value) = acked.last().cloned().unwrap();
-    wait_value(&t.client, &old_leader, &last_key, &any(), WAIT, |v| *v == json!(last_value)).await;
-    let after = t.client.write(&new_leader, "after", json!(1), &Options::default()).await;
+    wait_value(&t.client, &old_leader, &last_key, &any(), WAIT, |v| {
+        *v == json!(last_value)
+    })
+    .await;
+    let after = t
+        .client
+        .write(&new_leader, "after", json!(1), &Options::default())
+        .await;
     assert!(after.is_ok(), "write after the old leader rejoined: {after:?}");
     let status = t.client.status(&old_leader).await.unwrap();
-    assert_eq!((status["role"].as_str(), status["leader"].as_str()), (Some("follower"), Some(new_leader.as_str())));
-    eprintln!("{} acknowledged writes ({before_kill} before the kill) all survived", acked.len());
+    assert_eq!(
+        (status["role"].as_str(), status["leader"].as_str()),
+        (Some("follower"), Some(new_leader.as_str()))
+    );
+    eprintln!(
+        "{} acknowledged writes ({before_kill} before the kill) all survived",
+        acked.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -125,10 +153,17 @@ async fn async_follower_reads_are_stale_and_read_your_writes_waits() {
     wait_value(c, "n3", "x", &any(), WAIT, |v| *v == json!(1)).await;
     t.set_link("n1", "n3", false);
     let acked = c.write("n1", "x", json!(2), &Options::default()).await;
-    let pos = acked.ok().expect("async write acknowledged by the leader alone").pos;
+    let pos = acked
+        .ok()
+        .expect("async write acknowledged by the leader alone")
+        .pos;
     // The follower answers from its own state, which does not have the acknowledged write.
     let stale = c.read("n3", "x", &any()).await;
-    assert_eq!(ok_value(stale.clone(), "stale read"), json!(1), "expected a stale read, got {stale:?}");
+    assert_eq!(
+        ok_value(stale.clone(), "stale read"),
+        json!(1),
+        "expected a stale read, got {stale:?}"
+    );
     assert!(stale.ok().unwrap().pos < pos);
     let ryw = Options {
         read: Some("any".into()),
@@ -136,10 +171,16 @@ async fn async_follower_reads_are_stale_and_read_your_writes_waits() {
         ..Options::default()
     };
     let behind = c.read("n3", "x", &ryw).await;
-    assert_eq!((behind.kind(), behind.failure().map(|f| f.code.as_str())), ("fail", Some("behind")));
+    assert_eq!(
+        (behind.kind(), behind.failure().map(|f| f.code.as_str())),
+        ("fail", Some("behind"))
+    );
     assert_eq!(ok_value(c.read("n2", "x", &ryw).await, "ryw on n2"), json!(2));
     t.set_link("n1", "n3", true);
-    assert_eq!(ok_value(c.read("n3", "x", &ryw).await, "ryw after heal"), json!(2));
+    assert_eq!(
+        ok_value(c.read("n3", "x", &ryw).await, "ryw after heal"),
+        json!(2)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -155,7 +196,11 @@ async fn sync_needs_every_follower_and_semi_sync_one() {
     sync.wait_leader(&ALL, WAIT).await;
     sync.set_link("n1", "n3", false);
     let w = sync.client.write("n1", "x", json!(1), &Options::default()).await;
-    assert_eq!(w.kind(), "info", "sync write without one follower must be indeterminate: {w:?}");
+    assert_eq!(
+        w.kind(),
+        "info",
+        "sync write without one follower must be indeterminate: {w:?}"
+    );
     assert_eq!(w.failure().unwrap().code, "timeout");
     // Indeterminate indeed: the write is in the leader's log and reaches n3 after the heal.
     sync.set_link("n1", "n3", true);
@@ -167,7 +212,11 @@ async fn an_isolated_async_leader_steps_down_and_its_unreplicated_writes_are_los
     let t = TestCluster::start_proxied(3, &["--replication", "async"]).await;
     let c = &t.client;
     assert_eq!(t.wait_leader(&ALL, WAIT).await, "n1");
-    assert!(c.write("n1", "x", json!("before"), &Options::default()).await.is_ok());
+    assert!(
+        c.write("n1", "x", json!("before"), &Options::default())
+            .await
+            .is_ok()
+    );
     wait_value(c, "n2", "x", &any(), WAIT, |v| *v == json!("before")).await;
     wait_value(c, "n3", "x", &any(), WAIT, |v| *v == json!("before")).await;
     t.set_links("n1", "n2", false);
@@ -177,7 +226,10 @@ async fn an_isolated_async_leader_steps_down_and_its_unreplicated_writes_are_los
     let new_leader = t.wait_leader(&["n2", "n3"], WAIT).await;
     let deadline = std::time::Instant::now() + WAIT;
     while c.status("n1").await.unwrap()["role"] == "leader" {
-        assert!(std::time::Instant::now() < deadline, "isolated n1 never stepped down");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "isolated n1 never stepped down"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let y = c.write(&new_leader, "y", json!(1), &Options::default()).await;
@@ -188,5 +240,8 @@ async fn an_isolated_async_leader_steps_down_and_its_unreplicated_writes_are_los
     wait_value(c, "n1", "y", &any(), WAIT, |v| *v == json!(1)).await;
     let final_x = ok_value(c.read("n1", "x", &any()).await, "x on n1");
     assert_eq!(final_x, json!("before"));
-    assert!(lost.is_ok(), "n1 should have acknowledged the write before noticing its isolation: {lost:?}");
+    assert!(
+        lost.is_ok(),
+        "n1 should have acknowledged the write before noticing its isolation: {lost:?}"
+    );
 }
