@@ -1,14 +1,13 @@
 //! Node-to-node requests: one HTTP/JSON client for all peers, dialing only the configured peer
 //! addresses (which the harness points at its proxies), and what the node knows about each
-//! peer's reachability (last successful contact), logged only when it changes.
+//! peer's reachability (whether the last request to it succeeded), logged only when it changes.
 
 use super::config::{NodeConfig, PeerAddr};
 use super::log::log;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Why a peer request failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +37,6 @@ impl std::fmt::Display for PeerError {
 pub struct Peer {
     pub id: String,
     base_url: String,
-    last_ok: Mutex<Option<Instant>>,
     /// Whether the last request reached it (for logging changes only).
     reachable: AtomicBool,
 }
@@ -71,12 +69,6 @@ impl Peers {
     /// The index of a peer by id.
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.list.iter().position(|p| p.id == id)
-    }
-
-    /// Has peer `i` answered within `window`?
-    pub fn recently_reached(&self, i: usize, window: Duration) -> bool {
-        let last = *self.list[i].last_ok.lock().unwrap_or_else(|p| p.into_inner());
-        last.is_some_and(|t| t.elapsed() <= window)
     }
 
     /// Did the last request to peer `i` succeed (true before any request)?
@@ -147,9 +139,6 @@ impl Peers {
 
     fn note<T>(&self, peer: &Peer, result: &Result<T, PeerError>) {
         let ok = result.is_ok();
-        if ok {
-            *peer.last_ok.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
-        }
         if peer.reachable.swap(ok, Ordering::Relaxed) != ok {
             match result {
                 Ok(_) => log(format_args!("peer {} is reachable again", peer.id)),
@@ -164,7 +153,6 @@ impl Peer {
         Peer {
             id: p.id.clone(),
             base_url: format!("http://{}", p.addr),
-            last_ok: Mutex::new(None),
             reachable: AtomicBool::new(true),
         }
     }

@@ -150,7 +150,7 @@ impl MultiLeader {
             .map(|i| {
                 json!({
                     "id": self.peers.list[i].id,
-                    "reachable": self.peers.recently_reached(i, self.cfg.election_timeout),
+                    "reachable": self.peers.is_reachable(i),
                 })
             })
             .collect();

@@ -27,6 +27,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+/// Log entries kept in memory after compaction (older ones are only in the WAL and the data;
+/// a follower that needs them gets a snapshot).
+const RETAINED_ENTRIES: usize = 100_000;
+
 /// A node's role in its current term.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -170,12 +174,12 @@ impl SingleLeader {
             .list
             .iter()
             .zip(&st.progress)
-            .map(|(p, pr)| {
+            .enumerate()
+            .map(|(i, (p, pr))| {
                 json!({
                     "id": p.id,
                     "matched": if st.role == Role::Leader { Some(pr.matched) } else { None },
-                    "reachable": self.peers.recently_reached(
-                        self.peers.index_of(&p.id).unwrap_or(0), self.cfg.election_timeout),
+                    "reachable": self.peers.is_reachable(i),
                 })
             })
             .collect();
@@ -278,6 +282,10 @@ impl SingleLeader {
             let wal_seq = self.wal.append(Record::Entry(entry.clone()).encode());
             st.log.entries.push(entry);
             self.applied.send_replace(version.index);
+            if st.log.entries.len() > 2 * RETAINED_ENTRIES {
+                // A follower more than this far behind will get a snapshot.
+                st.log.compact(version.index - RETAINED_ENTRIES as u64);
+            }
             (version.term, version.index, wal_seq, results)
         };
         self.wal.wait_durable(wal_seq).await;

@@ -193,7 +193,11 @@ fn append_entries(node: &SingleLeader, st: &mut super::State, req: AppendRequest
             }
         }
     }
-    node.applied.send_replace(st.log.last().index);
+    let last = st.log.last().index;
+    node.applied.send_replace(last);
+    if st.log.entries.len() > 2 * super::RETAINED_ENTRIES {
+        st.log.compact(last - super::RETAINED_ENTRIES as u64);
+    }
     AppendResponse {
         term: st.term,
         ok: true,

@@ -197,6 +197,18 @@ impl Log {
         self.term_at(at.index) == Some(at.term)
     }
 
+    /// Forgets the entries up to `index` (they stay in the WAL and in the data); the log then
+    /// starts after them. Peers that need them get a snapshot instead.
+    pub fn compact(&mut self, index: u64) {
+        let Some(term) = self.term_at(index) else { return };
+        if index <= self.base.index {
+            return;
+        }
+        let drop = (index - self.base.index) as usize;
+        self.entries.drain(..drop);
+        self.base = LogVersion { term, index };
+    }
+
     /// Up to `max` entries starting at `from` (which must be after the base).
     pub fn slice(&self, from: u64, max: usize) -> Vec<Arc<Entry>> {
         if from <= self.base.index {
@@ -286,6 +298,23 @@ mod tests {
             ts: 0,
             effects,
         })
+    }
+
+    #[test]
+    fn compaction_moves_the_base() {
+        let mut log = Log::default();
+        for i in 1..=10 {
+            log.entries.push(entry(1 + i / 5, i, vec![]));
+        }
+        log.compact(6);
+        assert_eq!(log.base, LogVersion { term: 2, index: 6 });
+        assert_eq!(log.entries.len(), 4);
+        assert_eq!(log.entries[0].index, 7);
+        assert!(log.has(LogVersion { term: 2, index: 6 }));
+        assert_eq!(log.term_at(5), None);
+        assert_eq!(log.slice(8, 10).len(), 3);
+        log.compact(3);
+        assert_eq!(log.base.index, 6);
     }
 
     #[test]
