@@ -100,7 +100,7 @@ impl Replica {
                 }
             })
             .collect();
-        let any_merge = results.iter().any(|r| *r == ReplicaResult::Merged);
+        let any_merge = results.contains(&ReplicaResult::Merged);
         let seq = if !merges.is_empty() {
             Some(
                 self.wal

@@ -319,7 +319,7 @@ mod tests {
 
     #[test]
     fn replay_rebuilds_log_data_and_term() {
-        let records = vec![
+        let records = [
             Record::Term {
                 term: 1,
                 voted_for: Some("n1".into()),
