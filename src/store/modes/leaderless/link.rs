@@ -11,7 +11,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 /// Most operations in one request.
 const MAX_BATCH: usize = 1024;
 /// Requests in flight per peer.
-const IN_FLIGHT: usize = 4;
+const IN_FLIGHT: usize = 2;
 
 type Call = (ReplicaOp, oneshot::Sender<Result<ReplicaResult, PeerError>>);
 
