@@ -100,3 +100,32 @@ async fn a_restarted_follower_recovers_then_catches_up() {
     let log = std::fs::read_to_string(t.log_path(follower)).unwrap();
     assert!(log.contains("recovered term 1, log up to index 50"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ephemeral_port_is_reported_and_reused_on_restart() {
+    use faultline::store::launch::{NodeProcess, NodeSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = NodeSpec {
+        id: "solo".into(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        peers: Vec::new(),
+        data_dir: dir.path().join("solo"),
+        args: vec!["--mode".into(), "multi-leader".into()],
+    };
+    let mut node = NodeProcess::start(&store_support::binary(), spec, dir.path().join("solo.log")).unwrap();
+    let addr = node.addr;
+    assert_ne!(addr.port(), 0, "the ready file names the bound port");
+    let ready: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("solo.ready")).unwrap()).unwrap();
+    assert_eq!(ready["addr"], json!(addr.to_string()));
+    assert_eq!(ready["pid"], json!(node.pid().unwrap()));
+    let c = faultline::client::StoreClient::new(vec![("solo".into(), node.url())], WAIT).unwrap();
+    assert!(c.write("solo", "k", json!(1), &Options::default()).await.is_ok());
+    node.kill();
+    node.restart().unwrap();
+    assert_eq!(node.addr, addr);
+    assert_eq!(
+        ok_value(c.read("solo", "k", &Options::default()).await, "after restart"),
+        json!(1)
+    );
+}
