@@ -88,7 +88,7 @@ async fn run_election(node: Arc<SingleLeader>) {
         st.voted_for = Some(node.cfg.id.clone());
         st.last_heard = Instant::now();
         st.election_after = random_timeout(node.cfg.election_timeout);
-        node.acks_changed(&st);
+        node.update_acks(&st);
         let last = st.log.last();
         let seq = node.wal.append(
             Record::Term {
@@ -237,7 +237,7 @@ impl SingleLeader {
                 }
                 .encode(),
             );
-            self.acks_changed(st);
+            self.update_acks(st);
         }
     }
 
@@ -249,7 +249,7 @@ impl SingleLeader {
         st.role = Role::Follower;
         st.leader = Some(leader.to_string());
         st.last_heard = Instant::now();
-        self.acks_changed(st);
+        self.update_acks(st);
     }
 
     pub(super) fn become_leader(self: &Arc<Self>, st: &mut State) {
@@ -293,12 +293,7 @@ impl SingleLeader {
             st.role = Role::Follower;
             st.leader = None;
             st.last_heard = Instant::now();
-            self.acks_changed(st);
+            self.update_acks(st);
         }
-    }
-
-    /// Tells waiting writers that the role or term changed.
-    pub(super) fn acks_changed(&self, st: &State) {
-        self.update_acks(st);
     }
 }

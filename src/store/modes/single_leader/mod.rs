@@ -315,7 +315,7 @@ impl SingleLeader {
         }
     }
 
-    /// Recomputes the replicated index after a follower's progress changed.
+    /// Publishes the term, role and replicated index to writers waiting for acknowledgements.
     fn update_acks(&self, st: &State) {
         let matched = st.progress.iter().map(|p| p.matched);
         let acked = match self.cfg.replication {

@@ -109,7 +109,10 @@ pub async fn ship_to(node: Arc<SingleLeader>, i: usize, term: u64) {
                 ));
                 // A whole state can take longer to send and to write than a batch of entries.
                 let timeout = node.cfg.peer_timeout * 10;
-                let answer = node.peers.post_with_timeout(i, "/internal/sl/snapshot", req, timeout).await;
+                let answer = node
+                    .peers
+                    .post_with_timeout(i, "/internal/sl/snapshot", req, timeout)
+                    .await;
                 (req.base.index, answer)
             }
         };
