@@ -15,5 +15,5 @@ pub enum Command {
     /// Check saved histories (native JSON Lines, Jepsen history.edn, or Jepsen log lines).
     Check(crate::check::CheckArgs),
     /// Run one node of the built-in replicated store (the harness starts these itself).
-    Node(crate::store::NodeArgs),
+    Node(Box<crate::store::NodeArgs>),
 }

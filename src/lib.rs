@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod client;
 pub mod cluster;
 pub mod exit;
 pub mod nemesis;

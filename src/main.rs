@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         cli::Command::Check(args) => check::run(args),
-        cli::Command::Node(args) => store::run(args),
+        cli::Command::Node(args) => store::run(*args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

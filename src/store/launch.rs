@@ -1,0 +1,214 @@
+//! Starting store nodes as child processes of the `faultline` binary, on loopback, each with its
+//! own data directory and stderr log file: used by the integration tests and the benchmark, and
+//! available to the harness. A [`NodeProcess`] is killed (SIGKILL) and reaped when dropped, so a
+//! test that fails half-way leaves no node behind.
+
+use anyhow::{Context, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How to start one node.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    pub id: String,
+    /// The address to listen on (port 0 for an ephemeral one).
+    pub listen: SocketAddr,
+    /// For each peer, the address to dial (the peer itself, or a proxy in front of it).
+    pub peers: Vec<(String, SocketAddr)>,
+    pub data_dir: PathBuf,
+    /// Further flags, e.g. `["--mode", "leaderless"]`.
+    pub args: Vec<String>,
+}
+
+/// A running (or stopped) node process.
+pub struct NodeProcess {
+    pub spec: NodeSpec,
+    binary: PathBuf,
+    /// The address the node bound (known once it is ready).
+    pub addr: SocketAddr,
+    /// Where its stderr goes (appended across restarts).
+    pub log_path: PathBuf,
+    child: Option<Child>,
+}
+
+/// Reserves `count` distinct loopback ports by binding port 0 and releasing them.
+pub fn reserve_ports(count: usize) -> anyhow::Result<Vec<SocketAddr>> {
+    let listeners: Vec<TcpListener> = (0..count)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()
+        .context("reserving loopback ports")?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().context("reading a reserved port"))
+        .collect()
+}
+
+impl NodeProcess {
+    /// Starts a node and waits (up to 15 s) until it serves.
+    pub fn start(binary: &Path, spec: NodeSpec, log_path: PathBuf) -> anyhow::Result<NodeProcess> {
+        let mut node = NodeProcess {
+            addr: spec.listen,
+            spec,
+            binary: binary.to_path_buf(),
+            log_path,
+            child: None,
+        };
+        node.launch()?;
+        Ok(node)
+    }
+
+    fn launch(&mut self) -> anyhow::Result<()> {
+        let ready = self.spec.data_dir.with_extension("ready");
+        let _ = std::fs::remove_file(&ready);
+        std::fs::create_dir_all(&self.spec.data_dir)
+            .with_context(|| format!("creating {}", self.spec.data_dir.display()))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .with_context(|| format!("opening {}", self.log_path.display()))?;
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg("node")
+            .args(["--id", &self.spec.id])
+            .args(["--listen", &self.addr.to_string()])
+            .arg("--data-dir")
+            .arg(&self.spec.data_dir)
+            .arg("--ready-file")
+            .arg(&ready);
+        for (id, addr) in &self.spec.peers {
+            cmd.arg("--peer").arg(format!("{id}={addr}"));
+        }
+        cmd.args(&self.spec.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", self.binary.display()))?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&ready)
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+                && let Some(addr) = v["addr"].as_str().and_then(|a| a.parse().ok())
+            {
+                self.addr = addr;
+                return Ok(());
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                self.child = None;
+                let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(10).collect();
+                bail!(
+                    "node {} exited ({status}) before it was ready; its log ends:\n{}",
+                    self.spec.id,
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                bail!(
+                    "node {} was not ready within 15 s (log: {})",
+                    self.spec.id,
+                    self.log_path.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The node's base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Is the process running?
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Sends a signal (e.g. SIGSTOP, SIGCONT) to the process.
+    pub fn signal(&self, signal: Signal) -> anyhow::Result<()> {
+        let pid = self.pid().context("the node is not running")?;
+        kill(Pid::from_raw(pid as i32), signal)
+            .with_context(|| format!("sending {signal} to {}", self.spec.id))
+    }
+
+    /// Kills the process with SIGKILL and reaps it (no-op if it is not running).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGCONT);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the node again with the same settings, data directory and address.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        self.launch()
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A cluster of node processes on loopback, every node dialing its peers directly.
+pub struct LocalCluster {
+    pub nodes: Vec<NodeProcess>,
+}
+
+impl LocalCluster {
+    /// Starts `size` nodes `n1..` with data under `dir` and the same extra flags for all.
+    pub fn start(binary: &Path, dir: &Path, size: usize, args: &[&str]) -> anyhow::Result<LocalCluster> {
+        let addrs = reserve_ports(size)?;
+        let ids: Vec<String> = (1..=size).map(|i| format!("n{i}")).collect();
+        let mut nodes = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let peers = ids
+                .iter()
+                .zip(&addrs)
+                .filter(|(other, _)| *other != id)
+                .map(|(other, addr)| (other.clone(), *addr))
+                .collect();
+            let spec = NodeSpec {
+                id: id.clone(),
+                listen: addrs[i],
+                peers,
+                data_dir: dir.join(id),
+                args: args.iter().map(|s| s.to_string()).collect(),
+            };
+            nodes.push(NodeProcess::start(binary, spec, dir.join(format!("{id}.log")))?);
+        }
+        Ok(LocalCluster { nodes })
+    }
+
+    /// The node with this id.
+    pub fn node(&mut self, id: &str) -> &mut NodeProcess {
+        let i = self
+            .nodes
+            .iter()
+            .position(|n| n.spec.id == id)
+            .unwrap_or_else(|| panic!("no node {id}"));
+        &mut self.nodes[i]
+    }
+
+    /// (id, base URL) of every node.
+    pub fn endpoints(&self) -> Vec<(String, String)> {
+        self.nodes.iter().map(|n| (n.spec.id.clone(), n.url())).collect()
+    }
+}

@@ -1,0 +1,124 @@
+//! The replica side of the leaderless design: this node's copy of the keys placed on it, the
+//! batched operations coordinators send it (fetch a key's cell, merge a cell into a key), and
+//! their WAL records and replay. Merges are acknowledged only once they are in the WAL.
+
+use crate::store::modes::lww::{LwwCell, LwwData, StampSource};
+use crate::store::wal::Wal;
+use serde::{Deserialize, Serialize};
+use std::sync::{Mutex, MutexGuard};
+
+/// One operation a coordinator asks of a replica.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ReplicaOp {
+    /// Return the key's cell.
+    Fetch(String),
+    /// Merge the cell into the key (a write, or a read repair).
+    Merge(String, LwwCell),
+}
+
+/// A replica's answer to one operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ReplicaResult {
+    Cell(LwwCell),
+    Merged,
+}
+
+/// A batch of operations (from one coordinator to one replica).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BatchRequest {
+    pub ops: Vec<ReplicaOp>,
+}
+
+/// The answers, in the same order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BatchResponse {
+    pub results: Vec<ReplicaResult>,
+}
+
+/// A WAL record: the merges of one batch.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    merges: Vec<(String, LwwCell)>,
+}
+
+pub struct ReplicaState {
+    pub data: LwwData,
+    /// Merges applied here (this node's log position).
+    pub applied: u64,
+}
+
+/// This node's replica.
+pub struct Replica {
+    state: Mutex<ReplicaState>,
+    pub wal: Wal,
+}
+
+impl Replica {
+    /// Replays the WAL; notes this node's own stamps so its counter never repeats.
+    pub fn recover(wal: Wal, records: &[Vec<u8>], stamps: &mut StampSource) -> anyhow::Result<Replica> {
+        let mut st = ReplicaState {
+            data: LwwData::default(),
+            applied: 0,
+        };
+        for (i, bytes) in records.iter().enumerate() {
+            let record: Record = serde_json::from_slice(bytes)
+                .map_err(|e| anyhow::anyhow!("WAL record {i} is not a leaderless record: {e}"))?;
+            for (key, cell) in &record.merges {
+                cell.reg
+                    .iter()
+                    .chain(&cell.items)
+                    .for_each(|(s, _)| stamps.observe(s));
+                st.data.merge(key, cell);
+                st.applied += 1;
+            }
+        }
+        Ok(Replica {
+            state: Mutex::new(st),
+            wal,
+        })
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, ReplicaState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies a batch; returns the answers and, if it merged anything, the WAL sequence number
+    /// to wait for before acknowledging.
+    pub fn apply(&self, ops: Vec<ReplicaOp>) -> (Vec<ReplicaResult>, Option<u64>) {
+        let mut st = self.lock();
+        let mut merges = Vec::new();
+        let results: Vec<ReplicaResult> = ops
+            .into_iter()
+            .map(|op| match op {
+                ReplicaOp::Fetch(key) => ReplicaResult::Cell(st.data.cell(&key)),
+                ReplicaOp::Merge(key, cell) => {
+                    if st.data.merge(&key, &cell) {
+                        st.applied += 1;
+                        merges.push((key, cell));
+                    }
+                    ReplicaResult::Merged
+                }
+            })
+            .collect();
+        let any_merge = results.contains(&ReplicaResult::Merged);
+        let seq = if !merges.is_empty() {
+            Some(
+                self.wal
+                    .append(serde_json::to_vec(&Record { merges }).unwrap_or_default()),
+            )
+        } else {
+            // A merge that changed nothing may repeat one still on its way to the disk.
+            any_merge.then(|| self.wal.last_seq())
+        };
+        (results, seq)
+    }
+
+    /// Applies a batch and waits until its merges are durable.
+    pub async fn apply_durably(&self, ops: Vec<ReplicaOp>) -> Vec<ReplicaResult> {
+        let (results, seq) = self.apply(ops);
+        if let Some(seq) = seq {
+            self.wal.wait_durable(seq).await;
+        }
+        results
+    }
+}

@@ -1,0 +1,297 @@
+//! Multi-leader replication: every node accepts writes, applies them locally with a
+//! last-write-wins stamp from its own clock, acknowledges once they are in its WAL, and ships
+//! them asynchronously to every other node. Each node ships only the writes it originated, in
+//! order, to each peer directly (no relaying); a peer tells the sender how far it has applied
+//! that origin's writes, so shipping resumes correctly after partitions and restarts.
+//!
+//! Reads are served from the local state (possibly stale). A transaction runs atomically on the
+//! node that serves it and ships as one unit, but concurrent writes elsewhere may win some of
+//! its keys and lose others under last-write-wins: there is no isolation across nodes.
+
+use super::lww::{LwwCell, LwwData, StampSource, StampingStore};
+use super::{EngineStatus, OpResult, Reply, txn};
+use crate::store::clock::Clock;
+use crate::store::config::NodeConfig;
+use crate::store::error::ApiError;
+use crate::store::log::log;
+use crate::store::ops::{Command, RequestOptions};
+use crate::store::peers::Peers;
+use crate::store::wal::Wal;
+use axum::extract::State as AxState;
+use axum::{Json, Router, routing::post};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::watch;
+
+/// Most entries shipped in one request.
+const MAX_BATCH: usize = 4096;
+
+/// One write (all effects of one client request) originated by a node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Shipped {
+    /// The origin's sequence number for it (1, 2, ...).
+    pub seq: u64,
+    pub effects: Vec<(String, LwwCell)>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Record {
+    Local(Arc<Shipped>),
+    Remote { origin: String, entry: Arc<Shipped> },
+}
+
+/// Writes from `origin` (possibly none: a probe).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ShipRequest {
+    pub origin: String,
+    pub entries: Vec<Arc<Shipped>>,
+}
+
+/// How far the receiver has applied the origin's writes.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ShipResponse {
+    pub have: u64,
+}
+
+struct State {
+    data: LwwData,
+    stamps: StampSource,
+    /// The writes this node originated: `own[i].seq == i + 1`.
+    own: Vec<Arc<Shipped>>,
+    /// Per origin (including this node), the last of its writes applied here.
+    have: BTreeMap<String, u64>,
+    /// Writes applied here, from any origin (this node's log position).
+    applied: u64,
+}
+
+/// The multi-leader engine.
+pub struct MultiLeader {
+    cfg: NodeConfig,
+    clock: Arc<Clock>,
+    wal: Wal,
+    peers: Peers,
+    state: Mutex<State>,
+    own_len: watch::Sender<u64>,
+}
+
+impl MultiLeader {
+    /// Rebuilds the state from the WAL and starts shipping to every peer.
+    pub fn start(
+        cfg: NodeConfig,
+        clock: Arc<Clock>,
+        wal: Wal,
+        records: &[Vec<u8>],
+    ) -> anyhow::Result<Arc<Self>> {
+        let mut st = State {
+            data: LwwData::default(),
+            stamps: StampSource::new(&cfg.id),
+            own: Vec::new(),
+            have: BTreeMap::new(),
+            applied: 0,
+        };
+        for (i, bytes) in records.iter().enumerate() {
+            let record: Record = serde_json::from_slice(bytes)
+                .map_err(|e| anyhow::anyhow!("WAL record {i} is not a multi-leader record: {e}"))?;
+            let (origin, entry) = match record {
+                Record::Local(entry) => {
+                    for (_, cell) in &entry.effects {
+                        cell.reg
+                            .iter()
+                            .chain(&cell.items)
+                            .for_each(|(s, _)| st.stamps.observe(s));
+                    }
+                    st.own.push(entry.clone());
+                    (cfg.id.clone(), entry)
+                }
+                Record::Remote { origin, entry } => (origin, entry),
+            };
+            for (key, cell) in &entry.effects {
+                st.data.merge(key, cell);
+            }
+            st.have.insert(origin, entry.seq);
+            st.applied += 1;
+        }
+        log(format_args!(
+            "multi-leader: recovered {} writes ({} of them this node's), {} keys",
+            st.applied,
+            st.own.len(),
+            st.data.map.len()
+        ));
+        let peers = Peers::new(&cfg)?;
+        let node = Arc::new(MultiLeader {
+            own_len: watch::Sender::new(st.own.len() as u64),
+            state: Mutex::new(st),
+            cfg,
+            clock,
+            wal,
+            peers,
+        });
+        for i in 0..node.peers.list.len() {
+            tokio::spawn(ship_to(node.clone(), i));
+        }
+        Ok(node)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn routes(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/internal/ml/ship", post(handle_ship))
+            .with_state(self.clone())
+    }
+
+    pub fn status(&self) -> EngineStatus {
+        let st = self.lock();
+        let peers: Vec<_> = (0..self.peers.list.len())
+            .map(|i| {
+                json!({
+                    "id": self.peers.list[i].id,
+                    "reachable": self.peers.is_reachable(i),
+                })
+            })
+            .collect();
+        EngineStatus {
+            role: "peer",
+            term: 0,
+            leader: None,
+            applied: st.applied,
+            detail: json!({"own_writes": st.own.len(), "have": st.have, "peers": peers}),
+        }
+    }
+
+    /// Serves a client command from the local state.
+    pub async fn execute(&self, cmd: Command, opts: RequestOptions) -> Result<Reply, ApiError> {
+        if opts.after.is_some() || opts.n.is_some() || opts.r.is_some() || opts.w.is_some() {
+            return Err(ApiError::bad_request(
+                "after, n, r and w do not apply to multi-leader mode (reads are local)",
+            ));
+        }
+        if let Some(read) = opts.read.as_deref().filter(|r| *r != "local") {
+            return Err(ApiError::bad_request(format!(
+                "read={read} is not a multi-leader read mode (expected local)"
+            )));
+        }
+        let (pos, results, wal_seq) = {
+            let mut guard = self.lock();
+            let st = &mut *guard;
+            let mut store = StampingStore {
+                data: &mut st.data,
+                stamps: &mut st.stamps,
+                clock: &self.clock,
+                effects: Vec::new(),
+            };
+            let results = match cmd {
+                Command::Txn { ops, .. } => {
+                    txn::check_types(&store, &ops)?;
+                    txn::run(&mut store, &ops)
+                }
+                Command::Cas { key, from, to } => {
+                    txn::check_cas(&store, &key, &from)?;
+                    let version = txn::LocalStore::write(&mut store, &key, to.clone());
+                    vec![OpResult { value: to, version }]
+                }
+            };
+            let effects = store.effects;
+            let mut wal_seq = None;
+            if !effects.is_empty() {
+                let entry = Arc::new(Shipped {
+                    seq: st.own.len() as u64 + 1,
+                    effects,
+                });
+                wal_seq = Some(
+                    self.wal
+                        .append(serde_json::to_vec(&Record::Local(entry.clone())).unwrap_or_default()),
+                );
+                st.have.insert(self.cfg.id.clone(), entry.seq);
+                st.own.push(entry);
+                st.applied += 1;
+                self.own_len.send_replace(st.own.len() as u64);
+            }
+            (st.applied, results, wal_seq)
+        };
+        if let Some(seq) = wal_seq {
+            self.wal.wait_durable(seq).await;
+        }
+        Ok(Reply { pos, results })
+    }
+}
+
+/// Ships this node's writes to peer `i`, forever.
+async fn ship_to(node: Arc<MultiLeader>, i: usize) {
+    let mut own_len = node.own_len.subscribe();
+    // Unknown until the peer says how far it has applied our writes.
+    let mut next: Option<u64> = None;
+    loop {
+        let entries: Vec<Arc<Shipped>> = match next {
+            None => Vec::new(),
+            Some(n) => {
+                let st = node.lock();
+                own_len.borrow_and_update();
+                st.own
+                    .iter()
+                    .skip(n as usize - 1)
+                    .take(MAX_BATCH)
+                    .cloned()
+                    .collect()
+            }
+        };
+        if next.is_some() && entries.is_empty() {
+            // Caught up: wait for new writes, re-probing now and then.
+            if tokio::time::timeout(node.cfg.election_timeout, own_len.changed())
+                .await
+                .is_err()
+            {
+                next = None;
+            }
+            continue;
+        }
+        let request = ShipRequest {
+            origin: node.cfg.id.clone(),
+            entries,
+        };
+        match node
+            .peers
+            .post::<_, ShipResponse>(i, "/internal/ml/ship", &request)
+            .await
+        {
+            Ok(answer) => next = Some(answer.have + 1),
+            Err(_) => tokio::time::sleep(node.cfg.heartbeat).await,
+        }
+    }
+}
+
+async fn handle_ship(
+    AxState(node): AxState<Arc<MultiLeader>>,
+    Json(req): Json<ShipRequest>,
+) -> Json<ShipResponse> {
+    let have = {
+        let mut st = node.lock();
+        let mut have = st.have.get(&req.origin).copied().unwrap_or(0);
+        for entry in req.entries {
+            if entry.seq <= have {
+                continue;
+            }
+            if entry.seq != have + 1 {
+                break;
+            }
+            for (key, cell) in &entry.effects {
+                st.data.merge(key, cell);
+            }
+            let record = Record::Remote {
+                origin: req.origin.clone(),
+                entry: entry.clone(),
+            };
+            node.wal.append(serde_json::to_vec(&record).unwrap_or_default());
+            have = entry.seq;
+            st.applied += 1;
+        }
+        st.have.insert(req.origin, have);
+        have
+    };
+    node.wal.wait_durable(node.wal.last_seq()).await;
+    Json(ShipResponse { have })
+}

@@ -1,0 +1,275 @@
+//! Single-leader mode on real node processes: every replication setting replicates; sync keeps
+//! every acknowledged write across a SIGKILL of the leader; async with follower reads really
+//! serves stale reads; read-your-writes waits for the position; an isolated old leader steps
+//! down and its unreplicated writes are really lost.
+
+mod store_support;
+
+use faultline::client::{Options, Outcome, StoreClient};
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use store_support::{TestCluster, any, ok_value, wait_value};
+
+const ALL: [&str; 3] = ["n1", "n2", "n3"];
+const WAIT: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_replication_setting_replicates_to_the_followers() {
+    for replication in ["sync", "semi-sync", "async"] {
+        let t = TestCluster::start(3, &["--replication", replication]);
+        let c = &t.client;
+        let leader = t.wait_leader(&ALL, WAIT).await;
+        let followers: Vec<&str> = ALL.iter().copied().filter(|n| *n != leader).collect();
+        for i in 0..20 {
+            let w = c
+                .write(&leader, &format!("k{i}"), json!(i), &Options::default())
+                .await;
+            assert!(w.is_ok(), "{replication}: write k{i}: {w:?}");
+            // What each setting promises at acknowledgement time, observed on the followers.
+            let have: Vec<bool> = futures_have(c, &followers, &format!("k{i}"), json!(i)).await;
+            match replication {
+                "sync" => assert!(
+                    have.iter().all(|h| *h),
+                    "sync: k{i} acked before all followers had it"
+                ),
+                "semi-sync" => assert!(
+                    have.iter().any(|h| *h),
+                    "semi-sync: k{i} acked before any follower had it"
+                ),
+                _ => {}
+            }
+            assert!(
+                c.append(&leader, "list", json!(i), &Options::default())
+                    .await
+                    .is_ok()
+            );
+        }
+        let expected_list: Vec<i64> = (0..20).collect();
+        for f in &followers {
+            for i in 0..20 {
+                wait_value(c, f, &format!("k{i}"), &any(), WAIT, |v| *v == json!(i)).await;
+            }
+            wait_value(c, f, "list", &any(), WAIT, |v| *v == json!(expected_list)).await;
+            let refused = c.write(f, "k0", json!(-1), &Options::default()).await;
+            let failure = refused.failure().expect("a follower refuses writes");
+            assert_eq!((refused.kind(), failure.code.as_str()), ("fail", "not_leader"));
+            assert_eq!(failure.leader.as_deref(), Some(leader.as_str()));
+            let leader_read = c.read(f, "k0", &Options::default()).await;
+            assert_eq!(leader_read.failure().map(|f| f.code.as_str()), Some("not_leader"));
+        }
+    }
+}
+
+async fn futures_have(c: &StoreClient, nodes: &[&str], key: &str, value: serde_json::Value) -> Vec<bool> {
+    let mut have = Vec::new();
+    for n in nodes {
+        have.push(matches!(c.read(n, key, &any()).await, Outcome::Ok(s) if s.value == value));
+    }
+    have
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_failover_keeps_every_acknowledged_write() {
+    let mut t = TestCluster::start(3, &["--replication", "sync"]);
+    let old_leader = t.wait_leader(&ALL, WAIT).await;
+    let acked: Arc<Mutex<Vec<(String, i64)>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let (c, acked, stop) = (t.client.clone(), acked.clone(), stop.clone());
+        let mut target = old_leader.clone();
+        writers.push(tokio::spawn(async move {
+            let mut i = 0i64;
+            while !stop.load(Ordering::SeqCst) {
+                let key = format!("w{w}-{i}");
+                match c.write(&target, &key, json!(i), &Options::default()).await {
+                    Outcome::Ok(_) => acked.lock().unwrap().push((key, i)),
+                    Outcome::Fail(f) if f.leader.is_some() => target = f.leader.unwrap(),
+                    _ => {
+                        // Try the nodes in turn until one leads.
+                        let ids = c.node_ids();
+                        let at = ids.iter().position(|id| *id == target).unwrap_or(0);
+                        target = ids[(at + 1) % ids.len()].clone();
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+                i += 1;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let before_kill = acked.lock().unwrap().len();
+    assert!(before_kill > 0, "no write was acknowledged before the kill");
+    t.node(&old_leader).kill();
+    let survivors: Vec<&str> = ALL.iter().copied().filter(|n| *n != old_leader).collect();
+    let new_leader = t.wait_leader(&survivors, WAIT).await;
+    assert_ne!(new_leader, old_leader);
+    stop.store(true, Ordering::SeqCst);
+    for w in writers {
+        w.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    for (key, value) in &acked {
+        let got = t.client.read(&new_leader, key, &Options::default()).await;
+        assert_eq!(
+            ok_value(got, key),
+            json!(value),
+            "acknowledged write {key}={value} lost in failover"
+        );
+    }
+    // The old leader comes back on its address and data, follows, and catches up; sync writes
+    // (which need every follower) go through again.
+    t.node(&old_leader).restart().unwrap();
+    let (last_key, last_value) = acked.last().cloned().unwrap();
+    wait_value(&t.client, &old_leader, &last_key, &any(), WAIT, |v| {
+        *v == json!(last_value)
+    })
+    .await;
+    let after = t
+        .client
+        .write(&new_leader, "after", json!(1), &Options::default())
+        .await;
+    assert!(after.is_ok(), "write after the old leader rejoined: {after:?}");
+    let status = t.client.status(&old_leader).await.unwrap();
+    assert_eq!(
+        (status["role"].as_str(), status["leader"].as_str()),
+        (Some("follower"), Some(new_leader.as_str()))
+    );
+    eprintln!(
+        "{} acknowledged writes ({before_kill} before the kill) all survived",
+        acked.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn async_follower_reads_are_stale_and_read_your_writes_waits() {
+    let t = TestCluster::start_proxied(3, &["--replication", "async"]).await;
+    let c = &t.client;
+    let leader = t.wait_leader(&ALL, WAIT).await;
+    assert_eq!(leader, "n1");
+    assert!(c.write("n1", "x", json!(1), &Options::default()).await.is_ok());
+    wait_value(c, "n3", "x", &any(), WAIT, |v| *v == json!(1)).await;
+    t.set_link("n1", "n3", false);
+    let acked = c.write("n1", "x", json!(2), &Options::default()).await;
+    let pos = acked
+        .ok()
+        .expect("async write acknowledged by the leader alone")
+        .pos;
+    // The follower answers from its own state, which does not have the acknowledged write.
+    let stale = c.read("n3", "x", &any()).await;
+    assert_eq!(
+        ok_value(stale.clone(), "stale read"),
+        json!(1),
+        "expected a stale read, got {stale:?}"
+    );
+    assert!(stale.ok().unwrap().pos < pos);
+    let ryw = Options {
+        read: Some("any".into()),
+        after: Some(pos),
+        ..Options::default()
+    };
+    let behind = c.read("n3", "x", &ryw).await;
+    assert_eq!(
+        (behind.kind(), behind.failure().map(|f| f.code.as_str())),
+        ("fail", Some("behind"))
+    );
+    assert_eq!(ok_value(c.read("n2", "x", &ryw).await, "ryw on n2"), json!(2));
+    t.set_link("n1", "n3", true);
+    assert_eq!(
+        ok_value(c.read("n3", "x", &ryw).await, "ryw after heal"),
+        json!(2)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_needs_every_follower_and_semi_sync_one() {
+    let semi = TestCluster::start_proxied(3, &["--replication", "semi-sync"]).await;
+    semi.wait_leader(&ALL, WAIT).await;
+    semi.set_link("n1", "n3", false);
+    let w = semi.client.write("n1", "x", json!(1), &Options::default()).await;
+    assert!(w.is_ok(), "semi-sync with one follower cut: {w:?}");
+    drop(semi);
+
+    let sync = TestCluster::start_proxied(3, &["--replication", "sync"]).await;
+    sync.wait_leader(&ALL, WAIT).await;
+    sync.set_link("n1", "n3", false);
+    let w = sync.client.write("n1", "x", json!(1), &Options::default()).await;
+    assert_eq!(
+        w.kind(),
+        "info",
+        "sync write without one follower must be indeterminate: {w:?}"
+    );
+    assert_eq!(w.failure().unwrap().code, "timeout");
+    // Indeterminate indeed: the write is in the leader's log and reaches n3 after the heal.
+    sync.set_link("n1", "n3", true);
+    wait_value(&sync.client, "n3", "x", &any(), WAIT, |v| *v == json!(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_isolated_async_leader_steps_down_and_its_unreplicated_writes_are_lost() {
+    let t = TestCluster::start_proxied(3, &["--replication", "async"]).await;
+    let c = &t.client;
+    assert_eq!(t.wait_leader(&ALL, WAIT).await, "n1");
+    assert!(
+        c.write("n1", "x", json!("before"), &Options::default())
+            .await
+            .is_ok()
+    );
+    wait_value(c, "n2", "x", &any(), WAIT, |v| *v == json!("before")).await;
+    wait_value(c, "n3", "x", &any(), WAIT, |v| *v == json!("before")).await;
+    t.set_links("n1", "n2", false);
+    t.set_links("n1", "n3", false);
+    // Written at once, before n1 can notice: acknowledged by n1 alone, then lost in failover.
+    let lost = c.write("n1", "x", json!("lost"), &Options::default()).await;
+    let new_leader = t.wait_leader(&["n2", "n3"], WAIT).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while c.status("n1").await.unwrap()["role"] == "leader" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "isolated n1 never stepped down"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let y = c.write(&new_leader, "y", json!(1), &Options::default()).await;
+    assert!(y.is_ok(), "write to the new leader {new_leader}: {y:?}");
+    t.set_links("n1", "n2", true);
+    t.set_links("n1", "n3", true);
+    // n1 rejoins as a follower of the higher term; its log is replaced by the new leader's.
+    wait_value(c, "n1", "y", &any(), WAIT, |v| *v == json!(1)).await;
+    let final_x = ok_value(c.read("n1", "x", &any()).await, "x on n1");
+    assert_eq!(final_x, json!("before"));
+    assert!(
+        lost.is_ok(),
+        "n1 should have acknowledged the write before noticing its isolation: {lost:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paused_leader_is_replaced_and_follows_when_resumed() {
+    use nix::sys::signal::Signal;
+    let mut t = TestCluster::start(3, &["--replication", "semi-sync"]);
+    let c = t.client.clone();
+    let old = t.wait_leader(&ALL, WAIT).await;
+    assert!(c.write(&old, "x", json!(1), &Options::default()).await.is_ok());
+    t.node(&old).signal(Signal::SIGSTOP).unwrap();
+    let others: Vec<&str> = ALL.iter().copied().filter(|n| *n != old).collect();
+    let new = t.wait_leader(&others, WAIT).await;
+    assert_eq!(
+        ok_value(
+            c.read(&new, "x", &Options::default()).await,
+            "x on the new leader"
+        ),
+        json!(1)
+    );
+    assert!(c.write(&new, "x", json!(2), &Options::default()).await.is_ok());
+    t.node(&old).signal(Signal::SIGCONT).unwrap();
+    wait_value(&c, &old, "x", &any(), WAIT, |v| *v == json!(2)).await;
+    let leader = t.wait_leader(&ALL, WAIT).await;
+    let status = c.status(&old).await.unwrap();
+    assert!(
+        leader != old || status["term"].as_u64() > Some(2),
+        "the resumed node cannot lead its old term: {status}"
+    );
+}
