@@ -92,6 +92,14 @@ impl OwnedChild {
         self.state
     }
 
+    /// How the child ended, in words ("exit status: 3", "signal: 9 (SIGKILL)"), once exited.
+    pub fn exit_description(&mut self) -> String {
+        match self.child.try_wait() {
+            Ok(Some(status)) => status.to_string(),
+            _ => "exited".to_string(),
+        }
+    }
+
     /// SIGKILL, then reap. Safe to call on a child that already exited.
     pub fn kill(&mut self) {
         if self.state == ChildState::Exited {

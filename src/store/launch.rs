@@ -8,7 +8,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use crate::cluster::process::{ChildState, OwnedChild};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How to start one node.
@@ -32,7 +33,7 @@ pub struct NodeProcess {
     pub addr: SocketAddr,
     /// Where its stderr goes (appended across restarts).
     pub log_path: PathBuf,
-    child: Option<Child>,
+    child: Option<OwnedChild>,
 }
 
 /// Reserves `count` distinct loopback ports by binding port 0 and releasing them.
@@ -86,9 +87,7 @@ impl NodeProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("starting {}", self.binary.display()))?;
+        let child = OwnedChild::spawn(cmd).with_context(|| format!("starting {}", self.binary.display()))?;
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
@@ -100,8 +99,9 @@ impl NodeProcess {
                 return Ok(());
             }
             if let Some(child) = self.child.as_mut()
-                && let Ok(Some(status)) = child.try_wait()
+                && child.state() == ChildState::Exited
             {
+                let status = child.exit_description();
                 self.child = None;
                 let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
                 let tail: Vec<&str> = log.lines().rev().take(10).collect();
@@ -130,7 +130,7 @@ impl NodeProcess {
 
     /// The process id, while running.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.child.as_ref().map(OwnedChild::pid)
     }
 
     /// Is the process running?
@@ -138,7 +138,19 @@ impl NodeProcess {
         self.child.is_some()
     }
 
-    /// Sends a signal (e.g. SIGSTOP, SIGCONT) to the process.
+    /// Pauses the process (SIGSTOP), returning once the kernel reports it stopped.
+    pub fn pause(&mut self) -> anyhow::Result<()> {
+        let id = &self.spec.id;
+        self.child.as_mut().with_context(|| format!("node {id} is not running"))?.pause()
+    }
+
+    /// Resumes a paused process (SIGCONT).
+    pub fn resume(&mut self) -> anyhow::Result<()> {
+        let id = &self.spec.id;
+        self.child.as_mut().with_context(|| format!("node {id} is not running"))?.resume()
+    }
+
+    /// Sends any other signal to the process.
     pub fn signal(&self, signal: Signal) -> anyhow::Result<()> {
         let pid = self.pid().context("the node is not running")?;
         kill(Pid::from_raw(pid as i32), signal)
@@ -148,9 +160,7 @@ impl NodeProcess {
     /// Kills the process with SIGKILL and reaps it (no-op if it is not running).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGCONT);
-            let _ = child.kill();
-            let _ = child.wait();
+            child.kill();
         }
     }
 

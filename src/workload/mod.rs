@@ -94,8 +94,6 @@ pub struct ClusterConfig {
     pub r: Option<usize>,
     /// leaderless only: write quorum.
     pub w: Option<usize>,
-    /// leaderless only.
-    pub read_repair: Option<bool>,
     #[serde(default)]
     pub fsync: Fsync,
     /// Extra flags passed to every `faultline node`.
@@ -193,7 +191,7 @@ fn default_rate() -> f64 {
     100.0
 }
 fn default_op_timeout() -> Duration {
-    Duration::from_secs(1)
+    Duration::from_millis(1500)
 }
 
 impl Default for ClientConfig {
@@ -470,14 +468,14 @@ impl Workload {
             ));
         }
         let leader_only = c.replication.is_some() || c.reads.is_some();
-        let quorum = c.n.is_some() || c.r.is_some() || c.w.is_some() || c.read_repair.is_some();
+        let quorum = c.n.is_some() || c.r.is_some() || c.w.is_some();
         match c.mode {
             StoreMode::SingleLeader if quorum => {
-                return Err("cluster.n/r/w/read_repair apply to mode = \"leaderless\" only".into());
+                return Err("cluster.n, r and w apply to mode = \"leaderless\" only".into());
             }
             StoreMode::MultiLeader if quorum || leader_only => {
                 return Err(
-                    "mode = \"multi-leader\" takes no replication, reads, n, r, w or read_repair".into(),
+                    "mode = \"multi-leader\" takes no replication, reads, n, r or w".into(),
                 );
             }
             StoreMode::Leaderless if leader_only => {
