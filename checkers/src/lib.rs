@@ -6,3 +6,5 @@
 
 pub mod history;
 pub mod report;
+pub mod graph;
+pub mod session;

@@ -1,0 +1,252 @@
+//! Session guarantees over list-append histories.
+//!
+//! Within a process: read-your-writes (a read of a key contains the process's latest earlier
+//! append to it), monotonic reads (a read of a key is at least as long as the process's earlier
+//! reads of it), and the same-key halves of monotonic writes and writes-follow-reads (a later
+//! append sits after the earlier append / after everything the process had read, in the key's
+//! version order). Across processes: whoever observes a process's append must also observe the
+//! appends that process made before it (monotonic writes) and the versions it had read before
+//! it (writes-follow-reads), on every key the observer reads.
+
+use crate::graph::list_append::{ListIndex, NONE, ReadFact, kv};
+use crate::graph::{AnomalyKind, ConsistencyModel, Ctx, Findings, MicroOp};
+use crate::history::Outcome;
+use rustc_hash::FxHashMap;
+
+/// The reads of each transaction, as ranges into `index.reads`.
+fn reads_by_txn(index: &ListIndex, txns: usize) -> Vec<(u32, u32)> {
+    let mut ranges = vec![(0u32, 0u32); txns];
+    let mut i = 0;
+    while i < index.reads.len() {
+        let t = index.reads[i].txn as usize;
+        let end = i + index.reads[i..].iter().take_while(|r| r.txn as usize == t).count();
+        ranges[t] = (i as u32, end as u32);
+        i = end;
+    }
+    ranges
+}
+
+/// Whether a read of `key` contains `value`.
+fn contains(ctx: Ctx, index: &ListIndex, read: &ReadFact, value: u32) -> bool {
+    if index.order(read.key).is_some() {
+        return index.pos.get(&kv(read.key, value)).is_some_and(|&p| p < read.span.len);
+    }
+    ctx.set.values(read.span).contains(&value)
+}
+
+/// The position of a value in its key's observed order, for consistent keys.
+fn position(index: &ListIndex, key: u32, value: u32) -> Option<u32> {
+    index.order(key)?;
+    index.pos.get(&kv(key, value)).copied()
+}
+
+pub(crate) fn check(
+    ctx: Ctx,
+    index: &ListIndex,
+    sessions: &[Vec<u32>],
+    wanted: &dyn Fn(ConsistencyModel) -> bool,
+    findings: &mut Findings,
+) {
+    let set = ctx.set;
+    let ranges = reads_by_txn(index, set.txns.len());
+    let reads_of = |t: u32| {
+        let (a, b) = ranges[t as usize];
+        &index.reads[a as usize..b as usize]
+    };
+    // Per (process, key): the process's appends and its longest reads so far, in session order.
+    let mut appends_by: FxHashMap<(u64, u32), Vec<(u32, u32)>> = FxHashMap::default();
+    let mut reads_by: FxHashMap<(u64, u32), Vec<(u32, u32, u32)>> = FxHashMap::default();
+    for session in sessions {
+        // key -> (txn, value) of the latest append; key -> (txn, read) of the longest read.
+        let mut last_append: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
+        let mut longest_read: FxHashMap<u32, (u32, ReadFact)> = FxHashMap::default();
+        for &t in session {
+            let txn = set.txns[t as usize];
+            let p = txn.process;
+            for r in reads_of(t).iter().filter(|r| r.valid) {
+                if wanted(ConsistencyModel::ReadYourWrites)
+                    && let Some(&(wt, v)) = last_append.get(&r.key)
+                    && !contains(ctx, index, r, v)
+                {
+                    findings.add(AnomalyKind::ReadYourWrites, || {
+                        let mut a = ctx.anomaly(&[wt as usize, t as usize], Some(r.key));
+                        a.steps.push(format!(
+                            "Process {p} appended {} to key {} in T1 (index {}), then read key {} in T2 (index {}) as {} and did not see {}.",
+                            ctx.s(v), ctx.s(r.key), ctx.index(wt as usize), ctx.s(r.key), ctx.index(t as usize),
+                            ctx.span(r.span), ctx.s(v)
+                        ));
+                        a
+                    });
+                }
+                if wanted(ConsistencyModel::MonotonicReads)
+                    && index.order(r.key).is_some()
+                    && let Some(&(rt, prev)) = longest_read.get(&r.key)
+                    && r.span.len < prev.span.len
+                {
+                    findings.add(AnomalyKind::MonotonicReads, || {
+                        let mut a = ctx.anomaly(&[rt as usize, t as usize], Some(r.key));
+                        a.steps.push(format!(
+                            "Process {p} read key {} as {} in T1 (index {}), then as {} in T2 (index {}): an older state, losing {}.",
+                            ctx.s(r.key), ctx.span(prev.span), ctx.index(rt as usize), ctx.span(r.span),
+                            ctx.index(t as usize),
+                            ctx.list(&set.values(prev.span)[r.span.len as usize..])
+                        ));
+                        a
+                    });
+                }
+            }
+            for m in set.mops(t as usize) {
+                let MicroOp::Append { key, value } = *m else { continue };
+                let Some(pos) = position(index, key, value) else { continue };
+                if wanted(ConsistencyModel::MonotonicWrites)
+                    && let Some(&(wt, v1)) = last_append.get(&key)
+                    && wt != t
+                    && position(index, key, v1).is_none_or(|p1| p1 > pos)
+                {
+                    findings.add(AnomalyKind::MonotonicWrites, || {
+                        let mut a = ctx.anomaly(&[wt as usize, t as usize], Some(key));
+                        let order = index.order(key).map(|o| ctx.list(&o.longest)).unwrap_or_default();
+                        a.steps.push(format!(
+                            "Process {p} appended {} to key {} in T1 (index {}), then {} in T2 (index {}).",
+                            ctx.s(v1), ctx.s(key), ctx.index(wt as usize), ctx.s(value), ctx.index(t as usize)
+                        ));
+                        a.steps.push(format!(
+                            "But key {} was read as {order}: {} became visible without {} before it.",
+                            ctx.s(key), ctx.s(value), ctx.s(v1)
+                        ));
+                        a
+                    });
+                }
+                if wanted(ConsistencyModel::WritesFollowReads)
+                    && let Some(&(rt, prev)) = longest_read.get(&key)
+                    && rt != t
+                    && pos < prev.span.len
+                {
+                    findings.add(AnomalyKind::WritesFollowReads, || {
+                        let mut a = ctx.anomaly(&[rt as usize, t as usize], Some(key));
+                        let order = index.order(key).map(|o| ctx.list(&o.longest)).unwrap_or_default();
+                        a.steps.push(format!(
+                            "Process {p} read key {} as {} in T1 (index {}), then appended {} in T2 (index {}).",
+                            ctx.s(key), ctx.span(prev.span), ctx.index(rt as usize), ctx.s(value), ctx.index(t as usize)
+                        ));
+                        a.steps.push(format!(
+                            "But key {} was read as {order}: {} was placed before versions process {p} had already read.",
+                            ctx.s(key), ctx.s(value)
+                        ));
+                        a
+                    });
+                }
+            }
+            // Update the session state with this transaction.
+            for r in reads_of(t).iter().filter(|r| r.valid) {
+                let longer = longest_read.get(&r.key).is_none_or(|(_, prev)| r.span.len > prev.span.len);
+                if longer {
+                    longest_read.insert(r.key, (t, *r));
+                }
+                let entry = reads_by.entry((p, r.key)).or_default();
+                let best = entry.last().map_or(0, |e| e.1).max(r.span.len);
+                let witness = if best == r.span.len { t } else { entry.last().map_or(t, |e| e.2) };
+                entry.push((t, best, witness));
+            }
+            for m in set.mops(t as usize) {
+                if let MicroOp::Append { key, value } = *m {
+                    last_append.insert(key, (t, value));
+                    appends_by.entry((p, key)).or_default().push((t, value));
+                }
+            }
+        }
+    }
+    if wanted(ConsistencyModel::MonotonicWrites) || wanted(ConsistencyModel::WritesFollowReads) {
+        observers(ctx, index, &ranges, &appends_by, &reads_by, wanted, findings);
+    }
+}
+
+/// The cross-process halves of monotonic writes and writes-follow-reads.
+fn observers(
+    ctx: Ctx,
+    index: &ListIndex,
+    ranges: &[(u32, u32)],
+    appends_by: &FxHashMap<(u64, u32), Vec<(u32, u32)>>,
+    reads_by: &FxHashMap<(u64, u32), Vec<(u32, u32, u32)>>,
+    wanted: &dyn Fn(ConsistencyModel) -> bool,
+    findings: &mut Findings,
+) {
+    let set = ctx.set;
+    // Per process seen by the observer: (latest txn of it observed, key, value observed).
+    let mut seen: Vec<(u64, u32, u32, u32)> = Vec::new();
+    for (t, txn) in set.txns.iter().enumerate() {
+        if txn.outcome != Outcome::Ok {
+            continue;
+        }
+        let (a, b) = ranges[t];
+        let reads = &index.reads[a as usize..b as usize];
+        seen.clear();
+        for r in reads.iter().filter(|r| r.valid) {
+            let Some(order) = index.order(r.key) else { continue };
+            for (p, &w) in order.writers[..r.view_len as usize].iter().enumerate() {
+                if w == NONE {
+                    continue;
+                }
+                let writer = set.txns[w as usize];
+                if writer.process == txn.process || !writer.possibly_committed() {
+                    continue;
+                }
+                match seen.iter_mut().find(|s| s.0 == writer.process) {
+                    Some(s) if s.1 >= w => {}
+                    Some(s) => *s = (writer.process, w, r.key, order.longest[p]),
+                    None => seen.push((writer.process, w, r.key, order.longest[p])),
+                }
+            }
+        }
+        let mut reported_mw = false;
+        let mut reported_wfr = false;
+        for r in reads.iter().filter(|r| r.valid) {
+            if index.order(r.key).is_none() {
+                continue;
+            }
+            for &(p, w2, k2, v2) in &seen {
+                if !reported_mw
+                    && wanted(ConsistencyModel::MonotonicWrites)
+                    && let Some(list) = appends_by.get(&(p, r.key))
+                    && let Some(&(w1, v1)) = list[..list.partition_point(|e| e.0 < w2)].last()
+                    && !index.pos.get(&kv(r.key, v1)).is_some_and(|&pos| pos < r.span.len)
+                {
+                    reported_mw = true;
+                    findings.add(AnomalyKind::MonotonicWrites, || {
+                        let mut a = ctx.anomaly(&[w1 as usize, w2 as usize, t], Some(r.key));
+                        a.steps.push(format!(
+                            "Process {p} appended {} to key {} in T1, then {} to key {} in T2.",
+                            ctx.s(v1), ctx.s(r.key), ctx.s(v2), ctx.s(k2)
+                        ));
+                        a.steps.push(format!(
+                            "T3 (process {}) saw T2's append of {} to key {}, but read key {} as {}, without T1's earlier append of {}.",
+                            txn.process, ctx.s(v2), ctx.s(k2), ctx.s(r.key), ctx.span(r.span), ctx.s(v1)
+                        ));
+                        a
+                    });
+                }
+                if !reported_wfr
+                    && wanted(ConsistencyModel::WritesFollowReads)
+                    && let Some(list) = reads_by.get(&(p, r.key))
+                    && let Some(&(_, len, rt)) = list[..list.partition_point(|e| e.0 < w2)].last()
+                    && r.span.len < len
+                {
+                    reported_wfr = true;
+                    findings.add(AnomalyKind::WritesFollowReads, || {
+                        let mut a = ctx.anomaly(&[rt as usize, w2 as usize, t], Some(r.key));
+                        let order = index.order(r.key).map(|o| o.longest.clone()).unwrap_or_default();
+                        a.steps.push(format!(
+                            "Process {p} read key {} as {} in T1, then appended {} to key {} in T2.",
+                            ctx.s(r.key), ctx.list(&order[..len as usize]), ctx.s(v2), ctx.s(k2)
+                        ));
+                        a.steps.push(format!(
+                            "T3 (process {}) saw T2's append of {} to key {}, but read key {} as {}, an older state than process {p} had read before writing.",
+                            txn.process, ctx.s(v2), ctx.s(k2), ctx.s(r.key), ctx.span(r.span)
+                        ));
+                        a
+                    });
+                }
+            }
+        }
+    }
+}
