@@ -54,6 +54,11 @@ pub(crate) fn explain_cycle(
     class: CycleClass,
     shortest: bool,
 ) -> Anomaly {
+    // Start from the earliest transaction, so T1 is the first one invoked.
+    let first = (0..cycle.nodes.len()).min_by_key(|&i| cycle.nodes[i]).unwrap_or(0);
+    let mut cycle = cycle.clone();
+    cycle.nodes.rotate_left(first);
+    cycle.labels.rotate_left(first);
     let mut a = ctx.anomaly(&cycle.nodes, None);
     let n = cycle.nodes.len();
     let mut edges_json = Vec::new();

@@ -263,7 +263,53 @@ pub(crate) fn analyze(
     }
     index.accesses = all_access;
     lost_updates(ctx, &index, findings);
+    fractured_reads(ctx, &index, findings);
     Ok(index)
+}
+
+/// A transaction read one of another transaction's writes, but on another key that
+/// transaction wrote, read a version known to precede its write.
+fn fractured_reads(ctx: Ctx, index: &RegisterIndex, findings: &mut Findings) {
+    let accesses = &index.accesses;
+    let mut start = 0;
+    while start < accesses.len() {
+        let t = accesses[start].txn;
+        let end = start + accesses[start..].iter().take_while(|a| a.txn == t).count();
+        let mine = &accesses[start..end];
+        start = end;
+        'seen: for seen in mine {
+            let Some(u) = seen.ext_read.and_then(|x| index.writer_txn(seen.key, x)) else { continue };
+            if u == t {
+                continue;
+            }
+            for other in mine.iter().filter(|o| o.key != seen.key) {
+                let Some(y) = other.ext_read else { continue };
+                let missed = ctx.set.mops(u as usize).iter().rev().find_map(|m| match *m {
+                    MicroOp::Write { key, value } if key == other.key => Some(value),
+                    _ => None,
+                });
+                let Some(missed) = missed else { continue };
+                if index.precedes(other.key, y, missed) {
+                    findings.add(AnomalyKind::FracturedRead, || {
+                        let mut a = ctx.anomaly(&[t as usize, u as usize], Some(other.key));
+                        a.steps.push(format!(
+                            "T1 read T2's write of {} to key {}.",
+                            ctx.s(seen.ext_read.unwrap_or(INIT)),
+                            ctx.s(seen.key)
+                        ));
+                        a.steps.push(format!(
+                            "But T1 read key {} as {}, a version before T2's write of {} to it: T1 saw only part of T2.",
+                            ctx.s(other.key),
+                            if y == INIT { "nil".to_string() } else { ctx.s(y) },
+                            ctx.s(missed)
+                        ));
+                        a
+                    });
+                    break 'seen;
+                }
+            }
+        }
+    }
 }
 
 fn is_final_write(ctx: Ctx, t: usize, key: u32, v: u32) -> bool {
