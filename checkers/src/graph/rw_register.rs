@@ -50,6 +50,8 @@ pub(crate) struct KeyAccess {
     pub key: u32,
     /// Its first read, if it read the key before writing it (`Some(INIT)`: read nil).
     pub ext_read: Option<u32>,
+    /// The position of that read among the transaction's micro-ops.
+    pub read_mop: u32,
     /// Its last write to the key.
     pub final_write: Option<u32>,
 }
@@ -135,9 +137,9 @@ pub(crate) fn analyze(
         keys.sort_unstable();
         keys.dedup();
         for key in keys {
-            let mut access = KeyAccess { txn: t as u32, key, ext_read: None, final_write: None };
+            let mut access = KeyAccess { txn: t as u32, key, ext_read: None, read_mop: 0, final_write: None };
             let mut last_own: Option<u32> = None;
-            for m in mops.iter().filter(|m| m.key() == key) {
+            for (i, m) in mops.iter().enumerate().filter(|(_, m)| m.key() == key) {
                 match *m {
                     MicroOp::Write { value, .. } => {
                         last_own = Some(value);
@@ -145,7 +147,10 @@ pub(crate) fn analyze(
                     }
                     MicroOp::ReadRegister { value: Some(read), .. } => match last_own {
                         None => {
-                            access.ext_read.get_or_insert(read.unwrap_or(INIT));
+                            if access.ext_read.is_none() {
+                                access.ext_read = Some(read.unwrap_or(INIT));
+                                access.read_mop = i as u32;
+                            }
                             check_read(ctx, &index, t, key, read, edges, findings);
                         }
                         Some(own) if read != Some(own) => findings.add(AnomalyKind::Internal, || {

@@ -4,9 +4,9 @@
 //! append to it), monotonic reads (a read of a key is at least as long as the process's earlier
 //! reads of it), and the same-key halves of monotonic writes and writes-follow-reads (a later
 //! append sits after the earlier append / after everything the process had read, in the key's
-//! version order). Across processes: whoever observes a process's append must also observe the
-//! appends that process made before it (monotonic writes) and the versions it had read before
-//! it (writes-follow-reads), on every key the observer reads.
+//! version order). Across processes: whoever observes a process's append must, in its later
+//! reads, also observe the appends that process made before it (monotonic writes) and the
+//! versions it had read before it (writes-follow-reads).
 
 use crate::graph::list_append::{ListIndex, NONE, ReadFact, kv};
 use crate::graph::{AnomalyKind, ConsistencyModel, Ctx, Findings, MicroOp};
@@ -181,29 +181,12 @@ fn observers(
         let (a, b) = ranges[t];
         let reads = &index.reads[a as usize..b as usize];
         seen.clear();
-        for r in reads.iter().filter(|r| r.valid) {
-            let Some(order) = index.order(r.key) else { continue };
-            for (p, &w) in order.writers[..r.view_len as usize].iter().enumerate() {
-                if w == NONE {
-                    continue;
-                }
-                let writer = set.txns[w as usize];
-                if writer.process == txn.process || !writer.possibly_committed() {
-                    continue;
-                }
-                match seen.iter_mut().find(|s| s.0 == writer.process) {
-                    Some(s) if s.1 >= w => {}
-                    Some(s) => *s = (writer.process, w, r.key, order.longest[p]),
-                    None => seen.push((writer.process, w, r.key, order.longest[p])),
-                }
-            }
-        }
         let mut reported_mw = false;
         let mut reported_wfr = false;
+        // Reads in the order the transaction made them: each must reflect what the earlier
+        // ones observed.
         for r in reads.iter().filter(|r| r.valid) {
-            if index.order(r.key).is_none() {
-                continue;
-            }
+            let Some(order) = index.order(r.key) else { continue };
             for &(p, w2, k2, v2) in &seen {
                 if !reported_mw
                     && wanted(ConsistencyModel::MonotonicWrites)
@@ -245,6 +228,20 @@ fn observers(
                         ));
                         a
                     });
+                }
+            }
+            for (p, &w) in order.writers[..r.view_len as usize].iter().enumerate() {
+                if w == NONE {
+                    continue;
+                }
+                let writer = set.txns[w as usize];
+                if writer.process == txn.process || !writer.possibly_committed() {
+                    continue;
+                }
+                match seen.iter_mut().find(|s| s.0 == writer.process) {
+                    Some(s) if s.1 >= w => {}
+                    Some(s) => *s = (writer.process, w, r.key, order.longest[p]),
+                    None => seen.push((writer.process, w, r.key, order.longest[p])),
                 }
             }
         }

@@ -121,7 +121,8 @@ pub(crate) fn check(
                 continue;
             }
             let p = writer.process;
-            for other in accesses {
+            // Only reads made after the observing one must reflect it.
+            for other in accesses.iter().filter(|o| o.ext_read.is_some() && o.read_mop > seen.read_mop) {
                 let Some(y) = other.ext_read else { continue };
                 let k1 = other.key;
                 let before = |list: Option<&Vec<(u32, u32)>>| {
