@@ -248,3 +248,5 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
     stats.insert("elapsed_ms".into(), json!(started.elapsed().as_millis() as u64));
     Ok(TxnAnalysis { workload: options.workload, findings, inconclusive, models: verdicts, stats })
 }
+#[cfg(test)]
+mod cycles_oracle;
