@@ -110,17 +110,16 @@ impl DepGraph {
     /// Strongly connected components with more than one node, each sorted, using only edges
     /// whose kinds pass `keep`.
     pub(crate) fn cyclic_components_where(&self, keep: impl Fn(u8) -> bool) -> Vec<Vec<u32>> {
-        use petgraph::visit::EdgeFiltered;
-        let filtered = EdgeFiltered::from_fn(&self.csr, |e| keep(*e.weight()));
-        let mut sccs: Vec<Vec<u32>> = petgraph::algo::tarjan_scc(&filtered)
-            .into_iter()
-            .filter(|c| c.len() > 1)
-            .collect();
-        for c in &mut sccs {
-            c.sort_unstable();
+        let mut edges: Vec<(u32, u32)> = Vec::new();
+        for a in 0..self.csr.node_count() {
+            let (targets, kinds) = self.out(a);
+            for (&b, &k) in targets.iter().zip(kinds) {
+                if keep(k) {
+                    edges.push((a as u32, b));
+                }
+            }
         }
-        sccs.sort_unstable_by_key(|c| c[0]);
-        sccs
+        super::scc::cyclic_sccs(self.csr.node_count(), &edges)
     }
 }
 

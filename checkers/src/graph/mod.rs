@@ -16,6 +16,7 @@ pub(crate) mod list_append;
 mod models;
 mod orders;
 pub(crate) mod rw_register;
+mod scc;
 mod txn;
 
 pub use anomaly::{AnomalyKind, CycleOrder, CycleShape, EXPLAINED_PER_KIND, Findings};

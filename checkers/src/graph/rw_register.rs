@@ -403,16 +403,12 @@ fn find_cyclic_versions(
         let (a, b) = (id(key, x, &mut nodes), id(key, y, &mut nodes));
         graph_edges.push((a, b));
     }
-    let g: petgraph::Graph<(), (), petgraph::Directed, u32> = petgraph::Graph::from_edges(&graph_edges);
-    for scc in petgraph::algo::tarjan_scc(&g) {
-        if scc.len() < 2 {
-            continue;
-        }
-        let key = nodes[scc[0].index()].0;
+    for scc in super::scc::cyclic_sccs(nodes.len(), &graph_edges) {
+        let key = nodes[scc[0] as usize].0;
         if !index.cyclic_keys.insert(key) {
             continue;
         }
-        let mut values: Vec<u32> = scc.iter().map(|n| nodes[n.index()].1).collect();
+        let mut values: Vec<u32> = scc.iter().map(|&n| nodes[n as usize].1).collect();
         values.sort_unstable();
         let reasons: Vec<String> = version_edges
             .iter()
