@@ -39,7 +39,11 @@ fn main() {
             let history = History::load(std::path::Path::new(&args[2]), None).expect("a readable history");
             let loaded = started.elapsed();
             let checking = Instant::now();
-            let analysis = analyze(&history, &TxnCheckOptions::new(Workload::ListAppend)).expect("well-formed txns");
+            let mut options = TxnCheckOptions::new(Workload::ListAppend);
+            if let Some(models) = args.get(3) {
+                options.models = models.split(',').map(|m| m.parse().expect("a consistency model")).collect();
+            }
+            let analysis = analyze(&history, &options).expect("well-formed txns");
             let checked = checking.elapsed();
             let n = history.ops.len();
             println!(
@@ -58,7 +62,7 @@ fn main() {
             println!("{} operations loaded in {:.2?}", history.ops.len(), started.elapsed());
         }
         _ => {
-            eprintln!("usage: graph_bench generate N FILE [SEED] | graph_bench check FILE | graph_bench load FILE");
+            eprintln!("usage: graph_bench generate N FILE [SEED] | graph_bench check FILE [MODEL,...] | graph_bench load FILE");
             std::process::exit(2);
         }
     }

@@ -307,7 +307,12 @@ fn read_edges(ctx: Ctx, index: &mut ListIndex, edges: &mut EdgeList, findings: &
             }));
             let view_len = values.len().saturating_sub(own.len());
             let view = &values[..view_len];
-            let foreign_own = view.iter().find(|&&v| index.writer(key, v).is_some_and(|w| w.txn == t as u32));
+            // Writers of the view's elements: from the observed order when the key has one.
+            let view_writers: Vec<u32> = match index.order(key) {
+                Some(order) => order.writers[..view_len].to_vec(),
+                None => view.iter().map(|&v| index.writer(key, v).map_or(NONE, |w| w.txn)).collect(),
+            };
+            let foreign_own = view_writers.iter().find(|&&w| w == t as u32);
             let valid = values.ends_with(&own) && foreign_own.is_none();
             index.reads.push(ReadFact {
                 txn: t as u32,
@@ -330,7 +335,10 @@ fn read_edges(ctx: Ctx, index: &mut ListIndex, edges: &mut EdgeList, findings: &
                 });
                 continue;
             }
-            for &v in view {
+            for (&v, &writer) in view.iter().zip(&view_writers) {
+                if writer != NONE && set.txns[writer as usize].possibly_committed() {
+                    continue;
+                }
                 match index.writer(key, v) {
                     None => findings.add(AnomalyKind::GarbageRead, || {
                         let mut a = ctx.anomaly(&[t], Some(key));
@@ -457,34 +465,41 @@ fn lost_updates(ctx: Ctx, index: &ListIndex, findings: &mut Findings) {
 /// but read a key that transaction also appended to without its append.
 fn fractured_reads(ctx: Ctx, index: &ListIndex, findings: &mut Findings) {
     let set = ctx.set;
-    let mut observed: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
+    // observed_by[w] == t + 1 when the current reader t observed writer w, at observed_at[w].
+    let mut observed_by: Vec<u32> = vec![0; set.txns.len()];
+    let mut observed_at: Vec<(u32, u32)> = vec![(0, 0); set.txns.len()];
     let mut start = 0;
     while start < index.reads.len() {
         let t = index.reads[start].txn;
         let end = start + index.reads[start..].iter().take_while(|r| r.txn == t).count();
         let reads = &index.reads[start..end];
         start = end;
-        observed.clear();
+        let mut any = false;
         for r in reads.iter().filter(|r| r.valid) {
-            for &v in &set.values(r.span)[..r.view_len as usize] {
-                if let Some(w) = index.writer(r.key, v)
-                    && w.txn != t
-                {
-                    observed.entry(w.txn).or_insert((r.key, v));
+            let Some(order) = index.order(r.key) else { continue };
+            for (p, &w) in order.writers[..r.view_len as usize].iter().enumerate() {
+                if w != NONE && w != t && observed_by[w as usize] != t + 1 {
+                    observed_by[w as usize] = t + 1;
+                    observed_at[w as usize] = (r.key, order.longest[p]);
+                    any = true;
                 }
             }
         }
-        if observed.is_empty() {
+        if !any {
             continue;
         }
         'reads: for r in reads.iter().filter(|r| r.valid) {
             let Some(order) = index.order(r.key) else { continue };
-            let missing = order.longest[r.view_len as usize..]
+            let missing = order.writers[r.view_len as usize..]
                 .iter()
-                .filter_map(|&v| index.writer(r.key, v).map(|w| w.txn))
+                .copied()
+                .filter(|&w| w != NONE)
                 .chain(order.unobserved.iter().copied());
             for u in missing {
-                let Some(&(seen_key, seen_value)) = observed.get(&u) else { continue };
+                if observed_by[u as usize] != t + 1 {
+                    continue;
+                }
+                let (seen_key, seen_value) = observed_at[u as usize];
                 if seen_key == r.key || u == t {
                     continue;
                 }

@@ -180,7 +180,14 @@ pub fn check(history: &History, options: &TxnCheckOptions) -> Result<Report, His
 pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalysis, HistoryError> {
     let started = Instant::now();
     let models = options.effective_models();
+    let mut phases = Map::new();
+    let mut lap = Instant::now();
+    let mut phase = |name: &str| {
+        phases.insert(name.to_string(), json!(lap.elapsed().as_millis() as u64));
+        lap = Instant::now();
+    };
     let set = TxnSet::parse(history, options.workload)?;
+    phase("parse_ms");
     let ctx = Ctx { history, set: &set };
     let mut findings = Findings::default();
     let mut edges = EdgeList::default();
@@ -195,6 +202,7 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
             &mut findings,
         )?),
     };
+    phase("infer_ms");
     let forbidden_by_any = |k: AnomalyKind| models.iter().any(|m| m.forbids(k));
     let mut inconclusive = Vec::new();
     let classes: Vec<CycleClass> = all_classes()
@@ -219,6 +227,7 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
     }
     let inferred_edges = edges.len();
     let graph = edges.freeze(set.txns.len());
+    phase("orders_and_graph_ms");
     inconclusive.extend(cycle_report::report_cycles(
         ctx,
         &inference,
@@ -227,6 +236,7 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
         options.cycle_budget,
         &mut findings,
     ));
+    phase("cycles_ms");
     let session_models: Vec<ConsistencyModel> = ConsistencyModel::SESSION
         .into_iter()
         .filter(|s| {
@@ -235,6 +245,7 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
         })
         .collect();
     crate::session::check(ctx, &inference, &graph, &session_models, options.cycle_budget, &mut findings);
+    phase("sessions_ms");
     let found = findings.kinds();
     let verdicts: Vec<ModelVerdict> = models.iter().map(|&m| verdict_for(m, &found, &inconclusive)).collect();
     let count = |o: Outcome| set.txns.iter().filter(|t| t.outcome == o).count();
@@ -247,6 +258,7 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
     stats.insert("inferred_edges".into(), json!(inferred_edges));
     stats.insert("graph_edges".into(), json!(graph.edge_count()));
     stats.insert("elapsed_ms".into(), json!(started.elapsed().as_millis() as u64));
+    stats.extend(phases);
     Ok(TxnAnalysis { workload: options.workload, findings, inconclusive, models: verdicts, stats })
 }
 #[cfg(test)]

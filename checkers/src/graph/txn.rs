@@ -61,19 +61,34 @@ impl std::fmt::Display for Scalar {
 /// Interns scalars to dense `u32` ids (keys and values share one table).
 #[derive(Debug, Default)]
 pub(crate) struct Interner {
-    ids: FxHashMap<Scalar, u32>,
+    ints: FxHashMap<i64, u32>,
+    strs: FxHashMap<Box<str>, u32>,
     scalars: Vec<Scalar>,
 }
 
 impl Interner {
-    pub(crate) fn intern(&mut self, s: Scalar) -> u32 {
-        if let Some(&id) = self.ids.get(&s) {
-            return id;
+    pub(crate) fn intern_int(&mut self, i: i64) -> u32 {
+        let next = self.scalars.len() as u32;
+        let id = *self.ints.entry(i).or_insert(next);
+        if id == next {
+            self.scalars.push(Scalar::Int(i));
         }
-        let id = self.scalars.len() as u32;
-        self.scalars.push(s.clone());
-        self.ids.insert(s, id);
         id
+    }
+
+    pub(crate) fn intern(&mut self, s: Scalar) -> u32 {
+        match s {
+            Scalar::Int(i) => self.intern_int(i),
+            Scalar::Str(text) => {
+                if let Some(&id) = self.strs.get(&text) {
+                    return id;
+                }
+                let id = self.scalars.len() as u32;
+                self.scalars.push(Scalar::Str(text.clone()));
+                self.strs.insert(text, id);
+                id
+            }
+        }
     }
 
     pub(crate) fn get(&self, id: u32) -> &Scalar {
@@ -301,12 +316,11 @@ impl TxnSet {
     }
 
     fn scalar_of(&mut self, v: &Value) -> Option<u32> {
-        let s = match v {
-            Value::Number(n) => Scalar::Int(n.as_i64()?),
-            Value::String(s) => Scalar::Str(s.as_str().into()),
-            _ => return None,
-        };
-        Some(self.scalars.intern(s))
+        match v {
+            Value::Number(n) => Some(self.scalars.intern_int(n.as_i64()?)),
+            Value::String(s) => Some(self.scalars.intern(Scalar::Str(s.as_str().into()))),
+            _ => None,
+        }
     }
 }
 

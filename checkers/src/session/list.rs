@@ -172,14 +172,28 @@ fn observers(
     findings: &mut Findings,
 ) {
     let set = ctx.set;
+    // Dense process numbers, so "the latest transaction of process p observed" is an array.
+    let mut dense: FxHashMap<u64, usize> = FxHashMap::default();
+    let proc_of: Vec<usize> = set
+        .txns
+        .iter()
+        .map(|t| {
+            let next = dense.len();
+            *dense.entry(t.process).or_insert(next)
+        })
+        .collect();
     // Per process seen by the observer: (latest txn of it observed, key, value observed).
     let mut seen: Vec<(u64, u32, u32, u32)> = Vec::new();
+    let mut slot: Vec<u32> = vec![NONE; dense.len()];
     for (t, txn) in set.txns.iter().enumerate() {
         if txn.outcome != Outcome::Ok {
             continue;
         }
         let (a, b) = ranges[t];
         let reads = &index.reads[a as usize..b as usize];
+        for s in &seen {
+            slot[dense[&s.0]] = NONE;
+        }
         seen.clear();
         let mut reported_mw = false;
         let mut reported_wfr = false;
@@ -238,10 +252,14 @@ fn observers(
                 if writer.process == txn.process || !writer.possibly_committed() {
                     continue;
                 }
-                match seen.iter_mut().find(|s| s.0 == writer.process) {
-                    Some(s) if s.1 >= w => {}
-                    Some(s) => *s = (writer.process, w, r.key, order.longest[p]),
-                    None => seen.push((writer.process, w, r.key, order.longest[p])),
+                let d = proc_of[w as usize];
+                match slot[d] {
+                    NONE => {
+                        slot[d] = seen.len() as u32;
+                        seen.push((writer.process, w, r.key, order.longest[p]));
+                    }
+                    i if seen[i as usize].1 >= w => {}
+                    i => seen[i as usize] = (writer.process, w, r.key, order.longest[p]),
                 }
             }
         }
