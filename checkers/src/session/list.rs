@@ -53,9 +53,6 @@ pub(crate) fn check(
         let (a, b) = ranges[t as usize];
         &index.reads[a as usize..b as usize]
     };
-    // Per (process, key): the process's appends and its longest reads so far, in session order.
-    let mut appends_by: FxHashMap<(u64, u32), Vec<(u32, u32)>> = FxHashMap::default();
-    let mut reads_by: FxHashMap<(u64, u32), Vec<(u32, u32, u32)>> = FxHashMap::default();
     for session in sessions {
         // key -> (txn, value) of the latest append; key -> (txn, read) of the longest read.
         let mut last_append: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
@@ -143,31 +140,26 @@ pub(crate) fn check(
                 if longer {
                     longest_read.insert(r.key, (t, *r));
                 }
-                let entry = reads_by.entry((p, r.key)).or_default();
-                let best = entry.last().map_or(0, |e| e.1).max(r.span.len);
-                let witness = if best == r.span.len { t } else { entry.last().map_or(t, |e| e.2) };
-                entry.push((t, best, witness));
             }
             for m in set.mops(t as usize) {
                 if let MicroOp::Append { key, value } = *m {
                     last_append.insert(key, (t, value));
-                    appends_by.entry((p, key)).or_default().push((t, value));
                 }
             }
         }
     }
     if wanted(ConsistencyModel::MonotonicWrites) || wanted(ConsistencyModel::WritesFollowReads) {
-        observers(ctx, index, &ranges, &appends_by, &reads_by, wanted, findings);
+        observers(ctx, index, &ranges, wanted, findings);
     }
 }
 
-/// The cross-process halves of monotonic writes and writes-follow-reads.
+/// The cross-process halves of monotonic writes and writes-follow-reads. For each later read
+/// of a key by an observer, the candidates are short: the appends missing from the read (its
+/// key's order past the read, and the unobserved appends) and the longer reads of the key.
 fn observers(
     ctx: Ctx,
     index: &ListIndex,
     ranges: &[(u32, u32)],
-    appends_by: &FxHashMap<(u64, u32), Vec<(u32, u32)>>,
-    reads_by: &FxHashMap<(u64, u32), Vec<(u32, u32, u32)>>,
     wanted: &dyn Fn(ConsistencyModel) -> bool,
     findings: &mut Findings,
 ) {
@@ -182,9 +174,29 @@ fn observers(
             *dense.entry(t.process).or_insert(next)
         })
         .collect();
-    // Per process seen by the observer: (latest txn of it observed, key, value observed).
-    let mut seen: Vec<(u64, u32, u32, u32)> = Vec::new();
+    // Valid reads of keys with an order, by key, longest first: (key, length, read position).
+    let mut by_len: Vec<(u32, u32, u32)> = index
+        .reads
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.valid && index.order(r.key).is_some())
+        .map(|(i, r)| (r.key, r.span.len, i as u32))
+        .collect();
+    by_len.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    let mut key_reads: FxHashMap<u32, (usize, usize)> = FxHashMap::default();
+    let mut i = 0;
+    while i < by_len.len() {
+        let end = i + by_len[i..].iter().take_while(|e| e.0 == by_len[i].0).count();
+        key_reads.insert(by_len[i].0, (i, end));
+        i = end;
+    }
+    // slot[p]: position in `seen` of process p's latest transaction observed so far.
+    let mut seen: Vec<(usize, u32, u32, u32)> = Vec::new();
     let mut slot: Vec<u32> = vec![NONE; dense.len()];
+    let latest = |slot: &[u32], seen: &[(usize, u32, u32, u32)], p: usize| match slot[p] {
+        NONE => None,
+        i => Some(seen[i as usize]),
+    };
     for (t, txn) in set.txns.iter().enumerate() {
         if txn.outcome != Outcome::Ok {
             continue;
@@ -192,23 +204,33 @@ fn observers(
         let (a, b) = ranges[t];
         let reads = &index.reads[a as usize..b as usize];
         for s in &seen {
-            slot[dense[&s.0]] = NONE;
+            slot[s.0] = NONE;
         }
         seen.clear();
+        let me = proc_of[t];
         let mut reported_mw = false;
         let mut reported_wfr = false;
         // Reads in the order the transaction made them: each must reflect what the earlier
         // ones observed.
         for r in reads.iter().filter(|r| r.valid) {
             let Some(order) = index.order(r.key) else { continue };
-            for &(p, w2, k2, v2) in &seen {
-                if !reported_mw
-                    && wanted(ConsistencyModel::MonotonicWrites)
-                    && let Some(list) = appends_by.get(&(p, r.key))
-                    && let Some(&(w1, v1)) = list[..list.partition_point(|e| e.0 < w2)].last()
-                    && !index.pos.get(&kv(r.key, v1)).is_some_and(|&pos| pos < r.span.len)
-                {
+            if !seen.is_empty() && !reported_mw && wanted(ConsistencyModel::MonotonicWrites) {
+                let missing = order.writers[r.span.len as usize..]
+                    .iter()
+                    .zip(&order.longest[r.span.len as usize..])
+                    .map(|(&w, &v)| (w, Some(v)))
+                    .chain(order.unobserved.iter().map(|&w| (w, None)));
+                for (w1, v1) in missing {
+                    if w1 == NONE || w1 as usize == t {
+                        continue;
+                    }
+                    let Some((_, w2, k2, v2)) = latest(&slot, &seen, proc_of[w1 as usize]) else { continue };
+                    if w1 >= w2 {
+                        continue;
+                    }
+                    let v1 = v1.or_else(|| first_append(ctx, w1, r.key)).unwrap_or(NONE);
                     reported_mw = true;
+                    let p = set.txns[w1 as usize].process;
                     findings.add(AnomalyKind::MonotonicWrites, || {
                         let mut a = ctx.anomaly(&[w1 as usize, w2 as usize, t], Some(r.key));
                         a.steps.push(format!(
@@ -216,52 +238,68 @@ fn observers(
                             ctx.s(v1), ctx.s(r.key), ctx.s(v2), ctx.s(k2)
                         ));
                         a.steps.push(format!(
-                            "T3 (process {}) saw T2's append of {} to key {}, but read key {} as {}, without T1's earlier append of {}.",
+                            "T3 (process {}) saw T2's append of {} to key {}, but then read key {} as {}, without T1's earlier append of {}.",
                             txn.process, ctx.s(v2), ctx.s(k2), ctx.s(r.key), ctx.span(r.span), ctx.s(v1)
                         ));
                         a
                     });
+                    break;
                 }
-                if !reported_wfr
-                    && wanted(ConsistencyModel::WritesFollowReads)
-                    && let Some(list) = reads_by.get(&(p, r.key))
-                    && let Some(&(_, len, rt)) = list[..list.partition_point(|e| e.0 < w2)].last()
-                    && r.span.len < len
-                {
+            }
+            if !seen.is_empty() && !reported_wfr && wanted(ConsistencyModel::WritesFollowReads) {
+                let (start, end) = key_reads.get(&r.key).copied().unwrap_or((0, 0));
+                for &(_, len, ri) in by_len[start..end].iter().take_while(|e| e.1 > r.span.len) {
+                    let earlier = index.reads[ri as usize];
+                    let rt = earlier.txn;
+                    if rt as usize == t {
+                        continue;
+                    }
+                    let Some((_, w2, k2, v2)) = latest(&slot, &seen, proc_of[rt as usize]) else { continue };
+                    if rt >= w2 {
+                        continue;
+                    }
                     reported_wfr = true;
+                    let p = set.txns[rt as usize].process;
                     findings.add(AnomalyKind::WritesFollowReads, || {
                         let mut a = ctx.anomaly(&[rt as usize, w2 as usize, t], Some(r.key));
-                        let order = index.order(r.key).map(|o| o.longest.clone()).unwrap_or_default();
                         a.steps.push(format!(
                             "Process {p} read key {} as {} in T1, then appended {} to key {} in T2.",
-                            ctx.s(r.key), ctx.list(&order[..len as usize]), ctx.s(v2), ctx.s(k2)
+                            ctx.s(r.key), ctx.list(&order.longest[..len as usize]), ctx.s(v2), ctx.s(k2)
                         ));
                         a.steps.push(format!(
-                            "T3 (process {}) saw T2's append of {} to key {}, but read key {} as {}, an older state than process {p} had read before writing.",
+                            "T3 (process {}) saw T2's append of {} to key {}, but then read key {} as {}, an older state than process {p} had read before writing.",
                             txn.process, ctx.s(v2), ctx.s(k2), ctx.s(r.key), ctx.span(r.span)
                         ));
                         a
                     });
+                    break;
                 }
             }
             for (p, &w) in order.writers[..r.view_len as usize].iter().enumerate() {
                 if w == NONE {
                     continue;
                 }
-                let writer = set.txns[w as usize];
-                if writer.process == txn.process || !writer.possibly_committed() {
+                let d = proc_of[w as usize];
+                if d == me || !set.txns[w as usize].possibly_committed() {
                     continue;
                 }
-                let d = proc_of[w as usize];
                 match slot[d] {
                     NONE => {
                         slot[d] = seen.len() as u32;
-                        seen.push((writer.process, w, r.key, order.longest[p]));
+                        seen.push((d, w, r.key, order.longest[p]));
                     }
                     i if seen[i as usize].1 >= w => {}
-                    i => seen[i as usize] = (writer.process, w, r.key, order.longest[p]),
+                    i => seen[i as usize] = (d, w, r.key, order.longest[p]),
                 }
             }
         }
     }
+}
+
+/// A transaction's first append to a key.
+fn first_append(ctx: Ctx, t: u32, key: u32) -> Option<u32> {
+    ctx.set.mops(t as usize).iter().find_map(|m| match *m {
+        MicroOp::Append { key: k, value } if k == key => Some(value),
+        _ => None,
+    })
 }
