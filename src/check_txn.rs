@@ -125,9 +125,13 @@ pub fn render_text(report: &Report, max_anomalies: usize) -> String {
         for m in models {
             let name = m["model"].as_str().unwrap_or("?");
             let verdict = m["verdict"].as_str().unwrap_or("?").to_uppercase();
-            let why: Vec<&str> = m["anomalies"].as_array().map_or(Vec::new(), |a| a.iter().filter_map(Value::as_str).collect());
-            let open: Vec<&str> =
-                m.get("inconclusive").and_then(Value::as_array).map_or(Vec::new(), |a| a.iter().filter_map(Value::as_str).collect());
+            let why: Vec<&str> = m["anomalies"]
+                .as_array()
+                .map_or(Vec::new(), |a| a.iter().filter_map(Value::as_str).collect());
+            let open: Vec<&str> = m
+                .get("inconclusive")
+                .and_then(Value::as_array)
+                .map_or(Vec::new(), |a| a.iter().filter_map(Value::as_str).collect());
             let mut line = format!("  {name:<20} {verdict}");
             if !why.is_empty() {
                 let _ = write!(line, " ({})", why.join(", "));
@@ -144,7 +148,11 @@ pub fn render_text(report: &Report, max_anomalies: usize) -> String {
         && !other.is_empty()
     {
         let names: Vec<String> = other.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
-        let _ = writeln!(out, "\n  Also found (allowed by the models checked): {}", names.join(", "));
+        let _ = writeln!(
+            out,
+            "\n  Also found (allowed by the models checked): {}",
+            names.join(", ")
+        );
     }
     out
 }
@@ -190,13 +198,19 @@ mod tests {
             "consistent-prefix",
         ]);
         assert_eq!(cli.model, TxnModel::ListAppend);
-        assert_eq!(TxnModel::from_model_name("rw-register"), Some(TxnModel::RwRegister));
+        assert_eq!(
+            TxnModel::from_model_name("rw-register"),
+            Some(TxnModel::RwRegister)
+        );
         let history = History::parse("fork.jsonl", LONG_FORK, Format::Jsonl).unwrap();
         let report = check_history(&history, cli.model, &cli.txn).unwrap();
         assert_eq!(report.verdict.exit_code(), 1);
         let text = render_text(&report, 5);
         assert!(text.contains("read-atomic          VALID"), "{text}");
-        assert!(text.contains("snapshot-isolation   INVALID (G-nonadjacent, consistent-prefix)"), "{text}");
+        assert!(
+            text.contains("snapshot-isolation   INVALID (G-nonadjacent, consistent-prefix)"),
+            "{text}"
+        );
         assert!(text.contains("Anomaly 1 — G-nonadjacent"), "{text}");
         let json = render_json(&report);
         assert_eq!(json["details"]["models"][2]["model"], "consistent-prefix");
@@ -212,6 +226,9 @@ mod tests {
         )
         .unwrap();
         let err = check_history(&history, TxnModel::ListAppend, &TxnArgs::default()).unwrap_err();
-        assert_eq!(err.to_string().split(':').take(2).collect::<Vec<_>>(), vec!["bad.jsonl", "1"]);
+        assert_eq!(
+            err.to_string().split(':').take(2).collect::<Vec<_>>(),
+            vec!["bad.jsonl", "1"]
+        );
     }
 }

@@ -32,7 +32,11 @@ fn main() {
             let events = generate(cfg);
             let file = std::fs::File::create(&args[3]).expect("create the output file");
             write_jsonl(std::io::BufWriter::new(file), &events).expect("write the history");
-            eprintln!("generated {txns} transactions ({} events) in {:.2?}", events.len(), started.elapsed());
+            eprintln!(
+                "generated {txns} transactions ({} events) in {:.2?}",
+                events.len(),
+                started.elapsed()
+            );
         }
         Some("check") if args.len() >= 3 => {
             let started = Instant::now();
@@ -41,7 +45,10 @@ fn main() {
             let checking = Instant::now();
             let mut options = TxnCheckOptions::new(Workload::ListAppend);
             if let Some(models) = args.get(3) {
-                options.models = models.split(',').map(|m| m.parse().expect("a consistency model")).collect();
+                options.models = models
+                    .split(',')
+                    .map(|m| m.parse().expect("a consistency model"))
+                    .collect();
             }
             let analysis = analyze(&history, &options).expect("well-formed txns");
             let checked = checking.elapsed();
@@ -59,10 +66,16 @@ fn main() {
         Some("load") if args.len() >= 3 => {
             let started = Instant::now();
             let history = History::load(std::path::Path::new(&args[2]), None).expect("a readable history");
-            println!("{} operations loaded in {:.2?}", history.ops.len(), started.elapsed());
+            println!(
+                "{} operations loaded in {:.2?}",
+                history.ops.len(),
+                started.elapsed()
+            );
         }
         _ => {
-            eprintln!("usage: graph_bench generate N FILE [SEED] | graph_bench check FILE [MODEL,...] | graph_bench load FILE");
+            eprintln!(
+                "usage: graph_bench generate N FILE [SEED] | graph_bench check FILE [MODEL,...] | graph_bench load FILE"
+            );
             std::process::exit(2);
         }
     }

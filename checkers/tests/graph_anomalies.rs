@@ -28,14 +28,23 @@ fn g0_write_cycle() {
     };
     // No single order of (transactional) writes explains both reads: also a consistent-prefix
     // violation.
-    assert_eq!(kinds(&build(json!([2, 1])), ListAppend), names(&["G0", "consistent-prefix"]));
+    assert_eq!(
+        kinds(&build(json!([2, 1])), ListAppend),
+        names(&["G0", "consistent-prefix"])
+    );
     assert_eq!(kinds(&build(json!([1, 2])), ListAppend), none());
 }
 
 #[test]
 fn g1a_aborted_read() {
-    let invalid = Hist::new().failed(0, json!([["append", "x", 1]])).txn(1, json!([["r", "x", [1]]])).history();
-    let valid = Hist::new().txn(0, json!([["append", "x", 1]])).txn(1, json!([["r", "x", [1]]])).history();
+    let invalid = Hist::new()
+        .failed(0, json!([["append", "x", 1]]))
+        .txn(1, json!([["r", "x", [1]]]))
+        .history();
+    let valid = Hist::new()
+        .txn(0, json!([["append", "x", 1]]))
+        .txn(1, json!([["r", "x", [1]]]))
+        .history();
     assert_eq!(kinds(&invalid, ListAppend), names(&["G1a"]));
     assert_eq!(kinds(&valid, ListAppend), none());
 }
@@ -62,7 +71,10 @@ fn g1c_circular_information_flow() {
         ])
         .history();
     let valid = Hist::new()
-        .concurrent(&[(0, json!([["append", "x", 1], ["r", "y", []]])), (1, json!([["append", "y", 1], ["r", "x", [1]]]))])
+        .concurrent(&[
+            (0, json!([["append", "x", 1], ["r", "y", []]])),
+            (1, json!([["append", "y", 1], ["r", "x", [1]]])),
+        ])
         .history();
     assert_eq!(kinds(&invalid, ListAppend), names(&["G1c"]));
     // T1 missed T2's append and T2 saw T1's: T1 < T2, fine.
@@ -90,7 +102,10 @@ fn fractured_read_is_also_read_skew() {
             .txn(1, json!([["r", "x", x_read], ["r", "y", [1]]]))
             .history()
     };
-    assert_eq!(kinds(&build(json!([])), ListAppend), names(&["G-single", "fractured-read"]));
+    assert_eq!(
+        kinds(&build(json!([])), ListAppend),
+        names(&["G-single", "fractured-read"])
+    );
     assert_eq!(kinds(&build(json!([1])), ListAppend), none());
 }
 
@@ -106,7 +121,10 @@ fn g_nonadjacent_long_fork() {
             ])
             .history()
     };
-    assert_eq!(kinds(&build(json!([])), ListAppend), names(&["G-nonadjacent", "consistent-prefix"]));
+    assert_eq!(
+        kinds(&build(json!([])), ListAppend),
+        names(&["G-nonadjacent", "consistent-prefix"])
+    );
     assert_eq!(kinds(&build(json!([1])), ListAppend), none());
 }
 
@@ -134,7 +152,10 @@ fn process_and_realtime_variants() {
             .txn(5, json!([["r", "x", [2, 1]]]))
             .history()
     };
-    assert_eq!(kinds(&g0(0), ListAppend), names(&["G0-process", "monotonic-writes"]));
+    assert_eq!(
+        kinds(&g0(0), ListAppend),
+        names(&["G0-process", "monotonic-writes"])
+    );
     assert_eq!(kinds(&g0(1), ListAppend), names(&["G0-realtime"]));
     let g0_twin = Hist::new()
         .txn(0, json!([["append", "x", 1]]))
@@ -158,10 +179,19 @@ fn process_and_realtime_variants() {
 
     // G-single: T1 appends, a later transaction misses it.
     let single = |p2: u64, x: serde_json::Value| {
-        Hist::new().txn(0, json!([["append", "x", 1]])).txn(p2, json!([["r", "x", x]])).history()
+        Hist::new()
+            .txn(0, json!([["append", "x", 1]]))
+            .txn(p2, json!([["r", "x", x]]))
+            .history()
     };
-    assert_eq!(kinds(&single(0, json!([])), ListAppend), names(&["G-single-process", "read-your-writes"]));
-    assert_eq!(kinds(&single(1, json!([])), ListAppend), names(&["G-single-realtime"]));
+    assert_eq!(
+        kinds(&single(0, json!([])), ListAppend),
+        names(&["G-single-process", "read-your-writes"])
+    );
+    assert_eq!(
+        kinds(&single(1, json!([])), ListAppend),
+        names(&["G-single-realtime"])
+    );
     assert_eq!(kinds(&single(1, json!([1])), ListAppend), none());
 
     // G-nonadjacent: T1 -order-> T2 -rw-> T3 -wr-> T4 -rw-> T1, T3 and T4 concurrent with all.
@@ -175,8 +205,14 @@ fn process_and_realtime_variants() {
             .ok(3)
             .history()
     };
-    assert_eq!(kinds(&nonadjacent(0, json!([])), ListAppend), names(&["G-nonadjacent-process"]));
-    assert_eq!(kinds(&nonadjacent(1, json!([])), ListAppend), names(&["G-nonadjacent-realtime"]));
+    assert_eq!(
+        kinds(&nonadjacent(0, json!([])), ListAppend),
+        names(&["G-nonadjacent-process"])
+    );
+    assert_eq!(
+        kinds(&nonadjacent(1, json!([])), ListAppend),
+        names(&["G-nonadjacent-realtime"])
+    );
     assert_eq!(kinds(&nonadjacent(0, json!([1])), ListAppend), none());
 
     // G2-item: T2 -rw-> T3 -rw-> T1 -order-> T2, T3 concurrent with all.
@@ -195,7 +231,11 @@ fn process_and_realtime_variants() {
 
 #[test]
 fn internal_inconsistency() {
-    let build = |read: serde_json::Value| Hist::new().txn(0, json!([["append", "x", 1], ["r", "x", read]])).history();
+    let build = |read: serde_json::Value| {
+        Hist::new()
+            .txn(0, json!([["append", "x", 1], ["r", "x", read]]))
+            .history()
+    };
     assert_eq!(kinds(&build(json!([])), ListAppend), names(&["internal"]));
     assert_eq!(kinds(&build(json!([1])), ListAppend), none());
 }
@@ -209,7 +249,9 @@ fn dirty_update() {
         } else {
             h.txn(0, json!([["append", "x", 1]]));
         }
-        h.txn(1, json!([["append", "x", 2]])).txn(2, json!([["r", "x", [1, 2]]])).history()
+        h.txn(1, json!([["append", "x", 2]]))
+            .txn(2, json!([["r", "x", [1, 2]]]))
+            .history()
     };
     assert_eq!(kinds(&build(true), ListAppend), names(&["G1a", "dirty-update"]));
     assert_eq!(kinds(&build(false), ListAppend), none());
@@ -232,9 +274,15 @@ fn lost_update() {
 #[test]
 fn duplicate_elements() {
     let build = |read: serde_json::Value| {
-        Hist::new().txn(0, json!([["append", "x", 1]])).txn(1, json!([["r", "x", read]])).history()
+        Hist::new()
+            .txn(0, json!([["append", "x", 1]]))
+            .txn(1, json!([["r", "x", read]]))
+            .history()
     };
-    assert_eq!(kinds(&build(json!([1, 1])), ListAppend), names(&["duplicate-elements"]));
+    assert_eq!(
+        kinds(&build(json!([1, 1])), ListAppend),
+        names(&["duplicate-elements"])
+    );
     assert_eq!(kinds(&build(json!([1])), ListAppend), none());
 }
 
@@ -247,18 +295,27 @@ fn incompatible_order() {
             .txn(3, json!([["r", "x", second]]))
             .history()
     };
-    assert_eq!(kinds(&build(json!([2, 1])), ListAppend), names(&["incompatible-order"]));
+    assert_eq!(
+        kinds(&build(json!([2, 1])), ListAppend),
+        names(&["incompatible-order"])
+    );
     assert_eq!(kinds(&build(json!([1, 2])), ListAppend), none());
 }
 
 #[test]
 fn garbage_read() {
     let build = |read: serde_json::Value| {
-        Hist::new().txn(0, json!([["append", "x", 1]])).txn(1, json!([["r", "x", read]])).history()
+        Hist::new()
+            .txn(0, json!([["append", "x", 1]]))
+            .txn(1, json!([["r", "x", read]]))
+            .history()
     };
     // 9 is observed, so T1's unobserved append of 1 came after it: T2 missed T1, which had
     // completed before T2 began.
-    assert_eq!(kinds(&build(json!([9])), ListAppend), names(&["G-single-realtime", "garbage-read"]));
+    assert_eq!(
+        kinds(&build(json!([9])), ListAppend),
+        names(&["G-single-realtime", "garbage-read"])
+    );
     let only_garbage = Hist::new().txn(1, json!([["r", "x", [9]]])).history();
     assert_eq!(kinds(&only_garbage, ListAppend), names(&["garbage-read"]));
     assert_eq!(kinds(&build(json!([1])), ListAppend), none());
@@ -267,8 +324,16 @@ fn garbage_read() {
 #[test]
 fn info_transactions_may_or_may_not_commit() {
     // An info append that someone read committed; one nobody read may never have.
-    let read = Hist::new().invoke(0, json!([["append", "x", 1]])).info(0).txn(1, json!([["r", "x", [1]]])).history();
+    let read = Hist::new()
+        .invoke(0, json!([["append", "x", 1]]))
+        .info(0)
+        .txn(1, json!([["r", "x", [1]]]))
+        .history();
     assert_eq!(kinds(&read, ListAppend), none());
-    let unread = Hist::new().invoke(0, json!([["append", "x", 1]])).info(0).txn(1, json!([["r", "x", []]])).history();
+    let unread = Hist::new()
+        .invoke(0, json!([["append", "x", 1]]))
+        .info(0)
+        .txn(1, json!([["r", "x", []]]))
+        .history();
     assert_eq!(kinds(&unread, ListAppend), none());
 }

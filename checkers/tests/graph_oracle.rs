@@ -25,7 +25,13 @@ fn value(t: &T) -> Value {
     Value::Array(
         t.mops
             .iter()
-            .map(|(append, k, v)| if *append { json!(["append", k, v[0]]) } else { json!(["r", k, v]) })
+            .map(|(append, k, v)| {
+                if *append {
+                    json!(["append", k, v[0]])
+                } else {
+                    json!(["r", k, v])
+                }
+            })
             .collect(),
     )
 }
@@ -91,7 +97,11 @@ fn checker_never_rejects_what_the_oracle_accepts() {
                 }
             }
             // Own appends of a failed transaction were not applied; its reads are unknown anyway.
-            txns.push(T { process: i as u64 % 3, mops, failed });
+            txns.push(T {
+                process: i as u64 % 3,
+                mops,
+                failed,
+            });
         }
         // Shuffle the recorded order: the history's order differs from the execution order.
         let mut order: Vec<usize> = (0..n).collect();
@@ -104,15 +114,26 @@ fn checker_never_rejects_what_the_oracle_accepts() {
         if concurrent {
             for (p, &i) in order.iter().enumerate() {
                 h.invoke(p as u64, value(&txns[i]));
-                recorded.push(T { process: p as u64, ..txns[i].clone() });
+                recorded.push(T {
+                    process: p as u64,
+                    ..txns[i].clone()
+                });
             }
             for (p, &i) in order.iter().enumerate() {
-                if txns[i].failed { h.fail(p as u64) } else { h.ok(p as u64) };
+                if txns[i].failed {
+                    h.fail(p as u64)
+                } else {
+                    h.ok(p as u64)
+                };
             }
         } else {
             for &i in &order {
                 let t = &txns[i];
-                if t.failed { h.failed(t.process, value(t)) } else { h.txn(t.process, value(t)) };
+                if t.failed {
+                    h.failed(t.process, value(t))
+                } else {
+                    h.txn(t.process, value(t))
+                };
                 recorded.push(t.clone());
             }
         }
@@ -130,12 +151,21 @@ fn checker_never_rejects_what_the_oracle_accepts() {
             }
             strict_ok
         });
-        let analysis = analyze_with(&history, faultline_checkers::graph::Workload::ListAppend, &[Serializable, StrictSerializable]);
+        let analysis = analyze_with(
+            &history,
+            faultline_checkers::graph::Workload::ListAppend,
+            &[Serializable, StrictSerializable],
+        );
         let ser = analysis.model(Serializable).unwrap().verdict;
         let strict = analysis.model(StrictSerializable).unwrap().verdict;
         if serial_ok {
             serializable += 1;
-            assert_eq!(ser, Verdict::Valid, "seed {seed}: serializable history rejected\n{}", analysis.into_report().render_text(3));
+            assert_eq!(
+                ser,
+                Verdict::Valid,
+                "seed {seed}: serializable history rejected\n{}",
+                analysis.into_report().render_text(3)
+            );
         } else {
             rejected += 1;
             if ser == Verdict::Invalid {
@@ -143,10 +173,18 @@ fn checker_never_rejects_what_the_oracle_accepts() {
             }
         }
         if strict_ok {
-            assert_eq!(strict, Verdict::Valid, "seed {seed}: strict serializable history rejected\n{}", analysis.into_report().render_text(3));
+            assert_eq!(
+                strict,
+                Verdict::Valid,
+                "seed {seed}: strict serializable history rejected\n{}",
+                analysis.into_report().render_text(3)
+            );
         }
     }
-    assert!(serializable > 500 && rejected > 500, "{serializable} accepted, {rejected} rejected");
+    assert!(
+        serializable > 500 && rejected > 500,
+        "{serializable} accepted, {rejected} rejected"
+    );
     // Inference from reads is sound, not complete; it should still catch most.
     assert!(caught * 10 >= rejected * 7, "caught only {caught} of {rejected}");
 }

@@ -15,7 +15,13 @@ const ALL: [ConsistencyModel; 10] = ConsistencyModel::ALL;
 
 /// Checks `seeds` histories of a store; asserts `holds` are valid in every one; returns the
 /// anomaly kinds seen over all seeds (with the models each broke).
-fn run(store: Store, ops: Ops, seeds: std::ops::Range<u64>, txns: usize, holds: &[ConsistencyModel]) -> BTreeSet<String> {
+fn run(
+    store: Store,
+    ops: Ops,
+    seeds: std::ops::Range<u64>,
+    txns: usize,
+    holds: &[ConsistencyModel],
+) -> BTreeSet<String> {
     let workload = match ops {
         Ops::ListAppend => Workload::ListAppend,
         Ops::RwRegister => Workload::RwRegister,
@@ -31,7 +37,10 @@ fn run(store: Store, ops: Ops, seeds: std::ops::Range<u64>, txns: usize, holds: 
             let v = analysis.model(*m).expect("requested").verdict;
             if v != Verdict::Valid {
                 let report = analysis.into_report();
-                panic!("{store:?} {ops:?} seed {seed}: {m} is {v:?}\n{}", report.render_text(3));
+                panic!(
+                    "{store:?} {ops:?} seed {seed}: {m} is {v:?}\n{}",
+                    report.render_text(3)
+                );
             }
         }
         seen.extend(analysis.anomaly_kinds().iter().map(|k| k.name().to_string()));
@@ -49,7 +58,15 @@ fn strict_serializable_store_is_valid_for_every_model() {
 
 #[test]
 fn stale_reads_store_is_serializable_but_breaks_sessions_and_realtime() {
-    let holds = [ReadCommitted, ReadAtomic, SnapshotIsolation, Serializable, MonotonicWrites, WritesFollowReads, ConsistentPrefix];
+    let holds = [
+        ReadCommitted,
+        ReadAtomic,
+        SnapshotIsolation,
+        Serializable,
+        MonotonicWrites,
+        WritesFollowReads,
+        ConsistentPrefix,
+    ];
     for ops in [Ops::ListAppend, Ops::RwRegister] {
         let seen = run(Store::StaleReads { max_lag: 6 }, ops, 0..1500, 40, &holds);
         assert!(seen.contains("read-your-writes"), "{ops:?}: {seen:?}");
@@ -61,7 +78,16 @@ fn stale_reads_store_is_serializable_but_breaks_sessions_and_realtime() {
 
 #[test]
 fn snapshot_isolation_store_is_caught_with_write_skew_only() {
-    let holds = [ReadCommitted, ReadAtomic, SnapshotIsolation, ReadYourWrites, MonotonicReads, MonotonicWrites, WritesFollowReads, ConsistentPrefix];
+    let holds = [
+        ReadCommitted,
+        ReadAtomic,
+        SnapshotIsolation,
+        ReadYourWrites,
+        MonotonicReads,
+        MonotonicWrites,
+        WritesFollowReads,
+        ConsistentPrefix,
+    ];
     for ops in [Ops::ListAppend, Ops::RwRegister] {
         let seen = run(Store::SnapshotIsolation, ops, 0..1500, 40, &holds);
         assert!(seen.contains("G2-item"), "{ops:?}: {seen:?}");
@@ -70,11 +96,20 @@ fn snapshot_isolation_store_is_caught_with_write_skew_only() {
 
 #[test]
 fn read_committed_store_is_caught_with_read_skew_and_lost_updates() {
-    let holds = [ReadCommitted, ReadYourWrites, MonotonicReads, MonotonicWrites, WritesFollowReads];
+    let holds = [
+        ReadCommitted,
+        ReadYourWrites,
+        MonotonicReads,
+        MonotonicWrites,
+        WritesFollowReads,
+    ];
     for ops in [Ops::ListAppend, Ops::RwRegister] {
         let seen = run(Store::ReadCommitted, ops, 0..1500, 40, &holds);
         for expected in ["G-single", "lost-update", "fractured-read"] {
-            assert!(seen.contains(expected), "{ops:?}: {expected} not seen in {seen:?}");
+            assert!(
+                seen.contains(expected),
+                "{ops:?}: {expected} not seen in {seen:?}"
+            );
         }
     }
 }

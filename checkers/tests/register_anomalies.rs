@@ -3,7 +3,9 @@
 
 mod support;
 
-use faultline_checkers::graph::{ConsistencyModel, RegisterOrderAssumptions, TxnCheckOptions, Workload::RwRegister, analyze};
+use faultline_checkers::graph::{
+    ConsistencyModel, RegisterOrderAssumptions, TxnCheckOptions, Workload::RwRegister, analyze,
+};
 use serde_json::json;
 use support::{Hist, kinds};
 
@@ -24,7 +26,10 @@ fn cyclic_versions() {
             .history()
     };
     // 1 < 2 (T1 read 1, wrote 2) and 2 < 1 (T2 read 2, wrote 1); each read the other: G1c.
-    assert_eq!(kinds(&build(json!(2)), RwRegister), names(&["G1c", "cyclic-versions"]));
+    assert_eq!(
+        kinds(&build(json!(2)), RwRegister),
+        names(&["G1c", "cyclic-versions"])
+    );
     assert_eq!(kinds(&build(json!(null)), RwRegister), Vec::<String>::new());
 }
 
@@ -32,10 +37,16 @@ fn cyclic_versions() {
 fn read_skew_and_fractured_read() {
     let build = |x: serde_json::Value| {
         Hist::new()
-            .concurrent(&[(0, json!([["w", "x", 1], ["w", "y", 1]])), (1, json!([["r", "x", x], ["r", "y", 1]]))])
+            .concurrent(&[
+                (0, json!([["w", "x", 1], ["w", "y", 1]])),
+                (1, json!([["r", "x", x], ["r", "y", 1]])),
+            ])
             .history()
     };
-    assert_eq!(kinds(&build(json!(null)), RwRegister), names(&["G-single", "fractured-read"]));
+    assert_eq!(
+        kinds(&build(json!(null)), RwRegister),
+        names(&["G-single", "fractured-read"])
+    );
     assert_eq!(kinds(&build(json!(1)), RwRegister), Vec::<String>::new());
 }
 
@@ -55,26 +66,45 @@ fn write_skew() {
 
 #[test]
 fn aborted_intermediate_garbage_internal_lost() {
-    let g1a = Hist::new().failed(0, json!([["w", "x", 1]])).txn(1, json!([["r", "x", 1]])).history();
+    let g1a = Hist::new()
+        .failed(0, json!([["w", "x", 1]]))
+        .txn(1, json!([["r", "x", 1]]))
+        .history();
     assert_eq!(kinds(&g1a, RwRegister), names(&["G1a"]));
-    let g1b = Hist::new().txn(0, json!([["w", "x", 1], ["w", "x", 2]])).txn(1, json!([["r", "x", 1]])).history();
+    let g1b = Hist::new()
+        .txn(0, json!([["w", "x", 1], ["w", "x", 2]]))
+        .txn(1, json!([["r", "x", 1]]))
+        .history();
     assert_eq!(kinds(&g1b, RwRegister), names(&["G1b"]));
-    let ok = Hist::new().txn(0, json!([["w", "x", 1], ["w", "x", 2]])).txn(1, json!([["r", "x", 2]])).history();
+    let ok = Hist::new()
+        .txn(0, json!([["w", "x", 1], ["w", "x", 2]]))
+        .txn(1, json!([["r", "x", 2]]))
+        .history();
     assert_eq!(kinds(&ok, RwRegister), Vec::<String>::new());
     let garbage = Hist::new().txn(1, json!([["r", "x", 7]])).history();
     assert_eq!(kinds(&garbage, RwRegister), names(&["garbage-read"]));
-    let internal = Hist::new().txn(0, json!([["w", "x", 1], ["r", "x", null]])).history();
+    let internal = Hist::new()
+        .txn(0, json!([["w", "x", 1], ["r", "x", null]]))
+        .history();
     assert_eq!(kinds(&internal, RwRegister), names(&["internal"]));
-    let internal_ok = Hist::new().txn(0, json!([["w", "x", 1], ["r", "x", 1]])).history();
+    let internal_ok = Hist::new()
+        .txn(0, json!([["w", "x", 1], ["r", "x", 1]]))
+        .history();
     assert_eq!(kinds(&internal_ok, RwRegister), Vec::<String>::new());
     let lost = |second: serde_json::Value| {
         Hist::new()
-            .concurrent(&[(0, json!([["r", "x", null], ["w", "x", 1]])), (1, json!([["r", "x", second], ["w", "x", 2]]))])
+            .concurrent(&[
+                (0, json!([["r", "x", null], ["w", "x", 1]])),
+                (1, json!([["r", "x", second], ["w", "x", 2]])),
+            ])
             .history()
     };
     // Both read nil and overwrote it: lost update, and a G-single (each read nil, which the
     // other's write follows).
-    assert_eq!(kinds(&lost(json!(null)), RwRegister), names(&["G2-item", "lost-update"]));
+    assert_eq!(
+        kinds(&lost(json!(null)), RwRegister),
+        names(&["G2-item", "lost-update"])
+    );
     assert_eq!(kinds(&lost(json!(1)), RwRegister), Vec::<String>::new());
 }
 
@@ -92,17 +122,36 @@ fn sequential_keys_assumption_orders_versions_by_process() {
     let mut opts = TxnCheckOptions::new(RwRegister);
     opts.models = vec![ConsistencyModel::Serializable];
     assert!(analyze(&h, &opts).unwrap().anomaly_kinds().is_empty());
-    opts.register_order = RegisterOrderAssumptions { sequential_keys: true, linearizable_keys: false };
-    let names: Vec<&str> = analyze(&h, &opts).unwrap().anomaly_kinds().iter().map(|k| k.name()).collect();
+    opts.register_order = RegisterOrderAssumptions {
+        sequential_keys: true,
+        linearizable_keys: false,
+    };
+    let names: Vec<&str> = analyze(&h, &opts)
+        .unwrap()
+        .anomaly_kinds()
+        .iter()
+        .map(|k| k.name())
+        .collect();
     assert_eq!(names, vec!["cyclic-versions"]);
-    opts.register_order = RegisterOrderAssumptions { sequential_keys: false, linearizable_keys: true };
-    let names: Vec<&str> = analyze(&h, &opts).unwrap().anomaly_kinds().iter().map(|k| k.name()).collect();
+    opts.register_order = RegisterOrderAssumptions {
+        sequential_keys: false,
+        linearizable_keys: true,
+    };
+    let names: Vec<&str> = analyze(&h, &opts)
+        .unwrap()
+        .anomaly_kinds()
+        .iter()
+        .map(|k| k.name())
+        .collect();
     assert_eq!(names, vec!["cyclic-versions"]);
 }
 
 #[test]
 fn duplicate_writes_are_bad_input() {
-    let h = Hist::new().txn(0, json!([["w", "x", 1]])).txn(1, json!([["w", "x", 1]])).history();
+    let h = Hist::new()
+        .txn(0, json!([["w", "x", 1]]))
+        .txn(1, json!([["w", "x", 1]]))
+        .history();
     let e = analyze(&h, &TxnCheckOptions::new(RwRegister)).unwrap_err();
     assert!(e.to_string().contains("written to key x again"), "{e}");
     assert_eq!(e.line(), Some(3));

@@ -9,8 +9,13 @@ use faultline_checkers::graph::Workload::{ListAppend, RwRegister};
 use serde_json::json;
 use support::{Hist, analyze_with, kinds_for};
 
-const SESSION: [ConsistencyModel; 5] =
-    [ReadYourWrites, MonotonicReads, MonotonicWrites, WritesFollowReads, ConsistentPrefix];
+const SESSION: [ConsistencyModel; 5] = [
+    ReadYourWrites,
+    MonotonicReads,
+    MonotonicWrites,
+    WritesFollowReads,
+    ConsistentPrefix,
+];
 
 fn one(k: &str) -> Vec<String> {
     vec![k.to_string()]
@@ -19,19 +24,39 @@ fn one(k: &str) -> Vec<String> {
 #[test]
 fn read_your_writes() {
     let build = |read: serde_json::Value| {
-        Hist::new().txn(3, json!([["append", 5, 7]])).txn(3, json!([["r", 5, read]])).history()
+        Hist::new()
+            .txn(3, json!([["append", 5, 7]]))
+            .txn(3, json!([["r", 5, read]]))
+            .history()
     };
-    assert_eq!(kinds_for(&build(json!([])), ListAppend, &SESSION), one("read-your-writes"));
-    assert_eq!(kinds_for(&build(json!([7])), ListAppend, &SESSION), Vec::<String>::new());
+    assert_eq!(
+        kinds_for(&build(json!([])), ListAppend, &SESSION),
+        one("read-your-writes")
+    );
+    assert_eq!(
+        kinds_for(&build(json!([7])), ListAppend, &SESSION),
+        Vec::<String>::new()
+    );
     let report = analyze_with(&build(json!([])), ListAppend, &[ReadYourWrites]).into_report();
     let steps = report.anomalies[0].steps.join("\n");
     assert!(
         steps.contains("Process 3 appended 7 to key 5 in T1 (index 0), then read key 5 in T2 (index 2) as [] and did not see 7"),
         "{steps}"
     );
-    let reg = |read: serde_json::Value| Hist::new().txn(3, json!([["w", 5, 7]])).txn(3, json!([["r", 5, read]])).history();
-    assert_eq!(kinds_for(&reg(json!(null)), RwRegister, &SESSION), one("read-your-writes"));
-    assert_eq!(kinds_for(&reg(json!(7)), RwRegister, &SESSION), Vec::<String>::new());
+    let reg = |read: serde_json::Value| {
+        Hist::new()
+            .txn(3, json!([["w", 5, 7]]))
+            .txn(3, json!([["r", 5, read]]))
+            .history()
+    };
+    assert_eq!(
+        kinds_for(&reg(json!(null)), RwRegister, &SESSION),
+        one("read-your-writes")
+    );
+    assert_eq!(
+        kinds_for(&reg(json!(7)), RwRegister, &SESSION),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -44,13 +69,29 @@ fn monotonic_reads() {
             .txn(0, json!([["r", "x", second]]))
             .history()
     };
-    assert_eq!(kinds_for(&build(json!([1])), ListAppend, &SESSION), one("monotonic-reads"));
-    assert_eq!(kinds_for(&build(json!([1, 2])), ListAppend, &SESSION), Vec::<String>::new());
+    assert_eq!(
+        kinds_for(&build(json!([1])), ListAppend, &SESSION),
+        one("monotonic-reads")
+    );
+    assert_eq!(
+        kinds_for(&build(json!([1, 2])), ListAppend, &SESSION),
+        Vec::<String>::new()
+    );
     let reg = |second: serde_json::Value| {
-        Hist::new().txn(1, json!([["w", "x", 1]])).txn(0, json!([["r", "x", 1]])).txn(0, json!([["r", "x", second]])).history()
+        Hist::new()
+            .txn(1, json!([["w", "x", 1]]))
+            .txn(0, json!([["r", "x", 1]]))
+            .txn(0, json!([["r", "x", second]]))
+            .history()
     };
-    assert_eq!(kinds_for(&reg(json!(null)), RwRegister, &SESSION), one("monotonic-reads"));
-    assert_eq!(kinds_for(&reg(json!(1)), RwRegister, &SESSION), Vec::<String>::new());
+    assert_eq!(
+        kinds_for(&reg(json!(null)), RwRegister, &SESSION),
+        one("monotonic-reads")
+    );
+    assert_eq!(
+        kinds_for(&reg(json!(1)), RwRegister, &SESSION),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -63,8 +104,14 @@ fn monotonic_writes() {
             .txn(1, json!([["r", "y", [1]], ["r", "x", x]]))
             .history()
     };
-    assert_eq!(kinds_for(&build(json!([])), ListAppend, &SESSION), one("monotonic-writes"));
-    assert_eq!(kinds_for(&build(json!([1])), ListAppend, &SESSION), Vec::<String>::new());
+    assert_eq!(
+        kinds_for(&build(json!([])), ListAppend, &SESSION),
+        one("monotonic-writes")
+    );
+    assert_eq!(
+        kinds_for(&build(json!([1])), ListAppend, &SESSION),
+        Vec::<String>::new()
+    );
     // Same key, observed out of order.
     let same_key = |order: serde_json::Value| {
         Hist::new()
@@ -73,8 +120,14 @@ fn monotonic_writes() {
             .txn(1, json!([["r", "x", order]]))
             .history()
     };
-    assert_eq!(kinds_for(&same_key(json!([2, 1])), ListAppend, &SESSION), one("monotonic-writes"));
-    assert_eq!(kinds_for(&same_key(json!([1, 2])), ListAppend, &SESSION), Vec::<String>::new());
+    assert_eq!(
+        kinds_for(&same_key(json!([2, 1])), ListAppend, &SESSION),
+        one("monotonic-writes")
+    );
+    assert_eq!(
+        kinds_for(&same_key(json!([1, 2])), ListAppend, &SESSION),
+        Vec::<String>::new()
+    );
     let reg = |x: serde_json::Value| {
         Hist::new()
             .txn(0, json!([["w", "x", 1]]))
@@ -82,8 +135,14 @@ fn monotonic_writes() {
             .txn(1, json!([["r", "y", 1], ["r", "x", x]]))
             .history()
     };
-    assert_eq!(kinds_for(&reg(json!(null)), RwRegister, &SESSION), one("monotonic-writes"));
-    assert_eq!(kinds_for(&reg(json!(1)), RwRegister, &SESSION), Vec::<String>::new());
+    assert_eq!(
+        kinds_for(&reg(json!(null)), RwRegister, &SESSION),
+        one("monotonic-writes")
+    );
+    assert_eq!(
+        kinds_for(&reg(json!(1)), RwRegister, &SESSION),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -98,8 +157,14 @@ fn writes_follow_reads() {
             .txn(1, json!([["r", "y", [1]], ["r", "x", x]]))
             .history()
     };
-    assert_eq!(kinds_for(&build(json!([])), ListAppend, &SESSION), one("writes-follow-reads"));
-    assert_eq!(kinds_for(&build(json!([1])), ListAppend, &SESSION), Vec::<String>::new());
+    assert_eq!(
+        kinds_for(&build(json!([])), ListAppend, &SESSION),
+        one("writes-follow-reads")
+    );
+    assert_eq!(
+        kinds_for(&build(json!([1])), ListAppend, &SESSION),
+        Vec::<String>::new()
+    );
     let reg = |x: serde_json::Value| {
         Hist::new()
             .txn(2, json!([["w", "x", 1]]))
@@ -108,8 +173,14 @@ fn writes_follow_reads() {
             .txn(1, json!([["r", "y", 1], ["r", "x", x]]))
             .history()
     };
-    assert_eq!(kinds_for(&reg(json!(null)), RwRegister, &SESSION), one("writes-follow-reads"));
-    assert_eq!(kinds_for(&reg(json!(1)), RwRegister, &SESSION), Vec::<String>::new());
+    assert_eq!(
+        kinds_for(&reg(json!(null)), RwRegister, &SESSION),
+        one("writes-follow-reads")
+    );
+    assert_eq!(
+        kinds_for(&reg(json!(1)), RwRegister, &SESSION),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -124,8 +195,14 @@ fn consistent_prefix_long_fork() {
             ])
             .history()
     };
-    assert_eq!(kinds_for(&build(json!([])), ListAppend, &SESSION), one("consistent-prefix"));
-    assert_eq!(kinds_for(&build(json!([1])), ListAppend, &SESSION), Vec::<String>::new());
+    assert_eq!(
+        kinds_for(&build(json!([])), ListAppend, &SESSION),
+        one("consistent-prefix")
+    );
+    assert_eq!(
+        kinds_for(&build(json!([1])), ListAppend, &SESSION),
+        Vec::<String>::new()
+    );
     let reg = |x: serde_json::Value| {
         Hist::new()
             .concurrent(&[
@@ -136,8 +213,14 @@ fn consistent_prefix_long_fork() {
             ])
             .history()
     };
-    assert_eq!(kinds_for(&reg(json!(null)), RwRegister, &SESSION), one("consistent-prefix"));
-    assert_eq!(kinds_for(&reg(json!(1)), RwRegister, &SESSION), Vec::<String>::new());
+    assert_eq!(
+        kinds_for(&reg(json!(null)), RwRegister, &SESSION),
+        one("consistent-prefix")
+    );
+    assert_eq!(
+        kinds_for(&reg(json!(1)), RwRegister, &SESSION),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -147,14 +230,31 @@ fn report_names_models_and_explains_cycles() {
         .txn(1, json!([["r", 5, [1]], ["append", 6, 1]]))
         .txn(2, json!([["r", 6, [1]], ["r", 5, []]]))
         .history();
-    let report = analyze_with(&h, ListAppend, &[ReadCommitted, SnapshotIsolation, Serializable]).into_report();
+    let report =
+        analyze_with(&h, ListAppend, &[ReadCommitted, SnapshotIsolation, Serializable]).into_report();
     assert_eq!(report.verdict, faultline_checkers::report::Verdict::Invalid);
-    assert!(report.summary.contains("violates snapshot-isolation (G-single); serializable (G-single)"), "{}", report.summary);
-    assert!(report.summary.contains("satisfies read-committed"), "{}", report.summary);
+    assert!(
+        report
+            .summary
+            .contains("violates snapshot-isolation (G-single); serializable (G-single)"),
+        "{}",
+        report.summary
+    );
+    assert!(
+        report.summary.contains("satisfies read-committed"),
+        "{}",
+        report.summary
+    );
     let steps = &report.anomalies[0].steps;
     let text = steps.join("\n");
-    assert!(text.contains("T1 < T2 because T2 read T1's append of 1 to key 5"), "{text}");
-    assert!(text.contains("because T3 read key 5 as [], which does not include T1's append of 1"), "{text}");
+    assert!(
+        text.contains("T1 < T2 because T2 read T1's append of 1 to key 5"),
+        "{text}"
+    );
+    assert!(
+        text.contains("because T3 read key 5 as [], which does not include T1's append of 1"),
+        "{text}"
+    );
     let models = &report.details["models"];
     assert_eq!(models[0]["model"], "read-committed");
     assert_eq!(models[0]["verdict"], "valid");

@@ -111,7 +111,10 @@ impl AnomalyKind {
     /// the isolation level.
     pub fn is_integrity(self) -> bool {
         use AnomalyKind::*;
-        matches!(self, DuplicateElements | IncompatibleOrder | GarbageRead | Internal | CyclicVersions)
+        matches!(
+            self,
+            DuplicateElements | IncompatibleOrder | GarbageRead | Internal | CyclicVersions
+        )
     }
 }
 

@@ -30,8 +30,12 @@ pub(crate) fn report_cycles(
         let kind = AnomalyKind::Cycle(class.shape, class.order);
         for component in graph.cyclic_components_where(|k| usable_labels(k, allowed) != 0) {
             match shortest_cycle(graph, &component, class, budget) {
-                Search::Shortest(c) => findings.add(kind, || explain_cycle(ctx, inference, graph, &c, class, true)),
-                Search::Found(c) => findings.add(kind, || explain_cycle(ctx, inference, graph, &c, class, false)),
+                Search::Shortest(c) => {
+                    findings.add(kind, || explain_cycle(ctx, inference, graph, &c, class, true))
+                }
+                Search::Found(c) => {
+                    findings.add(kind, || explain_cycle(ctx, inference, graph, &c, class, false))
+                }
                 Search::None => {}
                 Search::Inconclusive => {
                     if !inconclusive.contains(&kind) {
@@ -55,7 +59,9 @@ pub(crate) fn explain_cycle(
     shortest: bool,
 ) -> Anomaly {
     // Start from the earliest transaction, so T1 is the first one invoked.
-    let first = (0..cycle.nodes.len()).min_by_key(|&i| cycle.nodes[i]).unwrap_or(0);
+    let first = (0..cycle.nodes.len())
+        .min_by_key(|&i| cycle.nodes[i])
+        .unwrap_or(0);
     let mut cycle = cycle.clone();
     cycle.nodes.rotate_left(first);
     cycle.labels.rotate_left(first);
@@ -131,8 +137,12 @@ pub(crate) fn explain_edge(
             )
         }
         _ => match inference {
-            Inference::List(index) => super::list_append::explain_edge(ctx, index, from, to, label, names),
-            Inference::Register(index) => super::rw_register::explain_edge(ctx, index, from, to, label, names),
+            Inference::List(index) => {
+                super::list_append_explain::explain_edge(ctx, index, from, to, label, names)
+            }
+            Inference::Register(index) => {
+                super::rw_register::explain_edge(ctx, index, from, to, label, names)
+            }
         },
     }
 }

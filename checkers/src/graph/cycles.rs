@@ -50,7 +50,11 @@ impl CycleClass {
 
     /// The fewest edges a cycle of the class can have.
     fn min_len(self) -> usize {
-        if self.shape == CycleShape::GNonadjacent { 4 } else { 2 }
+        if self.shape == CycleShape::GNonadjacent {
+            4
+        } else {
+            2
+        }
     }
 
     /// The automaton state after following an edge labelled `label` from `state`.
@@ -147,7 +151,12 @@ pub(crate) const DEFAULT_BUDGET: usize = 2_000_000;
 
 /// Searches one strongly connected component (sorted node list) for the shortest cycle of
 /// `class`.
-pub(crate) fn shortest_cycle(graph: &DepGraph, component: &[u32], class: CycleClass, budget: usize) -> Search {
+pub(crate) fn shortest_cycle(
+    graph: &DepGraph,
+    component: &[u32],
+    class: CycleClass,
+    budget: usize,
+) -> Search {
     let members: FxHashSet<u32> = component.iter().copied().collect();
     let allowed = class.allowed();
     let anchor = class.anchor();
@@ -163,11 +172,18 @@ pub(crate) fn shortest_cycle(graph: &DepGraph, component: &[u32], class: CycleCl
             if limit <= class.min_len() {
                 return Search::Shortest(best.expect("limit comes from best"));
             }
-            let Some(start) = class.step(State::default(), anchor) else { continue };
-            match bfs(graph, &members, class, allowed, a as usize, b as usize, start, limit, &mut work, budget) {
+            let Some(start) = class.step(State::default(), anchor) else {
+                continue;
+            };
+            match bfs(
+                graph, &members, class, allowed, a as usize, b as usize, start, limit, &mut work, budget,
+            ) {
                 Walk::Simple(c) => best = Some(c),
                 Walk::NotSimple(walk_len) => {
-                    let found = dfs(graph, &members, class, allowed, a as usize, b as usize, start, walk_len, limit, &mut work, budget);
+                    let found = dfs(
+                        graph, &members, class, allowed, a as usize, b as usize, start, walk_len, limit,
+                        &mut work, budget,
+                    );
                     if let Some(c) = found {
                         best = Some(c);
                     }
@@ -187,6 +203,9 @@ pub(crate) fn shortest_cycle(graph: &DepGraph, component: &[u32], class: CycleCl
         None => Search::None,
     }
 }
+
+/// BFS parents: (node, packed state) -> (previous (node, packed state), label used).
+type Parents = FxHashMap<(u32, u32), ((u32, u32), u8)>;
 
 enum Walk {
     Simple(Cycle),
@@ -211,7 +230,7 @@ fn bfs(
 ) -> Walk {
     let anchor_label = start.first;
     // (node, packed state) -> (parent key, label used to get here)
-    let mut parent: FxHashMap<(u32, u32), ((u32, u32), u8)> = FxHashMap::default();
+    let mut parent: Parents = FxHashMap::default();
     let start_key = (b as u32, start.pack());
     parent.insert(start_key, ((a as u32, 0), anchor_label));
     let mut queue: VecDeque<(u32, State, usize)> = VecDeque::from([(b as u32, start, 1)]);
@@ -230,7 +249,9 @@ fn bfs(
             while labels != 0 {
                 let label = labels & labels.wrapping_neg();
                 labels &= labels - 1;
-                let Some(s) = class.step(state, label) else { continue };
+                let Some(s) = class.step(state, label) else {
+                    continue;
+                };
                 if next as usize == a {
                     if class.accepts(s) && len + 1 < limit {
                         let (nodes, labels_path) = unwind(&parent, (node, state.pack()), label, a);
@@ -239,7 +260,10 @@ fn bfs(
                             nodes.iter().all(|n| seen.insert(*n))
                         };
                         return if simple {
-                            Walk::Simple(Cycle { nodes, labels: labels_path })
+                            Walk::Simple(Cycle {
+                                nodes,
+                                labels: labels_path,
+                            })
                         } else {
                             Walk::NotSimple(nodes.len())
                         };
@@ -259,12 +283,7 @@ fn bfs(
 }
 
 /// Rebuilds the cycle ending with the edge `last -> a` labelled `label`.
-fn unwind(
-    parent: &FxHashMap<(u32, u32), ((u32, u32), u8)>,
-    last: (u32, u32),
-    label: u8,
-    a: usize,
-) -> (Vec<usize>, Vec<u8>) {
+fn unwind(parent: &Parents, last: (u32, u32), label: u8, a: usize) -> (Vec<usize>, Vec<u8>) {
     let mut nodes = Vec::new();
     let mut labels = vec![label];
     let mut key = last;
@@ -306,7 +325,20 @@ fn dfs(
         let mut path = vec![a, b];
         let mut labels = vec![start.first];
         let mut on_path: FxHashSet<usize> = [a, b].into_iter().collect();
-        if dfs_step(graph, members, class, allowed, a, start, depth, &mut path, &mut labels, &mut on_path, work, budget) {
+        if dfs_step(
+            graph,
+            members,
+            class,
+            allowed,
+            a,
+            start,
+            depth,
+            &mut path,
+            &mut labels,
+            &mut on_path,
+            work,
+            budget,
+        ) {
             return Some(Cycle { nodes: path, labels });
         }
         if *work >= budget {
@@ -346,7 +378,9 @@ fn dfs_step(
         while ls != 0 {
             let label = ls & ls.wrapping_neg();
             ls &= ls - 1;
-            let Some(s) = class.step(state, label) else { continue };
+            let Some(s) = class.step(state, label) else {
+                continue;
+            };
             let edges_so_far = labels.len() + 1;
             if next == a {
                 if edges_so_far == depth && class.accepts(s) {
@@ -361,7 +395,9 @@ fn dfs_step(
             path.push(next);
             labels.push(label);
             on_path.insert(next);
-            if dfs_step(graph, members, class, allowed, a, s, depth, path, labels, on_path, work, budget) {
+            if dfs_step(
+                graph, members, class, allowed, a, s, depth, path, labels, on_path, work, budget,
+            ) {
                 return true;
             }
             on_path.remove(&next);

@@ -10,7 +10,13 @@ use rand::{RngExt, SeedableRng};
 
 /// Every simple cycle, as node lists starting at their smallest node.
 fn simple_cycles(n: usize, adj: &[Vec<(usize, u8)>]) -> Vec<Vec<usize>> {
-    fn go(start: usize, node: usize, adj: &[Vec<(usize, u8)>], path: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+    fn go(
+        start: usize,
+        node: usize,
+        adj: &[Vec<(usize, u8)>],
+        path: &mut Vec<usize>,
+        out: &mut Vec<Vec<usize>>,
+    ) {
         for &(next, _) in &adj[node] {
             if next == start {
                 out.push(path.clone());
@@ -35,12 +41,17 @@ fn in_class(cycle: &[usize], kinds: &dyn Fn(usize, usize) -> u8, class: CycleCla
     let options: Vec<Vec<u8>> = (0..m)
         .map(|i| {
             let k = usable_labels(kinds(cycle[i], cycle[(i + 1) % m]), class.allowed());
-            [kind::WW, kind::WR, kind::RW, kind::PROCESS, kind::REALTIME].into_iter().filter(|b| k & b != 0).collect()
+            [kind::WW, kind::WR, kind::RW, kind::PROCESS, kind::REALTIME]
+                .into_iter()
+                .filter(|b| k & b != 0)
+                .collect()
         })
         .collect();
     let mut choice = vec![0usize; m];
     loop {
-        let labels: Vec<u8> = (0..m).map(|i| options[i].get(choice[i]).copied().unwrap_or(0)).collect();
+        let labels: Vec<u8> = (0..m)
+            .map(|i| options[i].get(choice[i]).copied().unwrap_or(0))
+            .collect();
         if labels.iter().all(|&l| l != 0) && labelled_in_class(&labels, class) {
             return true;
         }
@@ -65,7 +76,9 @@ fn labelled_in_class(labels: &[u8], class: CycleClass) -> bool {
     let rws = labels.iter().filter(|&&l| l == kind::RW).count();
     let adjacent = (0..m).any(|i| labels[i] == kind::RW && labels[(i + 1) % m] == kind::RW);
     let shape = match class.shape {
-        CycleShape::G0 => labels.iter().all(|&l| l == kind::WW || l == kind::PROCESS || l == kind::REALTIME),
+        CycleShape::G0 => labels
+            .iter()
+            .all(|&l| l == kind::WW || l == kind::PROCESS || l == kind::REALTIME),
         CycleShape::G1c => rws == 0 && labels.contains(&kind::WR),
         CycleShape::GSingle => rws == 1,
         CycleShape::GNonadjacent => rws >= 2 && !adjacent,
@@ -89,7 +102,7 @@ fn shortest_cycles_match_brute_force() {
         let density: f64 = rng.random_range(0.15..0.6);
         let mut edges = EdgeList::default();
         let mut adj: Vec<Vec<(usize, u8)>> = vec![Vec::new(); n];
-        for a in 0..n {
+        for (a, out) in adj.iter_mut().enumerate() {
             for b in 0..n {
                 if a != b && rng.random_bool(density) {
                     let mut k = 0u8;
@@ -101,7 +114,7 @@ fn shortest_cycles_match_brute_force() {
                         }
                     }
                     edges.add(a, b, k);
-                    adj[a].push((b, k));
+                    out.push((b, k));
                 }
             }
         }
@@ -109,7 +122,11 @@ fn shortest_cycles_match_brute_force() {
         let kinds = |a: usize, b: usize| graph.kinds(a, b);
         let cycles = simple_cycles(n, &adj);
         for class in all_classes() {
-            let expected = cycles.iter().filter(|c| in_class(c, &kinds, class)).map(|c| c.len()).min();
+            let expected = cycles
+                .iter()
+                .filter(|c| in_class(c, &kinds, class))
+                .map(|c| c.len())
+                .min();
             let allowed = class.allowed();
             let mut found: Option<usize> = None;
             for component in graph.cyclic_components_where(|k| usable_labels(k, allowed) != 0) {
@@ -119,12 +136,22 @@ fn shortest_cycles_match_brute_force() {
                         let mut nodes = c.nodes.clone();
                         nodes.sort_unstable();
                         nodes.dedup();
-                        assert_eq!(nodes.len(), c.nodes.len(), "seed {seed} {class:?}: not simple {c:?}");
+                        assert_eq!(
+                            nodes.len(),
+                            c.nodes.len(),
+                            "seed {seed} {class:?}: not simple {c:?}"
+                        );
                         for i in 0..c.nodes.len() {
                             let k = kinds(c.nodes[i], c.nodes[(i + 1) % c.nodes.len()]);
-                            assert!(usable_labels(k, allowed) & c.labels[i] != 0, "seed {seed}: bad label");
+                            assert!(
+                                usable_labels(k, allowed) & c.labels[i] != 0,
+                                "seed {seed}: bad label"
+                            );
                         }
-                        assert!(labelled_in_class(&c.labels, class), "seed {seed} {class:?}: {c:?}");
+                        assert!(
+                            labelled_in_class(&c.labels, class),
+                            "seed {seed} {class:?}: {c:?}"
+                        );
                         found = Some(found.map_or(c.nodes.len(), |f: usize| f.min(c.nodes.len())));
                     }
                     Search::None => {}

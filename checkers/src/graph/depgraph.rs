@@ -56,7 +56,8 @@ impl EdgeList {
 
     /// Merges duplicate pairs and freezes the graph over `nodes` nodes.
     pub(crate) fn freeze(mut self, nodes: usize) -> DepGraph {
-        self.edges.sort_unstable_by_key(|&(a, b, _)| ((a as u64) << 32) | b as u64);
+        self.edges
+            .sort_unstable_by_key(|&(a, b, _)| ((a as u64) << 32) | b as u64);
         let mut merged: Vec<(u32, u32, u8)> = Vec::with_capacity(self.edges.len());
         for (a, b, k) in self.edges {
             match merged.last_mut() {
@@ -64,7 +65,10 @@ impl EdgeList {
                 _ => merged.push((a, b, k)),
             }
         }
-        debug_assert!(merged.iter().all(|e| (e.0.max(e.1) as usize) < nodes), "edge to a node out of range");
+        debug_assert!(
+            merged.iter().all(|e| (e.0.max(e.1) as usize) < nodes),
+            "edge to a node out of range"
+        );
         let csr = Csr::from_sorted_edges(&merged).expect("edges were sorted just above");
         DepGraph { csr }
     }

@@ -60,7 +60,9 @@ impl<'a> Ctx<'a> {
         } else {
             &self.history.events[op.invoke].value
         };
-        let mops = value.as_array().map(|m| m.iter().map(micro_op_text).collect::<Vec<_>>().join(" "));
+        let mops = value
+            .as_array()
+            .map(|m| m.iter().map(micro_op_text).collect::<Vec<_>>().join(" "));
         let outcome = match txn.outcome {
             Outcome::Ok => "ok",
             Outcome::Fail => "failed",
@@ -80,7 +82,11 @@ impl<'a> Ctx<'a> {
         let mut steps = Vec::new();
         let mut events = Vec::new();
         for (i, &t) in txns.iter().enumerate() {
-            steps.push(format!("Let T{} be the transaction at {}.", i + 1, self.describe(t)));
+            steps.push(format!(
+                "Let T{} be the transaction at {}.",
+                i + 1,
+                self.describe(t)
+            ));
             events.extend(self.events(t));
         }
         Anomaly {

@@ -92,16 +92,27 @@ impl ListIndex {
 }
 
 /// Builds the index, adds ww / wr / rw edges, and records the non-cycle anomalies.
-pub(crate) fn analyze(ctx: Ctx, edges: &mut EdgeList, findings: &mut Findings) -> Result<ListIndex, HistoryError> {
+pub(crate) fn analyze(
+    ctx: Ctx,
+    edges: &mut EdgeList,
+    findings: &mut Findings,
+) -> Result<ListIndex, HistoryError> {
     let set = ctx.set;
-    let mut index = ListIndex { writers: index_writers(ctx)?, ..Default::default() };
+    let mut index = ListIndex {
+        writers: index_writers(ctx)?,
+        ..Default::default()
+    };
     // The longest ok read of each key.
     for (t, txn) in set.txns.iter().enumerate() {
         if txn.outcome != Outcome::Ok {
             continue;
         }
         for mop in set.mops(t) {
-            if let MicroOp::ReadList { key, values: Some(span) } = *mop {
+            if let MicroOp::ReadList {
+                key,
+                values: Some(span),
+            } = *mop
+            {
                 let entry = index.keys.entry(key).or_default();
                 if entry.longest.is_empty() && span.len == 0 || span.len as usize > entry.longest.len() {
                     entry.longest = set.values(span).to_vec();
@@ -127,7 +138,10 @@ fn index_writers(ctx: Ctx) -> Result<FxHashMap<u64, AppendRef>, HistoryError> {
     for t in 0..set.txns.len() {
         for (i, mop) in set.mops(t).iter().enumerate() {
             if let MicroOp::Append { key, value } = *mop {
-                let r = AppendRef { txn: t as u32, mop: i as u32 };
+                let r = AppendRef {
+                    txn: t as u32,
+                    mop: i as u32,
+                };
                 if let Some(first) = writers.insert(kv(key, value), r) {
                     let op = &ctx.history.ops[set.txns[t].op as usize];
                     let first_op = &ctx.history.ops[set.txns[first.txn as usize].op as usize];
@@ -158,7 +172,13 @@ fn check_orders(ctx: Ctx, index: &mut ListIndex, findings: &mut Findings) {
             continue;
         }
         for mop in set.mops(t) {
-            let MicroOp::ReadList { key, values: Some(span) } = *mop else { continue };
+            let MicroOp::ReadList {
+                key,
+                values: Some(span),
+            } = *mop
+            else {
+                continue;
+            };
             let values = set.values(span);
             let order = index.keys.get_mut(&key).expect("every read key has an entry");
             let is_prefix = order.longest.starts_with(values);
@@ -217,13 +237,18 @@ fn order_keys(ctx: Ctx, index: &mut ListIndex, edges: &mut EdgeList, findings: &
         }
         let n = order.longest.len();
         order.next_committed = vec![NONE; n + 1];
-        order.writers =
-            order.longest.iter().map(|&v| index.writers.get(&kv(key, v)).map_or(NONE, |w| w.txn)).collect();
+        order.writers = order
+            .longest
+            .iter()
+            .map(|&v| index.writers.get(&kv(key, v)).map_or(NONE, |w| w.txn))
+            .collect();
         let mut prev_committed: Option<u32> = None;
         let mut failed_before: Option<u32> = None;
         for (p, &v) in order.longest.iter().enumerate() {
             index.pos.insert(kv(key, v), p as u32);
-            let Some(w) = index.writers.get(&kv(key, v)) else { continue };
+            let Some(w) = index.writers.get(&kv(key, v)) else {
+                continue;
+            };
             if !committed(w.txn) {
                 failed_before.get_or_insert(v);
                 continue;
@@ -266,7 +291,9 @@ fn order_keys(ctx: Ctx, index: &mut ListIndex, edges: &mut EdgeList, findings: &
     let mut by_writer: Vec<(u32, u32)> = Vec::new();
     for (&packed, w) in &index.writers {
         let key = (packed >> 32) as u32;
-        if committed(w.txn) && index.keys.get(&key).is_some_and(|k| k.consistent) && !index.pos.contains_key(&packed)
+        if committed(w.txn)
+            && index.keys.get(&key).is_some_and(|k| k.consistent)
+            && !index.pos.contains_key(&packed)
         {
             by_writer.push((key, w.txn));
         }
@@ -298,7 +325,13 @@ fn read_edges(ctx: Ctx, index: &mut ListIndex, edges: &mut EdgeList, findings: &
         }
         let mops = set.mops(t);
         for (i, mop) in mops.iter().enumerate() {
-            let MicroOp::ReadList { key, values: Some(span) } = *mop else { continue };
+            let MicroOp::ReadList {
+                key,
+                values: Some(span),
+            } = *mop
+            else {
+                continue;
+            };
             let values = set.values(span);
             own.clear();
             own.extend(mops[..i].iter().filter_map(|m| match *m {
@@ -310,7 +343,10 @@ fn read_edges(ctx: Ctx, index: &mut ListIndex, edges: &mut EdgeList, findings: &
             // Writers of the view's elements: from the observed order when the key has one.
             let view_writers: Vec<u32> = match index.order(key) {
                 Some(order) => order.writers[..view_len].to_vec(),
-                None => view.iter().map(|&v| index.writer(key, v).map_or(NONE, |w| w.txn)).collect(),
+                None => view
+                    .iter()
+                    .map(|&v| index.writer(key, v).map_or(NONE, |w| w.txn))
+                    .collect(),
             };
             let foreign_own = view_writers.iter().find(|&&w| w == t as u32);
             let valid = values.ends_with(&own) && foreign_own.is_none();
@@ -437,7 +473,10 @@ fn lost_updates(ctx: Ctx, index: &ListIndex, findings: &mut Findings) {
             .iter()
             .any(|m| matches!(*m, MicroOp::Append { key, .. } if key == r.key));
         if first_on_key && appends_later {
-            groups.entry((r.key, r.view_len)).or_default().push((r.txn, r.span));
+            groups
+                .entry((r.key, r.view_len))
+                .or_default()
+                .push((r.txn, r.span));
         }
     }
     let mut groups: Vec<_> = groups.into_iter().filter(|(_, g)| g.len() > 1).collect();
@@ -446,7 +485,7 @@ fn lost_updates(ctx: Ctx, index: &ListIndex, findings: &mut Findings) {
         findings.add(AnomalyKind::LostUpdate, || {
             let txns: Vec<usize> = group.iter().map(|(t, _)| *t as usize).collect();
             let mut a = ctx.anomaly(&txns, Some(key));
-            let version = ctx.list(&set.values(group[0].1)[..]);
+            let version = ctx.list(set.values(group[0].1));
             a.steps.push(format!(
                 "T1..T{} all read key {} in the same state {version} and then appended to it.",
                 txns.len(),
@@ -527,78 +566,4 @@ fn fractured_reads(ctx: Ctx, index: &ListIndex, findings: &mut Findings) {
             }
         }
     }
-}
-
-/// Why the edge `from -> to` of the given kind holds, in words, with the transactions named.
-pub(crate) fn explain_edge(ctx: Ctx, index: &ListIndex, from: usize, to: usize, bit: u8, names: (&str, &str)) -> String {
-    let set = ctx.set;
-    let (a, b) = names;
-    match bit {
-        kind::WR => {
-            for r in index.reads.iter().filter(|r| r.txn as usize == to && r.valid && r.view_len > 0) {
-                let last = set.values(r.span)[r.view_len as usize - 1];
-                if index.writer(r.key, last).is_some_and(|w| w.txn as usize == from) {
-                    return format!(
-                        "{a} < {b} because {b} read {a}'s append of {} to key {} ({b} read key {} as {})",
-                        ctx.s(last),
-                        ctx.s(r.key),
-                        ctx.s(r.key),
-                        ctx.span(r.span)
-                    );
-                }
-            }
-        }
-        kind::RW => {
-            for r in index.reads.iter().filter(|r| r.txn as usize == from && r.valid) {
-                if rw_target(index, set, r.key, r.view_len) == Some(to as u32) {
-                    let missed = index.next_after(r.key, r.view_len).map(|(_, v)| v).or_else(|| {
-                        set.mops(to).iter().find_map(|m| match *m {
-                            MicroOp::Append { key, value } if key == r.key => Some(value),
-                            _ => None,
-                        })
-                    });
-                    let view = ctx.list(&set.values(r.span)[..r.view_len as usize]);
-                    return format!(
-                        "{a} < {b} because {a} read key {} as {view}, which does not include {b}'s append of {}, the next version",
-                        ctx.s(r.key),
-                        missed.map(|v| ctx.s(v)).unwrap_or_default()
-                    );
-                }
-            }
-        }
-        kind::WW => {
-            for m in set.mops(from) {
-                let MicroOp::Append { key, value } = *m else { continue };
-                let Some(order) = index.order(key) else { continue };
-                let after = match index.pos.get(&kv(key, value)) {
-                    Some(&p) => index.next_after(key, p + 1).map(|(_, v)| v),
-                    None => None,
-                };
-                if let Some(v) = after
-                    && index.writers[&kv(key, v)].txn as usize == to
-                {
-                    return format!(
-                        "{a} < {b} because {b} appended {} to key {} after {a} appended {} (key {} was read as {})",
-                        ctx.s(v),
-                        ctx.s(key),
-                        ctx.s(value),
-                        ctx.s(key),
-                        ctx.list(&order.longest)
-                    );
-                }
-                if index.pos.contains_key(&kv(key, value)) && order.unobserved.contains(&(to as u32)) {
-                    return format!(
-                        "{a} < {b} because {a}'s append of {} to key {} was observed (key {} was read as {}) but {b}'s append to key {} never was, so it came later",
-                        ctx.s(value),
-                        ctx.s(key),
-                        ctx.s(key),
-                        ctx.list(&order.longest),
-                        ctx.s(key)
-                    );
-                }
-            }
-        }
-        _ => {}
-    }
-    format!("{a} < {b} ({} dependency)", kind::name(bit))
 }

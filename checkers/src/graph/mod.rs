@@ -13,6 +13,7 @@ mod cycles;
 mod depgraph;
 mod explain;
 pub(crate) mod list_append;
+mod list_append_explain;
 mod models;
 mod orders;
 pub(crate) mod rw_register;
@@ -75,7 +76,11 @@ impl TxnCheckOptions {
 
     /// The models to check, defaults applied, sorted and without repeats.
     pub fn effective_models(&self) -> Vec<ConsistencyModel> {
-        let mut m = if self.models.is_empty() { Self::default_models() } else { self.models.clone() };
+        let mut m = if self.models.is_empty() {
+            Self::default_models()
+        } else {
+            self.models.clone()
+        };
         m.sort();
         m.dedup();
         m
@@ -128,14 +133,23 @@ impl TxnAnalysis {
         let summary = summarize(&self.models, self.stats.get("transactions"));
         let mut report = Report::new(self.workload.name(), model_names.join(", "), verdict, summary);
         let relevant = |k: AnomalyKind| self.models.iter().any(|m| m.model.forbids(k));
-        let mut explained: Vec<_> = self.findings.explained.iter().filter(|(k, _)| relevant(*k)).collect();
+        let mut explained: Vec<_> = self
+            .findings
+            .explained
+            .iter()
+            .filter(|(k, _)| relevant(*k))
+            .collect();
         explained.sort_by_key(|(k, _)| *k);
         report.anomalies = explained.into_iter().map(|(_, a)| a.clone()).collect();
         let mut counts = Map::new();
         let mut other = Map::new();
         for k in self.findings.kinds() {
             let n = json!(self.findings.counts[&k]);
-            if relevant(k) { counts.insert(k.name().into(), n) } else { other.insert(k.name().into(), n) };
+            if relevant(k) {
+                counts.insert(k.name().into(), n)
+            } else {
+                other.insert(k.name().into(), n)
+            };
         }
         report.stats = self.stats;
         report.details = json!({
@@ -155,15 +169,25 @@ fn summarize(models: &[ModelVerdict], txns: Option<&Value>) -> String {
         .filter(|m| m.verdict == Verdict::Invalid)
         .map(|m| format!("{} ({})", m.model, m.anomalies.join(", ")))
         .collect();
-    let unknown: Vec<&str> =
-        models.iter().filter(|m| m.verdict == Verdict::Unknown).map(|m| m.model.name()).collect();
-    let valid: Vec<&str> = models.iter().filter(|m| m.verdict == Verdict::Valid).map(|m| m.model.name()).collect();
+    let unknown: Vec<&str> = models
+        .iter()
+        .filter(|m| m.verdict == Verdict::Unknown)
+        .map(|m| m.model.name())
+        .collect();
+    let valid: Vec<&str> = models
+        .iter()
+        .filter(|m| m.verdict == Verdict::Valid)
+        .map(|m| m.model.name())
+        .collect();
     let mut parts = Vec::new();
     if !broken.is_empty() {
         parts.push(format!("violates {}", broken.join("; ")));
     }
     if !unknown.is_empty() {
-        parts.push(format!("unknown for {} (search budget spent)", unknown.join(", ")));
+        parts.push(format!(
+            "unknown for {} (search budget spent)",
+            unknown.join(", ")
+        ));
     }
     if !valid.is_empty() {
         parts.push(format!("satisfies {}", valid.join(", ")));
@@ -244,10 +268,20 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
             forbidden_by_any(k)
         })
         .collect();
-    crate::session::check(ctx, &inference, &graph, &session_models, options.cycle_budget, &mut findings);
+    crate::session::check(
+        ctx,
+        &inference,
+        &graph,
+        &session_models,
+        options.cycle_budget,
+        &mut findings,
+    );
     phase("sessions_ms");
     let found = findings.kinds();
-    let verdicts: Vec<ModelVerdict> = models.iter().map(|&m| verdict_for(m, &found, &inconclusive)).collect();
+    let verdicts: Vec<ModelVerdict> = models
+        .iter()
+        .map(|&m| verdict_for(m, &found, &inconclusive))
+        .collect();
     let count = |o: Outcome| set.txns.iter().filter(|t| t.outcome == o).count();
     let mut stats = Map::new();
     stats.insert("transactions".into(), json!(set.txns.len()));
@@ -259,7 +293,13 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
     stats.insert("graph_edges".into(), json!(graph.edge_count()));
     stats.insert("elapsed_ms".into(), json!(started.elapsed().as_millis() as u64));
     stats.extend(phases);
-    Ok(TxnAnalysis { workload: options.workload, findings, inconclusive, models: verdicts, stats })
+    Ok(TxnAnalysis {
+        workload: options.workload,
+        findings,
+        inconclusive,
+        models: verdicts,
+        stats,
+    })
 }
 #[cfg(test)]
 mod cycles_oracle;

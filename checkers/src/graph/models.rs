@@ -143,7 +143,10 @@ impl FromStr for ConsistencyModel {
             .or_else(|| aliases.iter().find(|(a, _)| *a == s).map(|(_, m)| *m))
             .ok_or_else(|| {
                 let names: Vec<&str> = ConsistencyModel::ALL.iter().map(|m| m.name()).collect();
-                format!("unknown consistency model {s:?}; expected one of: {}", names.join(", "))
+                format!(
+                    "unknown consistency model {s:?}; expected one of: {}",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -168,11 +171,21 @@ fn serialize_name<S: serde::Serializer>(m: &ConsistencyModel, s: S) -> Result<S:
 }
 
 /// The verdict of `model`, given the kinds found and the kinds whose search was inconclusive.
-pub fn verdict_for(model: ConsistencyModel, found: &[AnomalyKind], inconclusive: &[AnomalyKind]) -> ModelVerdict {
-    let anomalies: Vec<String> =
-        found.iter().filter(|k| model.forbids(**k)).map(|k| k.name().to_string()).collect();
-    let open: Vec<String> =
-        inconclusive.iter().filter(|k| model.forbids(**k)).map(|k| k.name().to_string()).collect();
+pub fn verdict_for(
+    model: ConsistencyModel,
+    found: &[AnomalyKind],
+    inconclusive: &[AnomalyKind],
+) -> ModelVerdict {
+    let anomalies: Vec<String> = found
+        .iter()
+        .filter(|k| model.forbids(**k))
+        .map(|k| k.name().to_string())
+        .collect();
+    let open: Vec<String> = inconclusive
+        .iter()
+        .filter(|k| model.forbids(**k))
+        .map(|k| k.name().to_string())
+        .collect();
     let verdict = if !anomalies.is_empty() {
         Verdict::Invalid
     } else if !open.is_empty() {
@@ -180,7 +193,12 @@ pub fn verdict_for(model: ConsistencyModel, found: &[AnomalyKind], inconclusive:
     } else {
         Verdict::Valid
     };
-    ModelVerdict { model, verdict, anomalies, inconclusive: open }
+    ModelVerdict {
+        model,
+        verdict,
+        anomalies,
+        inconclusive: open,
+    }
 }
 
 #[cfg(test)]
@@ -190,7 +208,13 @@ mod tests {
 
     #[test]
     fn stronger_models_forbid_what_weaker_ones_do() {
-        let chain = [ReadCommitted, ReadAtomic, SnapshotIsolation, Serializable, StrictSerializable];
+        let chain = [
+            ReadCommitted,
+            ReadAtomic,
+            SnapshotIsolation,
+            Serializable,
+            StrictSerializable,
+        ];
         let kinds = [
             AnomalyKind::G1a,
             AnomalyKind::FracturedRead,
@@ -211,6 +235,11 @@ mod tests {
         assert!(ReadYourWrites.forbids(AnomalyKind::GarbageRead));
         assert!(!ReadYourWrites.forbids(AnomalyKind::MonotonicReads));
         assert_eq!("si".parse::<ConsistencyModel>(), Ok(SnapshotIsolation));
-        assert!("bogus".parse::<ConsistencyModel>().unwrap_err().contains("read-committed"));
+        assert!(
+            "bogus"
+                .parse::<ConsistencyModel>()
+                .unwrap_err()
+                .contains("read-committed")
+        );
     }
 }

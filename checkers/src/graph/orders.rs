@@ -43,7 +43,11 @@ pub(crate) fn timings(history: &History, set: &TxnSet) -> Vec<Timing> {
             let op = &history.ops[t.op as usize];
             Timing {
                 invoke: op.invoke,
-                ok_complete: if op.outcome == Outcome::Ok { op.complete } else { None },
+                ok_complete: if op.outcome == Outcome::Ok {
+                    op.complete
+                } else {
+                    None
+                },
                 node: t.possibly_committed(),
             }
         })
@@ -112,7 +116,11 @@ mod tests {
                     let (a, b) = (positions[2 * i], positions[2 * i + 1]);
                     let (inv, comp) = (a.min(b), a.max(b));
                     let r = rng.random_range(0..4);
-                    Timing { invoke: inv, ok_complete: (r != 0).then_some(comp), node: r != 3 }
+                    Timing {
+                        invoke: inv,
+                        ok_complete: (r != 0).then_some(comp),
+                        node: r != 3,
+                    }
                 })
                 .collect();
             let mut reach = vec![vec![false; n]; n];
@@ -130,8 +138,7 @@ mod tests {
                 for b in 0..n {
                     let ta = timings[a];
                     let tb = timings[b];
-                    let expected =
-                        ta.node && tb.node && ta.ok_complete.is_some_and(|c| c < tb.invoke);
+                    let expected = ta.node && tb.node && ta.ok_complete.is_some_and(|c| c < tb.invoke);
                     assert_eq!(reach[a][b], expected, "seed {seed}: {a} -> {b} in {timings:?}");
                 }
             }

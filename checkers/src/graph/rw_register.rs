@@ -113,7 +113,13 @@ pub(crate) fn analyze(
     for t in 0..set.txns.len() {
         for (i, mop) in set.mops(t).iter().enumerate() {
             if let MicroOp::Write { key, value } = *mop
-                && let Some(first) = index.writers.insert(kv(key, value), AppendRef { txn: t as u32, mop: i as u32 })
+                && let Some(first) = index.writers.insert(
+                    kv(key, value),
+                    AppendRef {
+                        txn: t as u32,
+                        mop: i as u32,
+                    },
+                )
             {
                 let op = &ctx.history.ops[set.txns[t].op as usize];
                 let first_op = &ctx.history.ops[set.txns[first.txn as usize].op as usize];
@@ -137,7 +143,13 @@ pub(crate) fn analyze(
         keys.sort_unstable();
         keys.dedup();
         for key in keys {
-            let mut access = KeyAccess { txn: t as u32, key, ext_read: None, read_mop: 0, final_write: None };
+            let mut access = KeyAccess {
+                txn: t as u32,
+                key,
+                ext_read: None,
+                read_mop: 0,
+                final_write: None,
+            };
             let mut last_own: Option<u32> = None;
             for (i, m) in mops.iter().enumerate().filter(|(_, m)| m.key() == key) {
                 match *m {
@@ -185,7 +197,13 @@ pub(crate) fn analyze(
     let ok = |a: &KeyAccess| set.txns[a.txn as usize].outcome == Outcome::Ok;
     // The version a transaction leaves a key at, and the one it found it in.
     let after = |a: &KeyAccess| a.final_write.or(if ok(a) { a.ext_read } else { None });
-    let before = |a: &KeyAccess| if ok(a) { a.ext_read.or(a.final_write) } else { a.final_write };
+    let before = |a: &KeyAccess| {
+        if ok(a) {
+            a.ext_read.or(a.final_write)
+        } else {
+            a.final_write
+        }
+    };
     if assumptions.sequential_keys {
         let mut last: FxHashMap<(u64, u32), KeyAccess> = FxHashMap::default();
         for a in &all_access {
@@ -239,7 +257,11 @@ pub(crate) fn analyze(
         .filter(|&(k, v)| is_version(k, v) && !has_pred.contains(&kv(k, v)))
         .collect();
     versions.sort_unstable();
-    version_edges.extend(versions.into_iter().map(|(k, v)| (k, INIT, v, VersionSource::Initial)));
+    version_edges.extend(
+        versions
+            .into_iter()
+            .map(|(k, v)| (k, INIT, v, VersionSource::Initial)),
+    );
     version_edges.sort_by_key(|&(k, x, y, _)| (k, x, y));
     version_edges.dedup_by_key(|&mut (k, x, y, _)| (k, x, y));
     for &(key, x, y, why) in &version_edges {
@@ -283,7 +305,9 @@ fn fractured_reads(ctx: Ctx, index: &RegisterIndex, findings: &mut Findings) {
         let mine = &accesses[start..end];
         start = end;
         'seen: for seen in mine {
-            let Some(u) = seen.ext_read.and_then(|x| index.writer_txn(seen.key, x)) else { continue };
+            let Some(u) = seen.ext_read.and_then(|x| index.writer_txn(seen.key, x)) else {
+                continue;
+            };
             if u == t {
                 continue;
             }
@@ -476,14 +500,23 @@ fn lost_updates(ctx: Ctx, index: &RegisterIndex, findings: &mut Findings) {
 }
 
 /// Why the edge `from -> to` holds, in words.
-pub(crate) fn explain_edge(ctx: Ctx, index: &RegisterIndex, from: usize, to: usize, bit: u8, names: (&str, &str)) -> String {
+pub(crate) fn explain_edge(
+    ctx: Ctx,
+    index: &RegisterIndex,
+    from: usize,
+    to: usize,
+    bit: u8,
+    names: (&str, &str),
+) -> String {
     let (a, b) = names;
     let v = |x: u32| if x == INIT { "nil".to_string() } else { ctx.s(x) };
     match bit {
         kind::WR => {
             if let Some(acc) = index.accesses.iter().find(|acc| {
                 acc.txn as usize == to
-                    && acc.ext_read.is_some_and(|r| index.writer_txn(acc.key, r) == Some(from as u32))
+                    && acc
+                        .ext_read
+                        .is_some_and(|r| index.writer_txn(acc.key, r) == Some(from as u32))
             }) {
                 return format!(
                     "{a} < {b} because {b} read {a}'s write of {} to key {}",
@@ -498,7 +531,10 @@ pub(crate) fn explain_edge(ctx: Ctx, index: &RegisterIndex, from: usize, to: usi
                 let source_ok = if bit == kind::WW {
                     x != INIT && index.writer_txn(key, x) == Some(from as u32)
                 } else {
-                    index.accesses.iter().any(|acc| acc.txn as usize == from && acc.key == key && acc.ext_read == Some(x))
+                    index
+                        .accesses
+                        .iter()
+                        .any(|acc| acc.txn as usize == from && acc.key == key && acc.ext_read == Some(x))
                 };
                 if !source_ok {
                     continue;

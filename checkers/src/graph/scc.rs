@@ -64,7 +64,13 @@ pub(crate) fn cyclic_sccs(nodes: usize, edges: &[(u32, u32)]) -> Vec<Vec<u32>> {
 /// Removes (marks dead) every node with no live predecessor (or, `reverse`, successor),
 /// repeatedly.
 fn peel(nodes: usize, edges: &[(u32, u32)], alive: &mut [bool], reverse: bool) {
-    let ends = |&(a, b): &(u32, u32)| if reverse { (b as usize, a as usize) } else { (a as usize, b as usize) };
+    let ends = |&(a, b): &(u32, u32)| {
+        if reverse {
+            (b as usize, a as usize)
+        } else {
+            (a as usize, b as usize)
+        }
+    };
     let mut degree = vec![0u32; nodes];
     let mut start = vec![0u32; nodes + 1];
     for e in edges {

@@ -266,7 +266,10 @@ impl TxnSet {
     /// Parses one micro-op and pushes it; `known_reads` is true for an ok completion.
     fn parse_micro_op(&mut self, mop: &Value, known_reads: bool) -> Result<(), String> {
         let (f, expected) = match self.workload {
-            Workload::ListAppend => ("append", "[\"append\", key, value] or [\"r\", key, [values] or null]"),
+            Workload::ListAppend => (
+                "append",
+                "[\"append\", key, value] or [\"r\", key, [values] or null]",
+            ),
             Workload::RwRegister => ("w", "[\"w\", key, value] or [\"r\", key, value or null]"),
         };
         let bad = || format!("expected {expected}, found {}", compact(mop));
@@ -291,7 +294,10 @@ impl TxnSet {
                                 let id = self.scalar_of(item).ok_or_else(bad)?;
                                 self.read_values.push(id);
                             }
-                            Some(Span { start, len: items.len() as u32 })
+                            Some(Span {
+                                start,
+                                len: items.len() as u32,
+                            })
                         }
                         _ => return Err(bad()),
                     };
@@ -305,7 +311,10 @@ impl TxnSet {
                         Value::Null => None,
                         v => Some(self.scalar_of(v).ok_or_else(bad)?),
                     };
-                    MicroOp::ReadRegister { key, value: known_reads.then_some(value) }
+                    MicroOp::ReadRegister {
+                        key,
+                        value: known_reads.then_some(value),
+                    }
                 }
             }
         } else {
@@ -372,17 +381,39 @@ mod tests {
         .unwrap();
         assert_eq!(set.txns.len(), 2);
         let m = set.mops(0);
-        assert!(matches!(m[1], MicroOp::ReadList { values: Some(Span { len: 1, .. }), .. }));
+        assert!(matches!(
+            m[1],
+            MicroOp::ReadList {
+                values: Some(Span { len: 1, .. }),
+                ..
+            }
+        ));
         assert!(matches!(set.mops(1)[0], MicroOp::ReadList { values: None, .. }));
     }
 
     #[test]
     fn malformed_micro_ops_name_the_line() {
         let cases = [
-            (r#"{"index":0,"process":0,"type":"invoke","f":"txn","value":[["append",5]]}"#, 1, "expected"),
-            (r#"{"index":0,"process":0,"type":"invoke","f":"txn","value":[["frob",5,1]]}"#, 1, "expected"),
-            (r#"{"index":0,"process":0,"type":"invoke","f":"txn","value":5}"#, 1, "list of micro-ops"),
-            (r#"{"index":0,"process":0,"type":"invoke","f":"read","value":null}"#, 1, "f = \"txn\""),
+            (
+                r#"{"index":0,"process":0,"type":"invoke","f":"txn","value":[["append",5]]}"#,
+                1,
+                "expected",
+            ),
+            (
+                r#"{"index":0,"process":0,"type":"invoke","f":"txn","value":[["frob",5,1]]}"#,
+                1,
+                "expected",
+            ),
+            (
+                r#"{"index":0,"process":0,"type":"invoke","f":"txn","value":5}"#,
+                1,
+                "list of micro-ops",
+            ),
+            (
+                r#"{"index":0,"process":0,"type":"invoke","f":"read","value":null}"#,
+                1,
+                "f = \"txn\"",
+            ),
             (
                 "{\"index\":0,\"process\":0,\"type\":\"invoke\",\"f\":\"txn\",\"value\":[[\"r\",5,null]]}\n\
                  {\"index\":1,\"process\":0,\"type\":\"ok\",\"f\":\"txn\",\"value\":[[\"r\",5,3]]}",
@@ -401,7 +432,11 @@ mod tests {
                 2,
                 "has 0 micro-ops",
             ),
-            (r#"{"index":0,"process":0,"type":"invoke","f":"txn","value":[["append",1.5,1]]}"#, 1, "expected"),
+            (
+                r#"{"index":0,"process":0,"type":"invoke","f":"txn","value":[["append",1.5,1]]}"#,
+                1,
+                "expected",
+            ),
         ];
         for (text, line, needle) in cases {
             let e = parse(text, Workload::ListAppend).unwrap_err();
@@ -425,7 +460,13 @@ mod tests {
             Workload::RwRegister,
         )
         .unwrap();
-        assert!(matches!(set.mops(0)[0], MicroOp::ReadRegister { value: Some(None), .. }));
+        assert!(matches!(
+            set.mops(0)[0],
+            MicroOp::ReadRegister {
+                value: Some(None),
+                ..
+            }
+        ));
         assert!(matches!(set.mops(0)[1], MicroOp::Write { .. }));
     }
 }

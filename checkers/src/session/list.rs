@@ -19,7 +19,10 @@ fn reads_by_txn(index: &ListIndex, txns: usize) -> Vec<(u32, u32)> {
     let mut i = 0;
     while i < index.reads.len() {
         let t = index.reads[i].txn as usize;
-        let end = i + index.reads[i..].iter().take_while(|r| r.txn as usize == t).count();
+        let end = i + index.reads[i..]
+            .iter()
+            .take_while(|r| r.txn as usize == t)
+            .count();
         ranges[t] = (i as u32, end as u32);
         i = end;
     }
@@ -29,7 +32,10 @@ fn reads_by_txn(index: &ListIndex, txns: usize) -> Vec<(u32, u32)> {
 /// Whether a read of `key` contains `value`.
 fn contains(ctx: Ctx, index: &ListIndex, read: &ReadFact, value: u32) -> bool {
     if index.order(read.key).is_some() {
-        return index.pos.get(&kv(read.key, value)).is_some_and(|&p| p < read.span.len);
+        return index
+            .pos
+            .get(&kv(read.key, value))
+            .is_some_and(|&p| p < read.span.len);
     }
     ctx.set.values(read.span).contains(&value)
 }
@@ -93,8 +99,12 @@ pub(crate) fn check(
                 }
             }
             for m in set.mops(t as usize) {
-                let MicroOp::Append { key, value } = *m else { continue };
-                let Some(pos) = position(index, key, value) else { continue };
+                let MicroOp::Append { key, value } = *m else {
+                    continue;
+                };
+                let Some(pos) = position(index, key, value) else {
+                    continue;
+                };
                 if wanted(ConsistencyModel::MonotonicWrites)
                     && let Some(&(wt, v1)) = last_append.get(&key)
                     && wt != t
@@ -105,11 +115,17 @@ pub(crate) fn check(
                         let order = index.order(key).map(|o| ctx.list(&o.longest)).unwrap_or_default();
                         a.steps.push(format!(
                             "Process {p} appended {} to key {} in T1 (index {}), then {} in T2 (index {}).",
-                            ctx.s(v1), ctx.s(key), ctx.index(wt as usize), ctx.s(value), ctx.index(t as usize)
+                            ctx.s(v1),
+                            ctx.s(key),
+                            ctx.index(wt as usize),
+                            ctx.s(value),
+                            ctx.index(t as usize)
                         ));
                         a.steps.push(format!(
                             "But key {} was read as {order}: {} became visible without {} before it.",
-                            ctx.s(key), ctx.s(value), ctx.s(v1)
+                            ctx.s(key),
+                            ctx.s(value),
+                            ctx.s(v1)
                         ));
                         a
                     });
@@ -136,7 +152,9 @@ pub(crate) fn check(
             }
             // Update the session state with this transaction.
             for r in reads_of(t).iter().filter(|r| r.valid) {
-                let longer = longest_read.get(&r.key).is_none_or(|(_, prev)| r.span.len > prev.span.len);
+                let longer = longest_read
+                    .get(&r.key)
+                    .is_none_or(|(_, prev)| r.span.len > prev.span.len);
                 if longer {
                     longest_read.insert(r.key, (t, *r));
                 }
@@ -224,7 +242,9 @@ fn observers(
                     if w1 == NONE || w1 as usize == t {
                         continue;
                     }
-                    let Some((_, w2, k2, v2)) = latest(&slot, &seen, proc_of[w1 as usize]) else { continue };
+                    let Some((_, w2, k2, v2)) = latest(&slot, &seen, proc_of[w1 as usize]) else {
+                        continue;
+                    };
                     if w1 >= w2 {
                         continue;
                     }
@@ -254,7 +274,9 @@ fn observers(
                     if rt as usize == t {
                         continue;
                     }
-                    let Some((_, w2, k2, v2)) = latest(&slot, &seen, proc_of[rt as usize]) else { continue };
+                    let Some((_, w2, k2, v2)) = latest(&slot, &seen, proc_of[rt as usize]) else {
+                        continue;
+                    };
                     if rt >= w2 {
                         continue;
                     }

@@ -4,11 +4,19 @@
 //! cycle among them is the evidence, e.g. the "long fork": two readers who saw two writes in
 //! opposite orders.
 
-use crate::graph::{AnomalyKind, CycleClass, CycleOrder, CycleShape, Ctx, DepGraph, EdgeList, Findings, Inference, kind};
+use crate::graph::{
+    AnomalyKind, Ctx, CycleClass, CycleOrder, CycleShape, DepGraph, EdgeList, Findings, Inference, kind,
+};
 use rustc_hash::FxHashMap;
 use serde_json::json;
 
-pub(crate) fn check(ctx: Ctx, inference: &Inference, graph: &DepGraph, budget: usize, findings: &mut Findings) {
+pub(crate) fn check(
+    ctx: Ctx,
+    inference: &Inference,
+    graph: &DepGraph,
+    budget: usize,
+    findings: &mut Findings,
+) {
     let n = ctx.set.txns.len();
     let mut wr_in: Vec<(u32, u32)> = Vec::new();
     for from in 0..n {
@@ -50,7 +58,10 @@ pub(crate) fn check(ctx: Ctx, inference: &Inference, graph: &DepGraph, budget: u
         i = end;
     }
     let order = edges.freeze(n);
-    let class = CycleClass { shape: CycleShape::G0, order: CycleOrder::Data };
+    let class = CycleClass {
+        shape: CycleShape::G0,
+        order: CycleOrder::Data,
+    };
     for component in order.cyclic_components(kind::WW) {
         let cycle = match crate::graph::shortest_cycle(&order, &component, class, budget) {
             crate::graph::Search::Shortest(c) | crate::graph::Search::Found(c) => c,

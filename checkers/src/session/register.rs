@@ -114,15 +114,22 @@ pub(crate) fn check(
     for (&t, accesses) in txns {
         let q = set.txns[t as usize].process;
         for seen in accesses {
-            let Some(v2) = seen.ext_read.filter(|&x| x != INIT) else { continue };
-            let Some(w) = index.writers.get(&crate::graph::list_append::kv(seen.key, v2)) else { continue };
+            let Some(v2) = seen.ext_read.filter(|&x| x != INIT) else {
+                continue;
+            };
+            let Some(w) = index.writers.get(&crate::graph::list_append::kv(seen.key, v2)) else {
+                continue;
+            };
             let writer = set.txns[w.txn as usize];
             if writer.process == q || !writer.possibly_committed() {
                 continue;
             }
             let p = writer.process;
             // Only reads made after the observing one must reflect it.
-            for other in accesses.iter().filter(|o| o.ext_read.is_some() && o.read_mop > seen.read_mop) {
+            for other in accesses
+                .iter()
+                .filter(|o| o.ext_read.is_some() && o.read_mop > seen.read_mop)
+            {
                 let Some(y) = other.ext_read else { continue };
                 let k1 = other.key;
                 let before = |list: Option<&Vec<(u32, u32)>>| {

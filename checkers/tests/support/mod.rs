@@ -21,7 +21,9 @@ pub fn invocation_of(value: &Value) -> Value {
         Value::Array(mops) => Value::Array(
             mops.iter()
                 .map(|m| match m.as_array() {
-                    Some(p) if p.len() == 3 && p[0] == "r" => Value::Array(vec![p[0].clone(), p[1].clone(), Value::Null]),
+                    Some(p) if p.len() == 3 && p[0] == "r" => {
+                        Value::Array(vec![p[0].clone(), p[1].clone(), Value::Null])
+                    }
                     _ => m.clone(),
                 })
                 .collect(),
@@ -100,7 +102,11 @@ impl Hist {
 /// Analyzes with the given models (all of them when empty).
 pub fn analyze_with(h: &History, workload: Workload, models: &[ConsistencyModel]) -> TxnAnalysis {
     let mut opts = TxnCheckOptions::new(workload);
-    opts.models = if models.is_empty() { ConsistencyModel::ALL.to_vec() } else { models.to_vec() };
+    opts.models = if models.is_empty() {
+        ConsistencyModel::ALL.to_vec()
+    } else {
+        models.to_vec()
+    };
     analyze(h, &opts).expect("check runs")
 }
 
@@ -112,6 +118,10 @@ pub fn kinds(h: &History, workload: Workload) -> Vec<String> {
 /// The anomaly kind names found when checking only `models`.
 pub fn kinds_for(h: &History, workload: Workload, models: &[ConsistencyModel]) -> Vec<String> {
     let a = analyze_with(h, workload, models);
-    assert!(a.inconclusive.is_empty(), "searches cut short: {:?}", a.inconclusive);
+    assert!(
+        a.inconclusive.is_empty(),
+        "searches cut short: {:?}",
+        a.inconclusive
+    );
     a.anomaly_kinds().iter().map(|k| k.name().to_string()).collect()
 }

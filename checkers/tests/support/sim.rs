@@ -175,7 +175,11 @@ fn value_of(ops: Ops, mops: &[Mop], reads: &[Option<Value>]) -> Value {
 pub fn generate(cfg: SimConfig) -> Vec<Event> {
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let mut events: Vec<Event> = Vec::with_capacity(cfg.txns * 2);
-    let mut state = State { keys: Vec::new(), head: 0, locks: Default::default() };
+    let mut state = State {
+        keys: Vec::new(),
+        head: 0,
+        locks: Default::default(),
+    };
     let mut active: Vec<u64> = (0..cfg.active_keys).collect();
     let mut next_key = cfg.active_keys;
     let mut writes_on_key: Vec<u64> = vec![0; cfg.active_keys as usize];
@@ -231,7 +235,12 @@ pub fn generate(cfg: SimConfig) -> Vec<Event> {
                 Plan::Normal
             };
             let process = process_of_slot[s];
-            push(&mut events, process, EventKind::Invoke, value_of(cfg.ops, &mops, &[]));
+            push(
+                &mut events,
+                process,
+                EventKind::Invoke,
+                value_of(cfg.ops, &mops, &[]),
+            );
             let reads = vec![None; mops.len()];
             slots[s] = Some(Running {
                 process,
@@ -245,7 +254,8 @@ pub fn generate(cfg: SimConfig) -> Vec<Event> {
             });
             continue;
         };
-        if !run.executed && !run.aborted && run.plan != Plan::FailFirst && run.plan != Plan::InfoWithoutEffect {
+        if !run.executed && !run.aborted && run.plan != Plan::FailFirst && run.plan != Plan::InfoWithoutEffect
+        {
             execute_step(cfg, &mut rng, &mut state, run);
             continue;
         }
@@ -260,7 +270,12 @@ pub fn generate(cfg: SimConfig) -> Vec<Event> {
                 process_of_slot[s] = next_process;
                 next_process += 1;
             }
-            Plan::Normal => push(&mut events, p, EventKind::Ok, value_of(cfg.ops, &run.mops, &run.reads)),
+            Plan::Normal => push(
+                &mut events,
+                p,
+                EventKind::Ok,
+                value_of(cfg.ops, &run.mops, &run.reads),
+            ),
         }
     }
     events
@@ -272,7 +287,9 @@ fn execute_step(cfg: SimConfig, rng: &mut StdRng, state: &mut State, run: &mut R
         Store::StrictSerializable | Store::StaleReads { .. } => {
             let read_only = run.mops.iter().all(|m| matches!(m, Mop::Read(_)));
             let at = match cfg.store {
-                Store::StaleReads { max_lag } if read_only => state.head.saturating_sub(rng.random_range(0..=max_lag)),
+                Store::StaleReads { max_lag } if read_only => {
+                    state.head.saturating_sub(rng.random_range(0..=max_lag))
+                }
                 _ => state.head,
             };
             for i in 0..run.mops.len() {
