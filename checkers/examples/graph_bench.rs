@@ -14,6 +14,7 @@ mod sim;
 use faultline_checkers::graph::{TxnCheckOptions, Workload, analyze};
 use faultline_checkers::history::{History, write_jsonl};
 use sim::{Ops, SimConfig, Store, generate};
+use serde_json::Map;
 use std::time::Instant;
 
 fn main() {
@@ -22,7 +23,14 @@ fn main() {
         Some("generate") if args.len() >= 4 => {
             let txns: usize = args[2].parse().expect("a transaction count");
             let seed: u64 = args.get(4).map_or(1, |s| s.parse().expect("a seed"));
-            let mut cfg = SimConfig::new(Store::StrictSerializable, Ops::ListAppend, txns, seed);
+            let store = match args.get(5).map(String::as_str) {
+                None | Some("strict") => Store::StrictSerializable,
+                Some("stale") => Store::StaleReads { max_lag: 20 },
+                Some("si") => Store::SnapshotIsolation,
+                Some("rc") => Store::ReadCommitted,
+                Some(other) => panic!("unknown store {other}: strict, stale, si or rc"),
+            };
+            let mut cfg = SimConfig::new(store, Ops::ListAppend, txns, seed);
             cfg.concurrency = 20;
             cfg.active_keys = 10;
             cfg.max_writes_per_key = 32;
@@ -53,13 +61,19 @@ fn main() {
             let analysis = analyze(&history, &options).expect("well-formed txns");
             let checked = checking.elapsed();
             let n = history.ops.len();
+            let mut kinds = Map::new();
+            for (k, count) in &analysis.findings.counts {
+                kinds.insert(k.name().to_string(), (*count).into());
+            }
             println!(
-                "{n} transactions: load {:.2?}, check {:.2?} ({:.0} txn/s), total {:.2?}; verdict {}; stats {}",
+                "{n} transactions: load {:.2?}, check {:.2?} ({:.0} txn/s), total {:.2?}; verdict {}; anomalies {}; inconclusive {:?}; stats {}",
                 loaded,
                 checked,
                 n as f64 / checked.as_secs_f64(),
                 started.elapsed(),
                 analysis.verdict(),
+                serde_json::Value::Object(kinds),
+                analysis.inconclusive.iter().map(|k| k.name()).collect::<Vec<_>>(),
                 serde_json::Value::Object(analysis.stats.clone())
             );
         }
@@ -74,7 +88,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: graph_bench generate N FILE [SEED] | graph_bench check FILE [MODEL,...] | graph_bench load FILE"
+                "usage: graph_bench generate N FILE [SEED [strict|stale|si|rc]] | graph_bench check FILE [MODEL,...] | graph_bench load FILE"
             );
             std::process::exit(2);
         }

@@ -147,7 +147,7 @@ pub(crate) enum Search {
 }
 
 /// Work allowed per component and class, in (node, state) visits plus DFS steps.
-pub(crate) const DEFAULT_BUDGET: usize = 2_000_000;
+pub(crate) const DEFAULT_BUDGET: usize = 1_000_000;
 
 /// Searches one strongly connected component (sorted node list) for the shortest cycle of
 /// `class`.
@@ -157,15 +157,16 @@ pub(crate) fn shortest_cycle(
     class: CycleClass,
     budget: usize,
 ) -> Search {
-    let members: FxHashSet<u32> = component.iter().copied().collect();
+    let members = Members::new(component);
     let allowed = class.allowed();
     let anchor = class.anchor();
     let mut best: Option<Cycle> = None;
     let mut work = 0usize;
+    let mut exhaustive = true;
     for &a in component {
         let (targets, kinds) = graph.out(a as usize);
         for (&b, &k) in targets.iter().zip(kinds) {
-            if usable_labels(k, allowed) & anchor == 0 || !members.contains(&b) {
+            if usable_labels(k, allowed) & anchor == 0 || !members.contains(b) {
                 continue;
             }
             let limit = best.as_ref().map_or(usize::MAX, |c| c.nodes.len());
@@ -180,10 +181,18 @@ pub(crate) fn shortest_cycle(
             ) {
                 Walk::Simple(c) => best = Some(c),
                 Walk::NotSimple(walk_len) => {
+                    // The depth-first search gets a share of the budget per anchor; if it runs
+                    // out, this anchor's cycles are not ruled out.
+                    let mut dfs_work = 0usize;
+                    let cap = (budget / 50).max(1);
                     let found = dfs(
                         graph, &members, class, allowed, a as usize, b as usize, start, walk_len, limit,
-                        &mut work, budget,
+                        &mut dfs_work, cap,
                     );
+                    work = work.saturating_add(dfs_work);
+                    if dfs_work >= cap {
+                        exhaustive = false;
+                    }
                     if let Some(c) = found {
                         best = Some(c);
                     }
@@ -198,9 +207,45 @@ pub(crate) fn shortest_cycle(
             }
         }
     }
-    match best {
-        Some(c) => Search::Shortest(c),
-        None => Search::None,
+    match (best, exhaustive) {
+        (Some(c), true) => Search::Shortest(c),
+        (Some(c), false) => Search::Found(c),
+        (None, true) => Search::None,
+        (None, false) => Search::Inconclusive,
+    }
+}
+
+/// The nodes of one component: a hash set when small, a bit set over the graph when large.
+pub(crate) enum Members {
+    Few(FxHashSet<u32>),
+    Many(fixedbitset::FixedBitSet, usize),
+}
+
+impl Members {
+    fn new(component: &[u32]) -> Members {
+        if component.len() < 4096 {
+            return Members::Few(component.iter().copied().collect());
+        }
+        let max = component.iter().copied().max().unwrap_or(0) as usize;
+        let mut bits = fixedbitset::FixedBitSet::with_capacity(max + 1);
+        for &n in component {
+            bits.insert(n as usize);
+        }
+        Members::Many(bits, component.len())
+    }
+
+    fn contains(&self, n: u32) -> bool {
+        match self {
+            Members::Few(set) => set.contains(&n),
+            Members::Many(bits, _) => bits.contains(n as usize),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Members::Few(set) => set.len(),
+            Members::Many(_, len) => *len,
+        }
     }
 }
 
@@ -218,7 +263,7 @@ enum Walk {
 #[allow(clippy::too_many_arguments)]
 fn bfs(
     graph: &DepGraph,
-    members: &FxHashSet<u32>,
+    members: &Members,
     class: CycleClass,
     allowed: u8,
     a: usize,
@@ -242,7 +287,7 @@ fn bfs(
         }
         let (targets, kinds) = graph.out(node as usize);
         for (&next, &k) in targets.iter().zip(kinds) {
-            if !members.contains(&next) {
+            if !members.contains(next) {
                 continue;
             }
             let mut labels = usable_labels(k, allowed);
@@ -308,7 +353,7 @@ fn unwind(parent: &Parents, last: (u32, u32), label: u8, a: usize) -> (Vec<usize
 #[allow(clippy::too_many_arguments)]
 fn dfs(
     graph: &DepGraph,
-    members: &FxHashSet<u32>,
+    members: &Members,
     class: CycleClass,
     allowed: u8,
     a: usize,
@@ -351,7 +396,7 @@ fn dfs(
 #[allow(clippy::too_many_arguments)]
 fn dfs_step(
     graph: &DepGraph,
-    members: &FxHashSet<u32>,
+    members: &Members,
     class: CycleClass,
     allowed: u8,
     a: usize,
@@ -370,8 +415,9 @@ fn dfs_step(
     let node = *path.last().expect("path starts with two nodes");
     let (targets, kinds) = graph.out(node);
     for (&next, &k) in targets.iter().zip(kinds) {
+        *work += 1;
         let next = next as usize;
-        if !members.contains(&(next as u32)) {
+        if !members.contains(next as u32) {
             continue;
         }
         let mut ls = usable_labels(k, allowed);
