@@ -13,8 +13,8 @@ mod sim;
 
 use faultline_checkers::graph::{TxnCheckOptions, Workload, analyze};
 use faultline_checkers::history::{History, write_jsonl};
-use sim::{Ops, SimConfig, Store, generate};
 use serde_json::Map;
+use sim::{Ops, SimConfig, Store, generate};
 use std::time::Instant;
 
 fn main() {

@@ -186,8 +186,17 @@ pub(crate) fn shortest_cycle(
                     let mut dfs_work = 0usize;
                     let cap = (budget / 50).max(1);
                     let found = dfs(
-                        graph, &members, class, allowed, a as usize, b as usize, start, walk_len, limit,
-                        &mut dfs_work, cap,
+                        graph,
+                        &members,
+                        class,
+                        allowed,
+                        a as usize,
+                        b as usize,
+                        start,
+                        walk_len,
+                        limit,
+                        &mut dfs_work,
+                        cap,
                     );
                     work = work.saturating_add(dfs_work);
                     if dfs_work >= cap {
