@@ -186,5 +186,9 @@ fn checker_never_rejects_what_the_oracle_accepts() {
         "{serializable} accepted, {rejected} rejected"
     );
     // Inference from reads is sound, not complete; it should still catch most.
-    assert!(caught * 10 >= rejected * 7, "caught only {caught} of {rejected}");
+    eprintln!("oracle: {serializable} serializable, {rejected} not; the checker caught {caught} of those");
+    assert!(
+        caught * 100 >= rejected * 95,
+        "caught only {caught} of {rejected}"
+    );
 }
