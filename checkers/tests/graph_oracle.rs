@@ -2,7 +2,7 @@
 //! some order of its committed transactions, run one at a time, reproduces every read (strict
 //! serializable: an order that also respects real time). Whenever the oracle finds such an
 //! order, the checker must not report the model violated (no false positives); and the checker
-//! must catch a good share of the histories the oracle rejects.
+//! must catch the histories the oracle rejects.
 
 mod support;
 
@@ -185,10 +185,14 @@ fn checker_never_rejects_what_the_oracle_accepts() {
         serializable > 500 && rejected > 500,
         "{serializable} accepted, {rejected} rejected"
     );
-    // Inference from reads is sound, not complete; it should still catch most.
+    // Inference from reads is sound but not complete in general (orders among appends nobody
+    // read stay unknown). On histories this small, with rw edges from every read to each
+    // committed append it missed, it catches every one (10,000 seeds checked once).
     eprintln!("oracle: {serializable} serializable, {rejected} not; the checker caught {caught} of those");
-    assert!(
-        caught * 100 >= rejected * 95,
-        "caught only {caught} of {rejected}"
+    assert_eq!(
+        caught,
+        rejected,
+        "the checker missed {} non-serializable histories",
+        rejected - caught
     );
 }

@@ -438,24 +438,31 @@ fn read_edges(ctx: Ctx, index: &mut ListIndex, edges: &mut EdgeList, findings: &
                     });
                 }
             }
-            if let Some(u) = rw_target(index, set, key, view_len as u32) {
+            for u in rw_targets(index, set, key, view_len as u32) {
                 edges.add(t, u as usize, kind::RW);
             }
         }
     }
 }
 
-/// The transaction that wrote the version right after a view of `view_len` elements, when it
-/// is known: the next observed element, or the only unobserved writer (if it committed).
-pub(crate) fn rw_target(index: &ListIndex, set: &TxnSet, key: u32, view_len: u32) -> Option<u32> {
-    let order = index.order(key)?;
+/// The transactions a read of `view_len` elements must precede (anti-dependencies): the writer
+/// of the next observed element when there is one (later observed writers follow it by ww
+/// edges); otherwise every committed transaction whose append to the key was never observed.
+/// Lists only grow, so a committed append missing from a read was serialized after the reader,
+/// whatever the (unknown) order of the unobserved appends among themselves.
+pub(crate) fn rw_targets(index: &ListIndex, set: &TxnSet, key: u32, view_len: u32) -> Vec<u32> {
+    let Some(order) = index.order(key) else {
+        return Vec::new();
+    };
     if let Some((_, v)) = index.next_after(key, view_len) {
-        return Some(index.writers[&kv(key, v)].txn);
+        return vec![index.writers[&kv(key, v)].txn];
     }
-    match order.unobserved.as_slice() {
-        [only] if set.txns[*only as usize].outcome == Outcome::Ok => Some(*only),
-        _ => None,
-    }
+    order
+        .unobserved
+        .iter()
+        .copied()
+        .filter(|&u| set.txns[u as usize].outcome == Outcome::Ok)
+        .collect()
 }
 
 /// Lost updates: two committed transactions read the same version of a key, then appended to

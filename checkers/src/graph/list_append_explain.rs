@@ -3,7 +3,7 @@
 
 use super::depgraph::kind;
 use super::explain::Ctx;
-use super::list_append::{ListIndex, kv, rw_target};
+use super::list_append::{ListIndex, kv, rw_targets};
 use super::txn::MicroOp;
 
 /// Why the edge `from -> to` of the given kind holds, in words, with the transactions named.
@@ -38,7 +38,7 @@ pub(crate) fn explain_edge(
         }
         kind::RW => {
             for r in index.reads.iter().filter(|r| r.txn as usize == from && r.valid) {
-                if rw_target(index, set, r.key, r.view_len) == Some(to as u32) {
+                if rw_targets(index, set, r.key, r.view_len).contains(&(to as u32)) {
                     let missed = index.next_after(r.key, r.view_len).map(|(_, v)| v).or_else(|| {
                         set.mops(to).iter().find_map(|m| match *m {
                             MicroOp::Append { key, value } if key == r.key => Some(value),
@@ -46,8 +46,13 @@ pub(crate) fn explain_edge(
                         })
                     });
                     let view = ctx.list(&set.values(r.span)[..r.view_len as usize]);
+                    let which = if index.next_after(r.key, r.view_len).is_some() {
+                        "the next version"
+                    } else {
+                        "an append never observed by any read, so made after every read that lacks it"
+                    };
                     return format!(
-                        "{a} < {b} because {a} read key {} as {view}, which does not include {b}'s append of {}, the next version",
+                        "{a} < {b} because {a} read key {} as {view}, which does not include {b}'s append of {}, {which}",
                         ctx.s(r.key),
                         missed.map(|v| ctx.s(v)).unwrap_or_default()
                     );
