@@ -457,13 +457,22 @@ pub(crate) fn rw_targets(index: &ListIndex, set: &TxnSet, key: u32, view_len: u3
     if let Some((_, v)) = index.next_after(key, view_len) {
         return vec![index.writers[&kv(key, v)].txn];
     }
-    order
+    let targets: Vec<u32> = order
         .unobserved
         .iter()
         .copied()
         .filter(|&u| set.txns[u as usize].outcome == Outcome::Ok)
-        .collect()
+        .collect();
+    // Every such read links to every unobserved writer; past this many writers a key could
+    // make the graph quadratic, so it keeps only what inference from reads alone gives (none).
+    if targets.len() > MAX_UNOBSERVED_RW_TARGETS {
+        return Vec::new();
+    }
+    targets
 }
+
+/// Most unobserved appenders of one key that each complete read gets an rw edge to.
+const MAX_UNOBSERVED_RW_TARGETS: usize = 64;
 
 /// Lost updates: two committed transactions read the same version of a key, then appended to
 /// it.
