@@ -5,6 +5,7 @@
 //! can use the same pieces the binary does.
 
 pub mod check;
+pub mod check_txn;
 pub mod cli;
 pub mod client;
 pub mod cluster;
