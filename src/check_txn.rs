@@ -96,6 +96,27 @@ pub struct TxnArgs {
 }
 
 impl TxnArgs {
+    /// Arguments from consistency model names as workload files write them
+    /// (`"strict-serializable"`, `"read-your-writes"`, ...); none means the defaults.
+    pub fn from_model_names(names: &[String]) -> Result<TxnArgs, String> {
+        let consistency_models = names
+            .iter()
+            .map(|name| {
+                ConsistencyModelArg::from_str(name, false).map_err(|_| {
+                    let known: Vec<String> = ConsistencyModelArg::value_variants()
+                        .iter()
+                        .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+                        .collect();
+                    format!("unknown consistency model \"{name}\" (known: {})", known.join(", "))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(TxnArgs {
+            consistency_models,
+            ..TxnArgs::default()
+        })
+    }
+
     /// The checker options for a workload.
     pub fn options(&self, model: TxnModel) -> TxnCheckOptions {
         let mut o = TxnCheckOptions::new(model.workload());

@@ -567,6 +567,9 @@ impl Workload {
                 ));
             }
         }
+        if let Err(m) = crate::check_txn::TxnArgs::from_model_names(&self.check.consistency_models) {
+            return Err(format!("check.consistency_models: {m}"));
+        }
         if !matches!(self.check.model.as_str(), "register" | "cas-register") {
             return Err(format!(
                 "check.model must be register or cas-register, found \"{}\"",
