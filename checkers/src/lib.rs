@@ -5,4 +5,5 @@
 //! check histories inside another project's test suite.
 
 pub mod history;
+pub mod linear;
 pub mod report;
