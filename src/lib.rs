@@ -7,4 +7,5 @@
 pub mod check;
 pub mod cli;
 pub mod exit;
+pub mod report;
 pub mod store;

@@ -51,7 +51,10 @@ fn check_corpus(failed_cas: FailedCas) {
         opts.failed_cas = failed_cas;
         let result = linear::check(&history, &opts).unwrap_or_else(|e| panic!("{e}"));
         if result.report.verdict != expected {
-            wrong.push(format!("{file}: expected {expected}, got {}", result.report.verdict));
+            wrong.push(format!(
+                "{file}: expected {expected}, got {}",
+                result.report.verdict
+            ));
         }
         if expected == Verdict::Invalid {
             let failure = &result.failures[0];
@@ -59,7 +62,11 @@ fn check_corpus(failed_cas: FailedCas) {
             assert!(failure.longest.len() < failure.ops.len(), "{file}");
         }
     }
-    assert!(wrong.is_empty(), "verdicts differ ({failed_cas:?}):\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "verdicts differ ({failed_cas:?}):\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]

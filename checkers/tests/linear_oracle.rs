@@ -237,7 +237,11 @@ fn simulate(rng: &mut SmallRng, shape: &Shape) -> Vec<GenOp> {
             let s = rng.random_range(0..shape.processes);
             if let Some((i, effected)) = slots[s] {
                 t += 1; // every event has its own instant
-                ops[i].end = if rng.random_bool(0.7) { End::Info } else { End::Never };
+                ops[i].end = if rng.random_bool(0.7) {
+                    End::Info
+                } else {
+                    End::Never
+                };
                 ops[i].complete = if ops[i].end == End::Info { t } else { usize::MAX };
                 if !effected {
                     pending_unknown.push(i);
@@ -268,7 +272,11 @@ fn corrupt(rng: &mut SmallRng, ops: &mut [GenOp]) {
     match (o.kind, o.end) {
         (Kind::Read, _) => {
             o.end = End::Ok;
-            o.seen = if rng.random_bool(0.2) { None } else { Some(rng.random_range(0..3)) };
+            o.seen = if rng.random_bool(0.2) {
+                None
+            } else {
+                Some(rng.random_range(0..3))
+            };
         }
         (Kind::Cas, End::Ok) => o.end = End::Fail,
         (Kind::Cas, End::Fail) => o.end = End::Ok,
@@ -281,7 +289,11 @@ fn blind(rng: &mut SmallRng, shape: &Shape) -> Vec<GenOp> {
     let mut ops = simulate(rng, shape);
     for o in &mut ops {
         if o.kind == Kind::Read && rng.random_bool(0.5) {
-            o.seen = if rng.random_bool(0.3) { None } else { Some(rng.random_range(0..3)) };
+            o.seen = if rng.random_bool(0.3) {
+                None
+            } else {
+                Some(rng.random_range(0..3))
+            };
         }
         if matches!(o.end, End::Ok | End::Fail) && rng.random_bool(0.25) {
             o.end = if rng.random_bool(0.5) { End::Ok } else { End::Fail };
@@ -385,7 +397,11 @@ fn run_cases(
         if rng.random_bool(corrupt_p) {
             corrupt(&mut rng, &mut ops);
         }
-        let model = if shape.cas { Model::CasRegister } else { Model::Register };
+        let model = if shape.cas {
+            Model::CasRegister
+        } else {
+            Model::Register
+        };
         let keyed = shape.keys > 1 || rng.random_bool(0.5);
         let history = to_history(&ops, keyed);
         for failed_cas in [FailedCas::Drop, FailedCas::AsRead] {
@@ -423,7 +439,11 @@ fn simulated_registers_sometimes_corrupted_agree_with_the_oracle() {
 #[test]
 fn simulated_registers_are_linearizable() {
     let (valid, invalid) = run_cases(2, 1500, several_keys, simulate, 0.0);
-    assert_eq!((valid, invalid), (1500, 0), "an uncorrupted simulation must be linearizable");
+    assert_eq!(
+        (valid, invalid),
+        (1500, 0),
+        "an uncorrupted simulation must be linearizable"
+    );
 }
 
 #[test]

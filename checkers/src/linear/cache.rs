@@ -83,7 +83,10 @@ mod tests {
         let mut c = StateCache::new(1, 1);
         assert!(c.insert(7, 1, &[0b011], &[0b100]));
         assert!(!c.insert(7, 1, &[0b011], &[0b100]), "same configuration");
-        assert!(!c.insert(7, 1, &[0b011], &[0b110]), "more optional ops used: dominated");
+        assert!(
+            !c.insert(7, 1, &[0b011], &[0b110]),
+            "more optional ops used: dominated"
+        );
         assert!(c.insert(7, 1, &[0b011], &[0b010]), "incomparable optional set");
         assert!(c.insert(7, 2, &[0b011], &[0b100]), "other state");
         assert!(c.insert(7, 1, &[0b111], &[0b100]), "other required set");

@@ -6,7 +6,7 @@
 //! t=1.400s, after that write, and saw 4"), using event times when the history has them and
 //! line numbers otherwise, and lists the operations concurrent with the culprit.
 
-use super::model::Action;
+use super::model::{Action, Model};
 use super::partition::{INITIAL, KeyHistory, LinOp};
 use crate::history::{Event, History};
 use crate::report::Anomaly;
@@ -30,12 +30,13 @@ pub struct KeyFailure {
     pub state: Value,
 }
 
-/// A key's name in prose: the key itself, or "the register" when the history names none.
+/// A key's name in prose: a string key itself (`k1`), `key 7` for other keys, or "the
+/// register" when the history names none.
 pub fn key_label(key: &Option<Value>) -> String {
     match key {
         None => "the register".to_string(),
         Some(Value::String(s)) => s.clone(),
-        Some(v) => v.to_string(),
+        Some(v) => format!("key {v}"),
     }
 }
 
@@ -96,12 +97,12 @@ impl Explainer<'_> {
             Action::Write(v) if unknown => format!("process {p} tried to write {} to {k}", self.value(v)),
             Action::Write(v) => format!("process {p} wrote {} to {k}", self.value(v)),
             Action::Cas(e, n) if unknown => format!(
-                "process {p} tried to compare-and-set {k} from {} to {}",
+                "process {p} tried to change {k} from {} to {} with a compare-and-set",
                 self.value(e),
                 self.value(n)
             ),
             Action::Cas(e, n) => format!(
-                "process {p} compare-and-set {k} from {} to {}",
+                "process {p} changed {k} from {} to {} with a compare-and-set",
                 self.value(e),
                 self.value(n)
             ),
@@ -119,10 +120,7 @@ impl Explainer<'_> {
         match op.ret {
             Some(r) => format!("(invoked {inv}, completed {})", at(&self.history.events[r])),
             None => match self.history.ops[op.op].complete {
-                Some(c) => format!(
-                    "(invoked {inv}, outcome unknown {})",
-                    at(&self.history.events[c])
-                ),
+                Some(c) => format!("(invoked {inv}, outcome unknown {})", at(&self.history.events[c])),
                 None => format!("(invoked {inv}, never completed)"),
             },
         }
@@ -189,8 +187,15 @@ impl Explainer<'_> {
             sources.insert(0, format!("{v} is the initial value of {k}"));
         }
         let more = writers.len().saturating_sub(3);
-        let tail = if more > 0 { format!("; and {more} more") } else { String::new() };
-        steps.push(format!("Where {v} could come from: {}{tail}.", sources.join("; ")));
+        let tail = if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
+        };
+        steps.push(format!(
+            "Where {v} could come from: {}{tail}.",
+            sources.join("; ")
+        ));
         // The classic argument: every source of the value finished before some other write
         // began, and that write finished before the culprit began.
         if writers.iter().all(|w| w.required()) {
@@ -205,17 +210,23 @@ impl Explainer<'_> {
                 .max_by_key(|o| o.ret);
             if let Some(w) = overwriter {
                 let done = &self.history.events[w.ret.unwrap_or(w.call)];
-                let verb = if matches!(self.history.events[culprit.call].f.as_str(), "read") {
-                    "read"
+                let gone = if writers.is_empty() {
+                    format!("so {k} no longer held its initial value {v}")
                 } else {
-                    "operated on"
+                    format!("after every write of {v} to {k} had completed")
+                };
+                let p = self.process(culprit);
+                let began = at(self.invocation(culprit));
+                let then = match culprit.action {
+                    Action::Read(_) => format!("process {p} read {k} {began}, after that write, and saw {v}"),
+                    _ => format!(
+                        "process {p} began its compare-and-set of {k} expecting {v} {began}, after that write, and it succeeded"
+                    ),
                 };
                 steps.push(format!(
-                    "{} and was acknowledged {}, after every source of {v} had taken effect; process {} {verb} {k} {}, after that write, so it could not see {v}.",
+                    "{} and was acknowledged {}, {gone}; {then}.",
                     self.deed(w),
-                    at(done),
-                    self.process(culprit),
-                    at(self.invocation(culprit)),
+                    at(done)
                 ));
             }
         }
@@ -226,6 +237,7 @@ impl Explainer<'_> {
 /// Builds the failure record and the anomaly for one key.
 pub(crate) fn explain(
     history: &History,
+    model: Model,
     key: &KeyHistory,
     longest: &[u32],
     culprit: u32,
@@ -251,11 +263,7 @@ pub(crate) fn explain(
         .map(|&i| &key.ops[i as usize])
         .find(|o| Explainer::writes(o).is_some());
     let holder = match last_set {
-        Some(w) => format!(
-            "{k} holds {}, last set when {}",
-            ex.value(state),
-            ex.describe(w)
-        ),
+        Some(w) => format!("{k} holds {}, last set when {}", ex.value(state), ex.describe(w)),
         None => format!("{k} still holds its initial value {}", ex.value(state)),
     };
     steps.push(format!(
@@ -263,22 +271,22 @@ pub(crate) fn explain(
         longest.len(),
         key.ops.len()
     ));
+    let overlap = match concurrent.len() {
+        0 => "no other operation overlaps it in time".to_string(),
+        1 => "the one operation overlapping it in time (see the JSON details) cannot be ordered to allow it"
+            .to_string(),
+        n => format!(
+            "no order of the {n} operations overlapping it in time (listed in the JSON details) allows it before it completed"
+        ),
+    };
     steps.push(format!(
-        "The next operation, {}, cannot take effect there: {} other operations overlap it in time, and no order of them lets it take effect before it completed.",
-        ex.describe(x),
-        concurrent.len()
+        "Next, {}: that cannot take effect after the prefix, and {overlap}.",
+        ex.describe(x)
     ));
     if let Some(needed) = ex.needed(x) {
         steps.extend(ex.provenance(x, needed));
     }
-    steps.push(format!(
-        "So the history of {k} is not linearizable (model: {}).",
-        if key.ops.iter().any(|o| matches!(o.action, Action::Cas(..) | Action::ReadOther(_))) {
-            "compare-and-set register"
-        } else {
-            "register"
-        }
-    ));
+    steps.push(format!("So the history of {k} is not linearizable as a {model}."));
     let mut events = vec![history.events[x.call].index];
     if let Some(c) = history.ops[x.op].complete {
         events.push(history.events[c].index);
@@ -321,7 +329,7 @@ mod tests {
     fn labels() {
         assert_eq!(key_label(&None), "the register");
         assert_eq!(key_label(&Some(json!("k1"))), "k1");
-        assert_eq!(key_label(&Some(json!(7))), "7");
+        assert_eq!(key_label(&Some(json!(7))), "key 7");
         assert_eq!(value_label(&Value::Null), "nil");
         assert_eq!(format_time(1_200_000_000), "t=1.200s");
         assert_eq!(format_time(3_500_000), "t=3.500ms");

@@ -133,7 +133,8 @@ pub fn check_with_progress(
                 culprit,
                 state,
             } => {
-                let (failure, anomaly) = explain::explain(history, key, longest, *culprit, *state);
+                let (failure, anomaly) =
+                    explain::explain(history, opts.model, key, longest, *culprit, *state);
                 failures.push(failure);
                 report.anomalies.push(anomaly);
                 Verdict::Invalid

@@ -81,7 +81,9 @@ impl FromStr for FailedCas {
         match s {
             "drop" => Ok(FailedCas::Drop),
             "read" | "as-read" => Ok(FailedCas::AsRead),
-            other => Err(format!("unknown failed-cas treatment \"{other}\" (expected drop or read)")),
+            other => Err(format!(
+                "unknown failed-cas treatment \"{other}\" (expected drop or read)"
+            )),
         }
     }
 }

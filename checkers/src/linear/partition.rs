@@ -81,20 +81,27 @@ impl KeyHistory {
         self.interner.insert(v.clone(), id);
         id
     }
-
 }
 
 /// Splits `history` by key and compiles its operations; keys come in order of first appearance.
 pub(crate) fn partition(history: &History, opts: &PartitionOptions) -> Result<Vec<KeyHistory>, HistoryError> {
     let mut keys: Vec<KeyHistory> = Vec::new();
-    let mut key_index: FxHashMap<Option<Value>, usize> = FxHashMap::default();
+    let mut key_index: FxHashMap<&Value, usize> = FxHashMap::default();
+    let mut unnamed_key: Option<usize> = None;
     for op in &history.ops {
         let shaped = shape(history, op, opts)?;
-        let slot = match key_index.get(&shaped.key) {
-            Some(&i) => i,
+        let known = match shaped.key {
+            Some(k) => key_index.get(k).copied(),
+            None => unnamed_key,
+        };
+        let slot = match known {
+            Some(i) => i,
             None => {
-                key_index.insert(shaped.key.clone(), keys.len());
-                keys.push(KeyHistory::new(shaped.key.clone(), &opts.initial));
+                match shaped.key {
+                    Some(k) => key_index.insert(k, keys.len()),
+                    None => unnamed_key.replace(keys.len()),
+                };
+                keys.push(KeyHistory::new(shaped.key.cloned(), &opts.initial));
                 keys.len() - 1
             }
         };
@@ -138,7 +145,7 @@ enum Function {
 
 /// An operation's key, function and values, after checking their shapes.
 struct Shaped<'h> {
-    key: Option<Value>,
+    key: Option<&'h Value>,
     f: Function,
     /// The invocation's argument (what was written; `[expected new]` for cas).
     argument: &'h Value,
@@ -146,7 +153,11 @@ struct Shaped<'h> {
     result: &'h Value,
 }
 
-fn shape<'h>(history: &'h History, op: &'h Operation, opts: &PartitionOptions) -> Result<Shaped<'h>, HistoryError> {
+fn shape<'h>(
+    history: &'h History,
+    op: &'h Operation,
+    opts: &PartitionOptions,
+) -> Result<Shaped<'h>, HistoryError> {
     let invocation = history.invocation(op);
     let completion = history.completion(op);
     let inv_line = invocation.line as usize;
@@ -156,7 +167,11 @@ fn shape<'h>(history: &'h History, op: &'h Operation, opts: &PartitionOptions) -
         ("write", _) => Function::Write,
         ("cas", Model::CasRegister) => Function::Cas,
         (other, model) => {
-            let hint = if other == "cas" { "; use --model cas-register" } else { "" };
+            let hint = if other == "cas" {
+                "; use --model cas-register"
+            } else {
+                ""
+            };
             return Err(err_inv(format!(
                 "f=\"{other}\" is not an operation of the {model} model (expected {}){hint}",
                 model.functions().join(", ")
@@ -177,14 +192,19 @@ fn shape<'h>(history: &'h History, op: &'h Operation, opts: &PartitionOptions) -
                     HistoryError::at(
                         &history.source,
                         line,
-                        format!("with --independent, a value must be a [key value] tuple, found {}", c.value),
+                        format!(
+                            "with --independent, a value must be a [key value] tuple, found {}",
+                            c.value
+                        ),
                     )
                 })?;
                 if ck != k {
                     return Err(HistoryError::at(
                         &history.source,
                         line,
-                        format!("the completion is for key {ck} but its invocation on line {inv_line} was for key {k}"),
+                        format!(
+                            "the completion is for key {ck} but its invocation on line {inv_line} was for key {k}"
+                        ),
                     ));
                 }
                 v
@@ -204,7 +224,11 @@ fn shape<'h>(history: &'h History, op: &'h Operation, opts: &PartitionOptions) -
             "a cas value must be a two-element array [expected new], found {argument}"
         )));
     }
-    if matches!(f, Function::Write | Function::Cas) && op.outcome == Outcome::Ok && !result.is_null() && result != argument {
+    if matches!(f, Function::Write | Function::Cas)
+        && op.outcome == Outcome::Ok
+        && !result.is_null()
+        && result != argument
+    {
         let line = completion.map_or(inv_line, |c| c.line as usize);
         return Err(HistoryError::at(
             &history.source,
@@ -223,8 +247,8 @@ fn shape<'h>(history: &'h History, op: &'h Operation, opts: &PartitionOptions) -
     })
 }
 
-fn normalize_key(key: Option<&Value>) -> Option<Value> {
-    key.filter(|k| !k.is_null()).cloned()
+fn normalize_key(key: Option<&Value>) -> Option<&Value> {
+    key.filter(|k| !k.is_null())
 }
 
 fn split_tuple(v: &Value) -> Option<(&Value, &Value)> {

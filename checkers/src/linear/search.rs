@@ -265,7 +265,12 @@ pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Outcom
                         && next_state != state
                     {
                         flip(&mut opt_bits, bit[op]);
-                        if cache.insert(config_hash(req_hash, next_state), next_state, &req_bits, &opt_bits) {
+                        if cache.insert(
+                            config_hash(req_hash, next_state),
+                            next_state,
+                            &req_bits,
+                            &opt_bits,
+                        ) {
                             stack.push(Frame {
                                 op: op as u32,
                                 prev_state: state,
@@ -287,7 +292,10 @@ pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Outcom
                     continue;
                 }
                 // Nothing can be placed here: remember the deepest dead end, then backtrack.
-                if best.as_ref().is_none_or(|(longest, _, _)| stack.len() > longest.len()) {
+                if best
+                    .as_ref()
+                    .is_none_or(|(longest, _, _)| stack.len() > longest.len())
+                {
                     best = Some((stack.iter().map(|f| f.op).collect(), blocked, state));
                 }
                 let Some(frame) = stack.pop() else {
@@ -356,22 +364,13 @@ mod tests {
     #[test]
     fn sequential_and_concurrent_histories() {
         // w1 [0,1], r1 [2,3]: fine.
-        let ok = [
-            op(0, Some(1), Action::Write(1)),
-            op(2, Some(3), Action::Read(1)),
-        ];
+        let ok = [op(0, Some(1), Action::Write(1)), op(2, Some(3), Action::Read(1))];
         assert_eq!(run(&ok), Outcome::Linearizable { witness: vec![0, 1] });
         // r1 [0,3] concurrent with w1 [1,2]: the read goes after the write.
-        let concurrent = [
-            op(0, Some(3), Action::Read(1)),
-            op(1, Some(2), Action::Write(1)),
-        ];
+        let concurrent = [op(0, Some(3), Action::Read(1)), op(1, Some(2), Action::Write(1))];
         assert_eq!(run(&concurrent), Outcome::Linearizable { witness: vec![1, 0] });
         // w1 [0,1] then r0 [2,3]: a stale read.
-        let stale = [
-            op(0, Some(1), Action::Write(1)),
-            op(2, Some(3), Action::Read(0)),
-        ];
+        let stale = [op(0, Some(1), Action::Write(1)), op(2, Some(3), Action::Read(0))];
         assert_eq!(
             run(&stale),
             Outcome::NotLinearizable {
@@ -391,7 +390,12 @@ mod tests {
             op(3, Some(4), Action::Read(1)),
             op(5, Some(6), Action::Read(1)),
         ];
-        assert_eq!(run(&late), Outcome::Linearizable { witness: vec![1, 0, 2, 3] });
+        assert_eq!(
+            run(&late),
+            Outcome::Linearizable {
+                witness: vec![1, 0, 2, 3]
+            }
+        );
         // info w1 never taking effect.
         let never = [op(0, None, Action::Write(1)), op(1, Some(2), Action::Read(0))];
         assert_eq!(run(&never), Outcome::Linearizable { witness: vec![1] });
