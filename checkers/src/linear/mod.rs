@@ -13,6 +13,7 @@
 
 mod cache;
 mod explain;
+mod links;
 mod model;
 mod partition;
 mod runner;

@@ -7,13 +7,23 @@
 //! and goes on. Meeting a return entry means that operation can no longer be placed: the search
 //! tries an optional (`info`) operation invoked before that return, then backtracks.
 //!
-//! Optional operations have no return entry: they may take effect at any point after their
-//! invocation, or never. They are tried only after the required candidates, and only if they
-//! change the register's state; the cache prunes configurations dominated by one already seen
-//! (see `cache`). The search is exhaustive, so "not linearizable" is a proof; a deadline or a
-//! cancel flag makes it give up with no verdict instead.
+//! Two prunings keep it fast on busy histories, both exact:
+//! - Observers first, without branching. An operation that never changes the state (a read, a
+//!   failed cas checked as a read) and that the current state allows is linearized at once, and
+//!   if that fails the whole configuration fails: any linearization from here can be reordered
+//!   to place it first, since it changes nothing and everything that must precede it already
+//!   has.
+//! - Optional operations (no return entry: `info`, never completed) may take effect at any
+//!   point after their invocation, or never. They are tried only after the required
+//!   candidates, only if they change the state, and the cache prunes configurations dominated
+//!   by one already seen (see `cache`).
+//!
+//! The search is exhaustive, so "not linearizable" is a proof; a deadline or a cancel flag
+//! makes it give up with no verdict instead.
 
 use super::cache::StateCache;
+use super::links::Links;
+use super::model::Action;
 use super::partition::LinOp;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -63,39 +73,16 @@ pub(crate) struct Stats {
     pub steps: u64,
 }
 
-const HEAD: u32 = 0;
-
-/// A doubly linked list over nodes `1..=n`, with a head (0) and tail (n+1) sentinel.
-struct Links {
-    next: Vec<u32>,
-    prev: Vec<u32>,
-}
-
-impl Links {
-    fn new(n: usize) -> Self {
-        let next = (1..=n as u32 + 1).chain([n as u32 + 1]).collect();
-        let prev = [0].into_iter().chain(0..=n as u32).collect();
-        Links { next, prev }
-    }
-
-    fn tail(&self) -> u32 {
-        (self.next.len() - 1) as u32
-    }
-
-    #[inline]
-    fn lift(&mut self, node: u32) {
-        let (p, n) = (self.prev[node as usize], self.next[node as usize]);
-        self.next[p as usize] = n;
-        self.prev[n as usize] = p;
-    }
-
-    /// Restores a lifted node; nodes must be restored in the reverse order of lifting.
-    #[inline]
-    fn unlift(&mut self, node: u32) {
-        let (p, n) = (self.prev[node as usize], self.next[node as usize]);
-        self.next[p as usize] = node;
-        self.prev[n as usize] = node;
-    }
+/// Searches for a linearization of `ops` (in invocation order) from register state `initial`.
+pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Outcome, Stats) {
+    debug_assert!(ops.windows(2).all(|w| w[0].call < w[1].call), "ops in invocation order");
+    let mut s = Search::new(ops, initial);
+    let outcome = s.run(limits);
+    let stats = Stats {
+        states: s.cache.len() as u64,
+        steps: s.steps,
+    };
+    (outcome, stats)
 }
 
 #[derive(Clone, Copy)]
@@ -105,22 +92,34 @@ struct MainEntry {
     pos: usize,
 }
 
-/// Where the scan of candidates at the current configuration stands.
+/// What the search does next.
 #[derive(Clone, Copy)]
 enum Cursor {
-    /// Scanning the required list at this node.
+    /// A new configuration: check for success, then for an observer to place.
+    Enter,
+    /// Scanning required candidates, at this node of the main list.
     Required(u32),
-    /// Scanning optional operations at this node; those invoked after `limit` (the position of
-    /// the first pending return, whose operation is `blocked`) are not candidates.
-    Optional { node: u32, limit: usize, blocked: u32 },
+    /// Scanning optional candidates, at this node of the optional list; those invoked after
+    /// `limit` (the position of the first pending return) are not candidates.
+    Optional { node: u32, limit: usize },
+    /// The current configuration is exhausted.
+    Backtrack,
+}
+
+#[derive(Clone, Copy)]
+enum FrameKind {
+    /// An observer placed without branching: backtracking past it exhausts its parent.
+    Forced,
+    /// A required operation chosen among candidates.
+    Chosen,
+    /// An optional operation, chosen while scanning with this limit.
+    Optional { limit: usize },
 }
 
 struct Frame {
     op: u32,
     prev_state: u32,
-    /// For an optional operation: the scan it was taken from, to resume after backtracking.
-    limit: usize,
-    blocked: u32,
+    kind: FrameKind,
 }
 
 fn splitmix(mut x: u64) -> u64 {
@@ -135,200 +134,303 @@ fn config_hash(req_hash: u64, state: u32) -> u64 {
     req_hash ^ splitmix(state as u64 ^ 0x5bd1_e995)
 }
 
-/// Searches for a linearization of `ops` (in invocation order) from register state `initial`.
-pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Outcome, Stats) {
-    // Bit positions: required ops and optional ops are numbered separately.
-    let mut bit = vec![0u32; ops.len()];
-    let (mut n_req, mut n_opt) = (0u32, 0u32);
-    let mut opt_ops = Vec::new();
-    let mut main = Vec::with_capacity(ops.len() * 2);
-    for (i, op) in ops.iter().enumerate() {
-        match op.ret {
-            Some(ret) => {
-                bit[i] = n_req;
-                n_req += 1;
-                main.push(MainEntry {
-                    op: i as u32,
-                    is_call: true,
-                    pos: op.call,
-                });
-                main.push(MainEntry {
-                    op: i as u32,
-                    is_call: false,
-                    pos: ret,
-                });
-            }
-            None => {
-                bit[i] = n_opt;
-                n_opt += 1;
-                opt_ops.push(i as u32);
-            }
-        }
-    }
-    main.sort_unstable_by_key(|e| e.pos);
-    // Node k (1-based) of the main list is main[k - 1].
-    let mut call_node = vec![0u32; ops.len()];
-    let mut ret_node = vec![0u32; ops.len()];
-    for (k, e) in main.iter().enumerate() {
-        if e.is_call {
-            call_node[e.op as usize] = k as u32 + 1;
-        } else {
-            ret_node[e.op as usize] = k as u32 + 1;
-        }
-    }
-    let mut opt_node = vec![0u32; ops.len()];
-    for (k, &op) in opt_ops.iter().enumerate() {
-        opt_node[op as usize] = k as u32 + 1;
-    }
-    let zobrist: Vec<u64> = (0..ops.len() as u64).map(splitmix).collect();
-    let mut main_links = Links::new(main.len());
-    let mut opt_links = Links::new(opt_ops.len());
-    let main_tail = main_links.tail();
-    let opt_tail = opt_links.tail();
-    let mut req_bits = vec![0u64; (n_req as usize).div_ceil(64)];
-    let mut opt_bits = vec![0u64; (n_opt as usize).div_ceil(64)];
-    let mut cache = StateCache::new(req_bits.len(), opt_bits.len());
+#[inline]
+fn flip(bits: &mut [u64], b: u32) {
+    bits[b as usize / 64] ^= 1u64 << (b % 64);
+}
 
-    let mut state = initial;
-    let mut req_hash = 0u64;
-    let mut remaining = n_req;
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut best: Option<(Vec<u32>, u32, u32)> = None;
-    let mut stats = Stats::default();
-    cache.insert(config_hash(req_hash, state), state, &req_bits, &opt_bits);
-    let mut cursor = Cursor::Required(main_links.next[HEAD as usize]);
+struct Search<'a> {
+    ops: &'a [LinOp],
+    /// Per op: its bit in `req_bits` or `opt_bits`.
+    bit: Vec<u32>,
+    /// Per op: true if it never changes the state.
+    observer: Vec<bool>,
+    zobrist: Vec<u64>,
+    /// Call and return entries of required ops, in history order; node k is `main[k - 1]`.
+    main: Vec<MainEntry>,
+    main_links: Links,
+    call_node: Vec<u32>,
+    ret_node: Vec<u32>,
+    /// Optional ops in invocation order; node k is `opt_ops[k - 1]`.
+    opt_ops: Vec<u32>,
+    opt_links: Links,
+    opt_node: Vec<u32>,
+    req_bits: Vec<u64>,
+    opt_bits: Vec<u64>,
+    cache: StateCache,
+    state: u32,
+    req_hash: u64,
+    remaining: u32,
+    stack: Vec<Frame>,
+    /// The deepest dead end: the order, the blocked operation, the state.
+    best: Option<(Vec<u32>, u32, u32)>,
+    steps: u64,
+}
 
-    let flip = |bits: &mut [u64], b: u32| bits[b as usize / 64] ^= 1u64 << (b % 64);
-
-    loop {
-        stats.steps += 1;
-        if stats.steps & 0xfff == 0
-            && let Some(reason) = gave_up(&limits)
-        {
-            stats.states = cache.len() as u64;
-            return (Outcome::GaveUp(reason), stats);
-        }
-        if remaining == 0 {
-            stats.states = cache.len() as u64;
-            let witness = stack.iter().map(|f| f.op).collect();
-            return (Outcome::Linearizable { witness }, stats);
-        }
-        match cursor {
-            Cursor::Required(node) => {
-                if node == main_tail {
-                    // Unreachable while required ops remain; treat as "no deadline".
-                    let first = opt_links.next[HEAD as usize];
-                    cursor = Cursor::Optional {
-                        node: first,
-                        limit: usize::MAX,
-                        blocked: u32::MAX,
-                    };
-                    continue;
+impl<'a> Search<'a> {
+    fn new(ops: &'a [LinOp], initial: u32) -> Self {
+        let mut bit = vec![0u32; ops.len()];
+        let (mut n_req, mut n_opt) = (0u32, 0u32);
+        let mut opt_ops = Vec::new();
+        let mut main = Vec::with_capacity(ops.len() * 2);
+        for (i, op) in ops.iter().enumerate() {
+            match op.ret {
+                Some(ret) => {
+                    bit[i] = n_req;
+                    n_req += 1;
+                    main.push(MainEntry {
+                        op: i as u32,
+                        is_call: true,
+                        pos: op.call,
+                    });
+                    main.push(MainEntry {
+                        op: i as u32,
+                        is_call: false,
+                        pos: ret,
+                    });
                 }
-                let entry = main[node as usize - 1];
-                if !entry.is_call {
-                    cursor = Cursor::Optional {
-                        node: opt_links.next[HEAD as usize],
-                        limit: entry.pos,
-                        blocked: entry.op,
-                    };
-                    continue;
+                None => {
+                    bit[i] = n_opt;
+                    n_opt += 1;
+                    opt_ops.push(i as u32);
                 }
-                let op = entry.op as usize;
-                if let Some(next_state) = ops[op].action.step(state) {
-                    flip(&mut req_bits, bit[op]);
-                    let h = req_hash ^ zobrist[op];
-                    if cache.insert(config_hash(h, next_state), next_state, &req_bits, &opt_bits) {
-                        stack.push(Frame {
-                            op: op as u32,
-                            prev_state: state,
-                            limit: 0,
-                            blocked: 0,
-                        });
-                        state = next_state;
-                        req_hash = h;
-                        remaining -= 1;
-                        main_links.lift(call_node[op]);
-                        main_links.lift(ret_node[op]);
-                        cursor = Cursor::Required(main_links.next[HEAD as usize]);
-                        continue;
+            }
+        }
+        main.sort_unstable_by_key(|e| e.pos);
+        let mut call_node = vec![0u32; ops.len()];
+        let mut ret_node = vec![0u32; ops.len()];
+        for (k, e) in main.iter().enumerate() {
+            let nodes = if e.is_call { &mut call_node } else { &mut ret_node };
+            nodes[e.op as usize] = k as u32 + 1;
+        }
+        let mut opt_node = vec![0u32; ops.len()];
+        for (k, &op) in opt_ops.iter().enumerate() {
+            opt_node[op as usize] = k as u32 + 1;
+        }
+        let observer = ops
+            .iter()
+            .map(|o| match o.action {
+                Action::Read(_) | Action::ReadOther(_) => true,
+                Action::Cas(e, n) => e == n,
+                Action::Write(_) => false,
+            })
+            .collect();
+        let req_bits = vec![0u64; (n_req as usize).div_ceil(64)];
+        let opt_bits = vec![0u64; (n_opt as usize).div_ceil(64)];
+        let mut cache = StateCache::new(req_bits.len(), opt_bits.len());
+        cache.insert(config_hash(0, initial), initial, &req_bits, &opt_bits);
+        Search {
+            ops,
+            bit,
+            observer,
+            zobrist: (0..ops.len() as u64).map(splitmix).collect(),
+            main_links: Links::new(main.len()),
+            main,
+            call_node,
+            ret_node,
+            opt_links: Links::new(opt_ops.len()),
+            opt_ops,
+            opt_node,
+            req_bits,
+            opt_bits,
+            cache,
+            state: initial,
+            req_hash: 0,
+            remaining: n_req,
+            stack: Vec::new(),
+            best: None,
+            steps: 0,
+        }
+    }
+
+    fn run(&mut self, limits: Limits<'_>) -> Outcome {
+        let mut cursor = Cursor::Enter;
+        loop {
+            self.steps += 1;
+            if self.steps & 0xfff == 0
+                && let Some(reason) = gave_up(&limits)
+            {
+                return Outcome::GaveUp(reason);
+            }
+            cursor = match cursor {
+                Cursor::Enter => {
+                    if self.remaining == 0 {
+                        return Outcome::Linearizable {
+                            witness: self.stack.iter().map(|f| f.op).collect(),
+                        };
                     }
-                    flip(&mut req_bits, bit[op]);
+                    match self.allowed_observer() {
+                        Some(op) => {
+                            let next = self.state;
+                            if self.place_required(op, next, FrameKind::Forced) {
+                                Cursor::Enter
+                            } else {
+                                Cursor::Backtrack
+                            }
+                        }
+                        None => Cursor::Required(self.main_links.first()),
+                    }
                 }
-                cursor = Cursor::Required(main_links.next[node as usize]);
-            }
-            Cursor::Optional { node, limit, blocked } => {
-                let exhausted = node == opt_tail || ops[opt_ops[node as usize - 1] as usize].call > limit;
-                if !exhausted {
-                    let op = opt_ops[node as usize - 1] as usize;
-                    if let Some(next_state) = ops[op].action.step(state)
-                        && next_state != state
+                Cursor::Required(node) if node == self.main_links.tail() => Cursor::Optional {
+                    node: self.opt_links.first(),
+                    limit: usize::MAX,
+                },
+                Cursor::Required(node) => {
+                    let entry = self.main[node as usize - 1];
+                    let op = entry.op as usize;
+                    if !entry.is_call {
+                        Cursor::Optional {
+                            node: self.opt_links.first(),
+                            limit: entry.pos,
+                        }
+                    } else if !self.observer[op]
+                        && let Some(next) = self.ops[op].action.step(self.state)
+                        && self.place_required(op, next, FrameKind::Chosen)
                     {
-                        flip(&mut opt_bits, bit[op]);
-                        if cache.insert(
-                            config_hash(req_hash, next_state),
-                            next_state,
-                            &req_bits,
-                            &opt_bits,
-                        ) {
-                            stack.push(Frame {
-                                op: op as u32,
-                                prev_state: state,
-                                limit,
-                                blocked,
-                            });
-                            state = next_state;
-                            opt_links.lift(node);
-                            cursor = Cursor::Required(main_links.next[HEAD as usize]);
+                        Cursor::Enter
+                    } else {
+                        Cursor::Required(self.main_links.next(node))
+                    }
+                }
+                Cursor::Optional { node, limit } => {
+                    let op = match self.opt_ops.get((node as usize).wrapping_sub(1)) {
+                        Some(&op) if node != self.opt_links.tail() && self.ops[op as usize].call < limit => {
+                            op as usize
+                        }
+                        _ => {
+                            cursor = Cursor::Backtrack;
                             continue;
                         }
-                        flip(&mut opt_bits, bit[op]);
-                    }
-                    cursor = Cursor::Optional {
-                        node: opt_links.next[node as usize],
-                        limit,
-                        blocked,
                     };
-                    continue;
+                    if let Some(next) = self.ops[op].action.step(self.state)
+                        && next != self.state
+                        && self.place_optional(op, next, limit)
+                    {
+                        Cursor::Enter
+                    } else {
+                        Cursor::Optional {
+                            node: self.opt_links.next(node),
+                            limit,
+                        }
+                    }
                 }
-                // Nothing can be placed here: remember the deepest dead end, then backtrack.
-                if best
-                    .as_ref()
-                    .is_none_or(|(longest, _, _)| stack.len() > longest.len())
-                {
-                    best = Some((stack.iter().map(|f| f.op).collect(), blocked, state));
-                }
-                let Some(frame) = stack.pop() else {
-                    stats.states = cache.len() as u64;
-                    let (longest, culprit, state) = best.unwrap_or_default();
-                    return (
-                        Outcome::NotLinearizable {
+                Cursor::Backtrack => {
+                    self.record_dead_end();
+                    let Some(frame) = self.undo() else {
+                        let (longest, culprit, state) = self.best.take().unwrap_or_default();
+                        return Outcome::NotLinearizable {
                             longest,
                             culprit,
                             state,
-                        },
-                        stats,
-                    );
-                };
-                let op = frame.op as usize;
-                state = frame.prev_state;
-                if ops[op].required() {
-                    flip(&mut req_bits, bit[op]);
-                    req_hash ^= zobrist[op];
-                    remaining += 1;
-                    main_links.unlift(ret_node[op]);
-                    main_links.unlift(call_node[op]);
-                    cursor = Cursor::Required(main_links.next[call_node[op] as usize]);
-                } else {
-                    flip(&mut opt_bits, bit[op]);
-                    opt_links.unlift(opt_node[op]);
-                    cursor = Cursor::Optional {
-                        node: opt_links.next[opt_node[op] as usize],
-                        limit: frame.limit,
-                        blocked: frame.blocked,
+                        };
                     };
+                    match frame.kind {
+                        FrameKind::Forced => Cursor::Backtrack,
+                        FrameKind::Chosen => Cursor::Required(self.main_links.next(self.call_node[frame.op as usize])),
+                        FrameKind::Optional { limit } => Cursor::Optional {
+                            node: self.opt_links.next(self.opt_node[frame.op as usize]),
+                            limit,
+                        },
+                    }
                 }
+            };
+        }
+    }
+
+    /// A candidate observer the current state allows, if any.
+    fn allowed_observer(&self) -> Option<usize> {
+        let mut node = self.main_links.first();
+        while node != self.main_links.tail() {
+            let entry = self.main[node as usize - 1];
+            if !entry.is_call {
+                return None;
             }
+            let op = entry.op as usize;
+            if self.observer[op] && self.ops[op].action.step(self.state).is_some() {
+                return Some(op);
+            }
+            node = self.main_links.next(node);
+        }
+        None
+    }
+
+    /// Linearizes a required op next if the configuration it leads to is new.
+    fn place_required(&mut self, op: usize, next: u32, kind: FrameKind) -> bool {
+        flip(&mut self.req_bits, self.bit[op]);
+        let hash = self.req_hash ^ self.zobrist[op];
+        if !self
+            .cache
+            .insert(config_hash(hash, next), next, &self.req_bits, &self.opt_bits)
+        {
+            flip(&mut self.req_bits, self.bit[op]);
+            return false;
+        }
+        self.stack.push(Frame {
+            op: op as u32,
+            prev_state: self.state,
+            kind,
+        });
+        self.state = next;
+        self.req_hash = hash;
+        self.remaining -= 1;
+        self.main_links.lift(self.call_node[op]);
+        self.main_links.lift(self.ret_node[op]);
+        true
+    }
+
+    /// Linearizes an optional op next if the configuration it leads to is new.
+    fn place_optional(&mut self, op: usize, next: u32, limit: usize) -> bool {
+        flip(&mut self.opt_bits, self.bit[op]);
+        if !self
+            .cache
+            .insert(config_hash(self.req_hash, next), next, &self.req_bits, &self.opt_bits)
+        {
+            flip(&mut self.opt_bits, self.bit[op]);
+            return false;
+        }
+        self.stack.push(Frame {
+            op: op as u32,
+            prev_state: self.state,
+            kind: FrameKind::Optional { limit },
+        });
+        self.state = next;
+        self.opt_links.lift(self.opt_node[op]);
+        true
+    }
+
+    /// Takes back the last placed op.
+    fn undo(&mut self) -> Option<Frame> {
+        let frame = self.stack.pop()?;
+        let op = frame.op as usize;
+        self.state = frame.prev_state;
+        if self.ops[op].required() {
+            flip(&mut self.req_bits, self.bit[op]);
+            self.req_hash ^= self.zobrist[op];
+            self.remaining += 1;
+            self.main_links.unlift(self.ret_node[op]);
+            self.main_links.unlift(self.call_node[op]);
+        } else {
+            flip(&mut self.opt_bits, self.bit[op]);
+            self.opt_links.unlift(self.opt_node[op]);
+        }
+        Some(frame)
+    }
+
+    /// Remembers the current configuration if it is the deepest dead end so far, with the
+    /// operation that blocks it (the first pending return).
+    fn record_dead_end(&mut self) {
+        if self.best.as_ref().is_some_and(|(longest, _, _)| longest.len() >= self.stack.len()) {
+            return;
+        }
+        let mut node = self.main_links.first();
+        while node != self.main_links.tail() {
+            let entry = self.main[node as usize - 1];
+            if !entry.is_call {
+                let order = self.stack.iter().map(|f| f.op).collect();
+                self.best = Some((order, entry.op, self.state));
+                return;
+            }
+            node = self.main_links.next(node);
         }
     }
 }
