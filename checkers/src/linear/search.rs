@@ -97,8 +97,10 @@ struct MainEntry {
 enum Cursor {
     /// A new configuration: check for success, then for an observer to place.
     Enter,
-    /// Scanning required candidates, at this node of the main list.
-    Required(u32),
+    /// Scanning required candidates, at this node of the main list. Pass 0 tries the
+    /// candidates that help `blocked` (the operation with the first pending return: itself,
+    /// or those producing the value it needs); pass 1 tries the others.
+    Required { node: u32, pass: u8, blocked: u32 },
     /// Scanning optional candidates, at this node of the optional list; those invoked after
     /// `limit` (the position of the first pending return) are not candidates.
     Optional { node: u32, limit: usize },
@@ -110,8 +112,8 @@ enum Cursor {
 enum FrameKind {
     /// An observer placed without branching: backtracking past it exhausts its parent.
     Forced,
-    /// A required operation chosen among candidates.
-    Chosen,
+    /// A required operation chosen among candidates, in this scan.
+    Chosen { pass: u8, blocked: u32 },
     /// An optional operation, chosen while scanning with this limit.
     Optional { limit: usize },
 }
@@ -268,28 +270,41 @@ impl<'a> Search<'a> {
                                 Cursor::Backtrack
                             }
                         }
-                        None => Cursor::Required(self.main_links.first()),
+                        None => Cursor::Required {
+                            node: self.main_links.first(),
+                            pass: 0,
+                            blocked: self.first_pending_return(),
+                        },
                     }
                 }
-                Cursor::Required(node) if node == self.main_links.tail() => Cursor::Optional {
-                    node: self.opt_links.first(),
-                    limit: usize::MAX,
-                },
-                Cursor::Required(node) => {
-                    let entry = self.main[node as usize - 1];
-                    let op = entry.op as usize;
-                    if !entry.is_call {
-                        Cursor::Optional {
-                            node: self.opt_links.first(),
-                            limit: entry.pos,
+                Cursor::Required { node, pass, blocked } => {
+                    let entry = self.main.get((node as usize).wrapping_sub(1)).copied();
+                    match entry {
+                        Some(entry) if node != self.main_links.tail() && entry.is_call => {
+                            let op = entry.op as usize;
+                            if !self.observer[op]
+                                && self.helps(op, blocked) == (pass == 0)
+                                && let Some(next) = self.ops[op].action.step(self.state)
+                                && self.place_required(op, next, FrameKind::Chosen { pass, blocked })
+                            {
+                                Cursor::Enter
+                            } else {
+                                Cursor::Required {
+                                    node: self.main_links.next(node),
+                                    pass,
+                                    blocked,
+                                }
+                            }
                         }
-                    } else if !self.observer[op]
-                        && let Some(next) = self.ops[op].action.step(self.state)
-                        && self.place_required(op, next, FrameKind::Chosen)
-                    {
-                        Cursor::Enter
-                    } else {
-                        Cursor::Required(self.main_links.next(node))
+                        _ if pass == 0 => Cursor::Required {
+                            node: self.main_links.first(),
+                            pass: 1,
+                            blocked,
+                        },
+                        _ => Cursor::Optional {
+                            node: self.opt_links.first(),
+                            limit: self.ops.get(blocked as usize).and_then(|b| b.ret).unwrap_or(usize::MAX),
+                        },
                     }
                 }
                 Cursor::Optional { node, limit } => {
@@ -326,7 +341,11 @@ impl<'a> Search<'a> {
                     };
                     match frame.kind {
                         FrameKind::Forced => Cursor::Backtrack,
-                        FrameKind::Chosen => Cursor::Required(self.main_links.next(self.call_node[frame.op as usize])),
+                        FrameKind::Chosen { pass, blocked } => Cursor::Required {
+                            node: self.main_links.next(self.call_node[frame.op as usize]),
+                            pass,
+                            blocked,
+                        },
                         FrameKind::Optional { limit } => Cursor::Optional {
                             node: self.opt_links.next(self.opt_node[frame.op as usize]),
                             limit,
@@ -352,6 +371,39 @@ impl<'a> Search<'a> {
             node = self.main_links.next(node);
         }
         None
+    }
+
+    /// The operation whose return is the first pending one (`u32::MAX` if none).
+    fn first_pending_return(&self) -> u32 {
+        let mut node = self.main_links.first();
+        while node != self.main_links.tail() {
+            let entry = self.main[node as usize - 1];
+            if !entry.is_call {
+                return entry.op;
+            }
+            node = self.main_links.next(node);
+        }
+        u32::MAX
+    }
+
+    /// True if placing `op` now is a step towards placing `blocked`: it is `blocked`, or it
+    /// gives the register a value `blocked` needs. Only the order of the search depends on it.
+    fn helps(&self, op: usize, blocked: u32) -> bool {
+        let Some(b) = self.ops.get(blocked as usize) else {
+            return false;
+        };
+        if op == blocked as usize {
+            return true;
+        }
+        let produces = match self.ops[op].action {
+            Action::Write(v) | Action::Cas(_, v) => v,
+            Action::Read(_) | Action::ReadOther(_) => return false,
+        };
+        match b.action {
+            Action::Read(v) | Action::Cas(v, _) => produces == v,
+            Action::ReadOther(e) => produces != e,
+            Action::Write(_) => false,
+        }
     }
 
     /// Linearizes a required op next if the configuration it leads to is new.
