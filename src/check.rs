@@ -43,6 +43,9 @@ pub struct CheckArgs {
     /// Give up on a file after this many seconds: its verdict is then unknown (exit 2).
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
+    /// Give up on a key (unknown, exit 2) when its search would need more memory than this.
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    pub memory_budget: usize,
     /// A failed cas is dropped (did not happen), or checked as a read that saw another value.
     #[arg(long, value_name = "drop|read", value_parser = parse_failed_cas, default_value = "drop")]
     pub failed_cas: FailedCas,

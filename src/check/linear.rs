@@ -29,6 +29,7 @@ pub(super) fn check(
         failed_cas: args.failed_cas,
         independent: args.independent,
         timeout: args.timeout,
+        max_search_memory: args.memory_budget.saturating_mul(1 << 20),
         threads,
     };
     let result = linear::check_with_progress(history, &opts, progress)?;

@@ -42,6 +42,13 @@ impl StateCache {
         self.chain.len()
     }
 
+    /// Approximate heap memory held, in bytes.
+    pub fn bytes(&self) -> usize {
+        // A hash map entry is a u64 key, a u32 value and about one control byte, at a load
+        // factor of at most 7/8.
+        self.arena.capacity() * 8 + self.chain.capacity() * 4 + self.buckets.capacity() * 14
+    }
+
     /// Records the configuration unless it, or one that dominates it, is already recorded.
     /// Returns true if it is new (and so must be explored). `hash` must depend only on `req`
     /// and `state`.

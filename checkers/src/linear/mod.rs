@@ -28,6 +28,9 @@ use partition::PartitionOptions;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
+/// The default memory budget of the searches: 4 GiB.
+pub const DEFAULT_SEARCH_MEMORY: usize = 4 << 30;
+
 /// How to check a history for linearizability.
 #[derive(Debug, Clone)]
 pub struct LinearOptions {
@@ -41,6 +44,9 @@ pub struct LinearOptions {
     pub independent: bool,
     /// Give up (verdict unknown) when the check takes longer than this.
     pub timeout: Option<Duration>,
+    /// Give up (verdict unknown) on a key when the search's memo cache would need more memory
+    /// than this, in bytes, shared by the keys searched at once (0: no limit).
+    pub max_search_memory: usize,
     /// Worker threads for checking keys in parallel (0: one per available core).
     pub threads: usize,
 }
@@ -53,6 +59,7 @@ impl Default for LinearOptions {
             failed_cas: FailedCas::Drop,
             independent: false,
             timeout: None,
+            max_search_memory: DEFAULT_SEARCH_MEMORY,
             threads: 0,
         }
     }
@@ -114,7 +121,7 @@ pub fn check_with_progress(
             initial: opts.initial.clone(),
         },
     )?;
-    let outcomes = runner::run_all(&keys, deadline, opts.threads, progress);
+    let outcomes = runner::run_all(&keys, deadline, opts.max_search_memory, opts.threads, progress);
     let mut report = Report::new("linearizability", opts.model.name(), Verdict::Valid, "");
     let mut verdicts = Vec::with_capacity(keys.len());
     let mut failures = Vec::new();
@@ -125,8 +132,8 @@ pub fn check_with_progress(
         steps += stats.steps;
         let verdict = match outcome {
             search::Outcome::Linearizable { .. } => Verdict::Valid,
-            search::Outcome::GaveUp(_) => {
-                unknown_keys.push(key.key.clone());
+            search::Outcome::GaveUp(why) => {
+                unknown_keys.push((key.key.clone(), *why));
                 Verdict::Unknown
             }
             search::Outcome::NotLinearizable {
@@ -163,7 +170,7 @@ pub fn check_with_progress(
         "initial": opts.initial,
         "failed_cas": opts.failed_cas.name(),
         "invalid_keys": failures.iter().map(|f| f.key.clone()).collect::<Vec<_>>(),
-        "unknown_keys": unknown_keys,
+        "unknown_keys": unknown_keys.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
     });
     Ok(LinearResult {
         report,
@@ -179,7 +186,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 fn summary(
     verdicts: &[KeyVerdict],
     failures: &[KeyFailure],
-    unknown: &[Option<Value>],
+    unknown: &[(Option<Value>, search::GaveUp)],
     n_ops: usize,
     opts: &LinearOptions,
 ) -> String {
@@ -200,14 +207,29 @@ fn summary(
         }
         s
     } else if !unknown.is_empty() {
-        let why = match opts.timeout {
-            Some(t) => format!("the {:.1} s time budget ran out", t.as_secs_f64()),
-            None => "the search was stopped".to_string(),
+        let mut why: Vec<String> = Vec::new();
+        if unknown.iter().any(|(_, w)| *w == search::GaveUp::Deadline) {
+            let budget = opts.timeout.map_or(0.0, |t| t.as_secs_f64());
+            why.push(format!("the {budget} s time budget ran out"));
+        }
+        if unknown.iter().any(|(_, w)| *w == search::GaveUp::Memory) {
+            let mib = opts.max_search_memory >> 20;
+            why.push(format!("the search outgrew its {mib} MiB memory budget"));
+        }
+        if unknown.iter().any(|(_, w)| *w == search::GaveUp::Cancelled) {
+            why.push("the search was stopped".to_string());
+        }
+        let decided = verdicts.len() - unknown.len();
+        let rest = if decided > 0 {
+            format!("; the other {} linearizable", plural(decided, "key is", "keys are"))
+        } else {
+            String::new()
         };
         format!(
-            "unknown: {why} before {} of {keys} were decided ({}); the rest are linearizable",
+            "unknown: {} before {} of {keys} could be decided ({}){rest}",
+            why.join(" and "),
             unknown.len(),
-            names(&mut unknown.iter())
+            names(&mut unknown.iter().map(|(k, _)| k))
         )
     } else if n_ops == 0 {
         "linearizable: no operations to check".to_string()

@@ -11,16 +11,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// Searches every key; results come back in the order of `keys`.
+/// `max_cache_bytes` is shared: each of the searches running at once gets its part.
 pub(crate) fn run_all(
     keys: &[KeyHistory],
     deadline: Option<Instant>,
+    max_cache_bytes: usize,
     threads: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Vec<(Outcome, Stats)> {
-    let limits = Limits {
-        deadline,
-        cancel: None,
-    };
     let mut order: Vec<usize> = (0..keys.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(keys[i].ops.len()));
     let threads = match threads {
@@ -29,6 +27,11 @@ pub(crate) fn run_all(
     }
     .min(keys.len())
     .max(1);
+    let limits = Limits {
+        deadline,
+        cancel: None,
+        max_cache_bytes: max_cache_bytes / threads,
+    };
     let results: Vec<Mutex<Option<(Outcome, Stats)>>> = keys.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);

@@ -35,6 +35,8 @@ pub(crate) struct Limits<'a> {
     pub deadline: Option<Instant>,
     /// Give up when this flag is set (another thread asked to stop).
     pub cancel: Option<&'a AtomicBool>,
+    /// Give up when the memo cache holds more than this many bytes (0: no limit).
+    pub max_cache_bytes: usize,
 }
 
 /// Why a search gave up.
@@ -44,6 +46,8 @@ pub(crate) enum GaveUp {
     Deadline,
     /// The cancel flag was set.
     Cancelled,
+    /// The memo cache outgrew its memory budget.
+    Memory,
 }
 
 /// The result of a search over one key's operations (indices are into that key's `ops`).
@@ -250,7 +254,7 @@ impl<'a> Search<'a> {
         loop {
             self.steps += 1;
             if self.steps & 0xfff == 0
-                && let Some(reason) = gave_up(&limits)
+                && let Some(reason) = gave_up(&limits, &self.cache)
             {
                 return Outcome::GaveUp(reason);
             }
@@ -487,9 +491,12 @@ impl<'a> Search<'a> {
     }
 }
 
-fn gave_up(limits: &Limits<'_>) -> Option<GaveUp> {
+fn gave_up(limits: &Limits<'_>, cache: &StateCache) -> Option<GaveUp> {
     if limits.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
         return Some(GaveUp::Cancelled);
+    }
+    if limits.max_cache_bytes > 0 && cache.bytes() > limits.max_cache_bytes {
+        return Some(GaveUp::Memory);
     }
     if limits.deadline.is_some_and(|d| Instant::now() >= d) {
         return Some(GaveUp::Deadline);
@@ -574,8 +581,13 @@ mod tests {
             .collect();
         let limits = Limits {
             deadline: Some(Instant::now()),
-            cancel: None,
+            ..Limits::default()
         };
         assert_eq!(search(&ops, 0, limits).0, Outcome::GaveUp(GaveUp::Deadline));
+        let limits = Limits {
+            max_cache_bytes: 1000,
+            ..Limits::default()
+        };
+        assert_eq!(search(&ops, 0, limits).0, Outcome::GaveUp(GaveUp::Memory));
     }
 }
