@@ -221,7 +221,10 @@ fn summary(
         }
         let decided = verdicts.len() - unknown.len();
         let rest = if decided > 0 {
-            format!("; the other {} linearizable", plural(decided, "key is", "keys are"))
+            format!(
+                "; the other {} linearizable",
+                plural(decided, "key is", "keys are")
+            )
         } else {
             String::new()
         };

@@ -21,7 +21,7 @@
 //! The search is exhaustive, so "not linearizable" is a proof; a deadline or a cancel flag
 //! makes it give up with no verdict instead.
 
-use super::cache::StateCache;
+use super::cache::{Config, StateCache};
 use super::links::Links;
 use super::model::Action;
 use super::partition::LinOp;
@@ -79,7 +79,10 @@ pub(crate) struct Stats {
 
 /// Searches for a linearization of `ops` (in invocation order) from register state `initial`.
 pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Outcome, Stats) {
-    debug_assert!(ops.windows(2).all(|w| w[0].call < w[1].call), "ops in invocation order");
+    debug_assert!(
+        ops.windows(2).all(|w| w[0].call < w[1].call),
+        "ops in invocation order"
+    );
     let mut s = Search::new(ops, initial);
     let outcome = s.run(limits);
     let stats = Stats {
@@ -163,6 +166,13 @@ struct Search<'a> {
     opt_node: Vec<u32>,
     req_bits: Vec<u64>,
     opt_bits: Vec<u64>,
+    /// The first required bit not set (all below it are set).
+    first_unplaced: u32,
+    /// Per required bit k: one past the last required bit that can be set while k is not
+    /// (the operations invoked before k's return).
+    window_end: Vec<u32>,
+    /// Scratch space for the window of `req_bits` stored in the cache.
+    window: Vec<u64>,
     cache: StateCache,
     state: u32,
     req_hash: u64,
@@ -171,6 +181,8 @@ struct Search<'a> {
     /// The deepest dead end: the order, the blocked operation, the state.
     best: Option<(Vec<u32>, u32, u32)>,
     steps: u64,
+    #[cfg(test)]
+    weak_hash: bool,
 }
 
 impl<'a> Search<'a> {
@@ -221,11 +233,15 @@ impl<'a> Search<'a> {
                 Action::Write(_) => false,
             })
             .collect();
-        let req_bits = vec![0u64; (n_req as usize).div_ceil(64)];
+        let req_calls: Vec<usize> = ops.iter().filter(|o| o.required()).map(|o| o.call).collect();
+        let window_end = ops
+            .iter()
+            .filter_map(|o| o.ret)
+            .map(|ret| req_calls.partition_point(|&call| call < ret) as u32)
+            .collect();
         let opt_bits = vec![0u64; (n_opt as usize).div_ceil(64)];
-        let mut cache = StateCache::new(req_bits.len(), opt_bits.len());
-        cache.insert(config_hash(0, initial), initial, &req_bits, &opt_bits);
-        Search {
+        let cache = StateCache::new(opt_bits.len());
+        let mut search = Search {
             ops,
             bit,
             observer,
@@ -237,8 +253,11 @@ impl<'a> Search<'a> {
             opt_links: Links::new(opt_ops.len()),
             opt_ops,
             opt_node,
-            req_bits,
+            req_bits: vec![0u64; (n_req as usize).div_ceil(64)],
             opt_bits,
+            first_unplaced: 0,
+            window_end,
+            window: Vec::new(),
             cache,
             state: initial,
             req_hash: 0,
@@ -246,7 +265,11 @@ impl<'a> Search<'a> {
             stack: Vec::new(),
             best: None,
             steps: 0,
-        }
+            #[cfg(test)]
+            weak_hash: false,
+        };
+        search.remember(0, initial);
+        search
     }
 
     fn run(&mut self, limits: Limits<'_>) -> Outcome {
@@ -307,7 +330,11 @@ impl<'a> Search<'a> {
                         },
                         _ => Cursor::Optional {
                             node: self.opt_links.first(),
-                            limit: self.ops.get(blocked as usize).and_then(|b| b.ret).unwrap_or(usize::MAX),
+                            limit: self
+                                .ops
+                                .get(blocked as usize)
+                                .and_then(|b| b.ret)
+                                .unwrap_or(usize::MAX),
                         },
                     }
                 }
@@ -410,15 +437,62 @@ impl<'a> Search<'a> {
         }
     }
 
+    fn is_placed(&self, bit: u32) -> bool {
+        self.req_bits[bit as usize / 64] >> (bit % 64) & 1 == 1
+    }
+
+    /// The cache hash of a configuration. Tests can make it degenerate (every configuration
+    /// with the same state collides) to check that the cache never relies on it for equality.
+    fn hash_of(&self, req_hash: u64, state: u32) -> u64 {
+        #[cfg(test)]
+        if self.weak_hash {
+            return state as u64;
+        }
+        config_hash(req_hash, state)
+    }
+
+    /// Records the current configuration, with state `next` and required-set hash `hash`,
+    /// in the cache; true if it is new.
+    fn remember(&mut self, hash: u64, next: u32) -> bool {
+        let first = self.first_unplaced as usize;
+        let end = self.window_end.get(first).map_or(first, |&e| e as usize);
+        let bits = end - first;
+        let (base, shift) = (first / 64, first % 64);
+        self.window.clear();
+        for i in 0..bits.div_ceil(64) {
+            let lo = self.req_bits[base + i] >> shift;
+            let hi = match (shift, self.req_bits.get(base + i + 1)) {
+                (1.., Some(&w)) => w << (64 - shift),
+                _ => 0,
+            };
+            self.window.push(lo | hi);
+        }
+        if !bits.is_multiple_of(64)
+            && let Some(last) = self.window.last_mut()
+        {
+            *last &= (1u64 << (bits % 64)) - 1;
+        }
+        self.cache.insert(Config {
+            hash: self.hash_of(hash, next),
+            state: next,
+            first: self.first_unplaced,
+            window: &self.window,
+            opt: &self.opt_bits,
+        })
+    }
+
     /// Linearizes a required op next if the configuration it leads to is new.
     fn place_required(&mut self, op: usize, next: u32, kind: FrameKind) -> bool {
-        flip(&mut self.req_bits, self.bit[op]);
+        let bit = self.bit[op];
+        flip(&mut self.req_bits, bit);
+        let old_first = self.first_unplaced;
+        while self.first_unplaced < self.window_end.len() as u32 && self.is_placed(self.first_unplaced) {
+            self.first_unplaced += 1;
+        }
         let hash = self.req_hash ^ self.zobrist[op];
-        if !self
-            .cache
-            .insert(config_hash(hash, next), next, &self.req_bits, &self.opt_bits)
-        {
-            flip(&mut self.req_bits, self.bit[op]);
+        if !self.remember(hash, next) {
+            flip(&mut self.req_bits, bit);
+            self.first_unplaced = old_first;
             return false;
         }
         self.stack.push(Frame {
@@ -437,10 +511,7 @@ impl<'a> Search<'a> {
     /// Linearizes an optional op next if the configuration it leads to is new.
     fn place_optional(&mut self, op: usize, next: u32, limit: usize) -> bool {
         flip(&mut self.opt_bits, self.bit[op]);
-        if !self
-            .cache
-            .insert(config_hash(self.req_hash, next), next, &self.req_bits, &self.opt_bits)
-        {
+        if !self.remember(self.req_hash, next) {
             flip(&mut self.opt_bits, self.bit[op]);
             return false;
         }
@@ -461,6 +532,7 @@ impl<'a> Search<'a> {
         self.state = frame.prev_state;
         if self.ops[op].required() {
             flip(&mut self.req_bits, self.bit[op]);
+            self.first_unplaced = self.first_unplaced.min(self.bit[op]);
             self.req_hash ^= self.zobrist[op];
             self.remaining += 1;
             self.main_links.unlift(self.ret_node[op]);
@@ -475,7 +547,11 @@ impl<'a> Search<'a> {
     /// Remembers the current configuration if it is the deepest dead end so far, with the
     /// operation that blocks it (the first pending return).
     fn record_dead_end(&mut self) {
-        if self.best.as_ref().is_some_and(|(longest, _, _)| longest.len() >= self.stack.len()) {
+        if self
+            .best
+            .as_ref()
+            .is_some_and(|(longest, _, _)| longest.len() >= self.stack.len())
+        {
             return;
         }
         let mut node = self.main_links.first();
@@ -505,89 +581,4 @@ fn gave_up(limits: &Limits<'_>, cache: &StateCache) -> Option<GaveUp> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::linear::model::Action;
-
-    fn op(call: usize, ret: Option<usize>, action: Action) -> LinOp {
-        LinOp {
-            op: call,
-            call,
-            ret,
-            action,
-        }
-    }
-
-    fn run(ops: &[LinOp]) -> Outcome {
-        search(ops, 0, Limits::default()).0
-    }
-
-    #[test]
-    fn sequential_and_concurrent_histories() {
-        // w1 [0,1], r1 [2,3]: fine.
-        let ok = [op(0, Some(1), Action::Write(1)), op(2, Some(3), Action::Read(1))];
-        assert_eq!(run(&ok), Outcome::Linearizable { witness: vec![0, 1] });
-        // r1 [0,3] concurrent with w1 [1,2]: the read goes after the write.
-        let concurrent = [op(0, Some(3), Action::Read(1)), op(1, Some(2), Action::Write(1))];
-        assert_eq!(run(&concurrent), Outcome::Linearizable { witness: vec![1, 0] });
-        // w1 [0,1] then r0 [2,3]: a stale read.
-        let stale = [op(0, Some(1), Action::Write(1)), op(2, Some(3), Action::Read(0))];
-        assert_eq!(
-            run(&stale),
-            Outcome::NotLinearizable {
-                longest: vec![0],
-                culprit: 1,
-                state: 1
-            }
-        );
-    }
-
-    #[test]
-    fn optional_ops_may_happen_late_or_never() {
-        // info w1 at 0; r0 [1,2]; r1 [3,4]; r1 again [5,6].
-        let late = [
-            op(0, None, Action::Write(1)),
-            op(1, Some(2), Action::Read(0)),
-            op(3, Some(4), Action::Read(1)),
-            op(5, Some(6), Action::Read(1)),
-        ];
-        assert_eq!(
-            run(&late),
-            Outcome::Linearizable {
-                witness: vec![1, 0, 2, 3]
-            }
-        );
-        // info w1 never taking effect.
-        let never = [op(0, None, Action::Write(1)), op(1, Some(2), Action::Read(0))];
-        assert_eq!(run(&never), Outcome::Linearizable { witness: vec![1] });
-        // But it cannot take effect before it was invoked.
-        let early = [op(0, Some(1), Action::Read(1)), op(2, None, Action::Write(1))];
-        assert!(matches!(run(&early), Outcome::NotLinearizable { culprit: 0, .. }));
-        // Nor twice: r1, r0 after w0... : info w1, ok w0 [1,2], r1 [3,4], r0 [5,6] -> invalid
-        // (w1 must come after w0 for r1, then nothing resets to 0).
-        let twice = [
-            op(0, None, Action::Write(1)),
-            op(1, Some(2), Action::Write(0)),
-            op(3, Some(4), Action::Read(1)),
-            op(5, Some(6), Action::Read(0)),
-        ];
-        assert!(matches!(run(&twice), Outcome::NotLinearizable { culprit: 3, .. }));
-    }
-
-    #[test]
-    fn deadline_gives_up() {
-        let ops: Vec<LinOp> = (0..10_000)
-            .map(|i| op(2 * i, Some(2 * i + 1), Action::Write(1)))
-            .collect();
-        let limits = Limits {
-            deadline: Some(Instant::now()),
-            ..Limits::default()
-        };
-        assert_eq!(search(&ops, 0, limits).0, Outcome::GaveUp(GaveUp::Deadline));
-        let limits = Limits {
-            max_cache_bytes: 1000,
-            ..Limits::default()
-        };
-        assert_eq!(search(&ops, 0, limits).0, Outcome::GaveUp(GaveUp::Memory));
-    }
-}
+mod tests;
