@@ -35,7 +35,7 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = ModelArg::CasRegister)]
     pub model: ModelArg,
     /// The history format; detected from the content when omitted.
-    #[arg(long, value_parser = parse_format)]
+    #[arg(long, value_name = "jsonl|edn|jepsen-log", value_parser = parse_format)]
     pub format: Option<Format>,
     /// The value every key holds before any write, as JSON (default null: never written).
     #[arg(long, value_name = "VALUE", value_parser = parse_json, default_value = "null")]
@@ -208,6 +208,7 @@ fn check_file(
     bar.loading(file);
     let outcome = History::load(file, args.format).and_then(|history| {
         let load_time = started.elapsed();
+        bar.checking(file);
         let checking = Instant::now();
         let checked = check_history(&history, args, threads, &|done, total| bar.keys(done, total))?;
         let events = history.events.len();

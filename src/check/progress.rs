@@ -61,6 +61,13 @@ impl Progress {
     /// A file is being loaded.
     pub fn loading(&self, file: &Path) {
         if let Some(bar) = &self.bar {
+            bar.set_message(format!("loading {}", file.display()));
+        }
+    }
+
+    /// A loaded file is being checked.
+    pub fn checking(&self, file: &Path) {
+        if let Some(bar) = &self.bar {
             bar.set_message(format!("checking {}", file.display()));
         }
     }

@@ -18,28 +18,31 @@ const PARALLEL_FROM_BYTES: usize = 4 << 20;
 /// all cores; the result, including line numbers, default indices and which error is reported
 /// (the first bad line), is the same as parsing line by line.
 pub fn parse(source: &str, text: &str) -> Result<Vec<Event>, HistoryError> {
+    parse_parts(source, text).map(Parts::join)
+}
+
+/// Events parsed in pieces, numbered as one history; [`Parts::join`] puts them together. The
+/// text can be freed before joining, which lowers the peak memory of loading a large file.
+pub(crate) struct Parts(Vec<Chunk>);
+
+/// Parses JSON Lines text (in parallel when large) into parts to be joined.
+pub(crate) fn parse_parts(source: &str, text: &str) -> Result<Parts, HistoryError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if text.len() < PARALLEL_FROM_BYTES || threads < 2 {
-        return parse_chunk(source, text).map(|chunk| chunk.events);
+        return parse_chunk(source, text).map(|chunk| Parts(vec![chunk]));
     }
-    let chunks = split_at_lines(text, threads);
+    let pieces = split_at_lines(text, threads);
     let parsed: Vec<Result<Chunk, HistoryError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
+        let handles: Vec<_> = pieces
             .iter()
-            .map(|&chunk| s.spawn(move || parse_chunk(source, chunk)))
+            .map(|&piece| s.spawn(move || parse_chunk(source, piece)))
             .collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             .collect()
     });
-    let total: usize = parsed
-        .iter()
-        .map(|c| c.as_ref().map_or(0, |c| c.events.len()))
-        .sum();
-    // The first chunk's vector becomes the result: growing a huge allocation remaps its pages
-    // rather than copying them, so only the later chunks are copied.
-    let mut events = Vec::new();
+    let mut chunks = Vec::with_capacity(parsed.len());
     let (mut line_offset, mut position_offset) = (0u32, 0u64);
     for chunk in parsed {
         let mut chunk = match chunk {
@@ -59,14 +62,25 @@ pub fn parse(source: &str, text: &str) -> Result<Vec<Event>, HistoryError> {
         }
         line_offset += chunk.lines;
         position_offset += chunk.events.len() as u64;
-        if events.capacity() == 0 {
-            events = chunk.events;
-            events.reserve_exact(total - events.len());
-        } else {
+        chunks.push(chunk);
+    }
+    Ok(Parts(chunks))
+}
+
+impl Parts {
+    /// The events, in order.
+    pub(crate) fn join(self) -> Vec<Event> {
+        let total: usize = self.0.iter().map(|c| c.events.len()).sum();
+        let mut chunks = self.0.into_iter();
+        // The first chunk's vector becomes the result: growing a huge allocation remaps its
+        // pages rather than copying them, so only the later chunks are copied.
+        let mut events = chunks.next().map(|c| c.events).unwrap_or_default();
+        events.reserve_exact(total - events.len());
+        for mut chunk in chunks {
             events.append(&mut chunk.events);
         }
+        events
     }
-    Ok(events)
 }
 
 /// Splits text into about `parts` pieces, each ending just after a newline (except the last).

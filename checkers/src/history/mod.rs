@@ -89,9 +89,19 @@ impl History {
                 )
             })?,
         };
-        let (events, skipped_lines) = parse_events(&source, &text, format)?;
-        // The text can be large; free it before pairing allocates the operations.
-        drop(text);
+        // The text can be large: free it before the events are joined and paired.
+        let (events, skipped_lines) = match format {
+            Format::Jsonl => {
+                let parts = jsonl::parse_parts(&source, &text)?;
+                drop(text);
+                (parts.join(), 0)
+            }
+            _ => {
+                let parsed = parse_events(&source, &text, format)?;
+                drop(text);
+                parsed
+            }
+        };
         let mut history = History::from_events(source, events)?;
         history.skipped_lines = skipped_lines;
         Ok(history)
