@@ -216,9 +216,6 @@ fn summary(
             let mib = opts.max_search_memory >> 20;
             why.push(format!("the search outgrew its {mib} MiB memory budget"));
         }
-        if unknown.iter().any(|(_, w)| *w == search::GaveUp::Cancelled) {
-            why.push("the search was stopped".to_string());
-        }
         let decided = verdicts.len() - unknown.len();
         let rest = if decided > 0 {
             format!(

@@ -29,7 +29,6 @@ pub(crate) fn run_all(
     .max(1);
     let limits = Limits {
         deadline,
-        cancel: None,
         max_cache_bytes: max_cache_bytes / threads,
     };
     let results: Vec<Mutex<Option<(Outcome, Stats)>>> = keys.iter().map(|_| Mutex::new(None)).collect();

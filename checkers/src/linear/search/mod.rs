@@ -18,23 +18,20 @@
 //!   candidates, only if they change the state, and the cache prunes configurations dominated
 //!   by one already seen (see `cache`).
 //!
-//! The search is exhaustive, so "not linearizable" is a proof; a deadline or a cancel flag
+//! The search is exhaustive, so "not linearizable" is a proof; a deadline or a memory budget
 //! makes it give up with no verdict instead.
 
 use super::cache::{Config, StateCache};
 use super::links::Links;
 use super::model::Action;
 use super::partition::LinOp;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// When the search must stop without a verdict.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Limits<'a> {
+pub(crate) struct Limits {
     /// Give up at this instant.
     pub deadline: Option<Instant>,
-    /// Give up when this flag is set (another thread asked to stop).
-    pub cancel: Option<&'a AtomicBool>,
     /// Give up when the memo cache holds more than this many bytes (0: no limit).
     pub max_cache_bytes: usize,
 }
@@ -44,8 +41,6 @@ pub(crate) struct Limits<'a> {
 pub(crate) enum GaveUp {
     /// The deadline passed.
     Deadline,
-    /// The cancel flag was set.
-    Cancelled,
     /// The memo cache outgrew its memory budget.
     Memory,
 }
@@ -78,7 +73,7 @@ pub(crate) struct Stats {
 }
 
 /// Searches for a linearization of `ops` (in invocation order) from register state `initial`.
-pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Outcome, Stats) {
+pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits) -> (Outcome, Stats) {
     debug_assert!(
         ops.windows(2).all(|w| w[0].call < w[1].call),
         "ops in invocation order"
@@ -272,7 +267,7 @@ impl<'a> Search<'a> {
         search
     }
 
-    fn run(&mut self, limits: Limits<'_>) -> Outcome {
+    fn run(&mut self, limits: Limits) -> Outcome {
         let mut cursor = Cursor::Enter;
         loop {
             self.steps += 1;
@@ -567,10 +562,7 @@ impl<'a> Search<'a> {
     }
 }
 
-fn gave_up(limits: &Limits<'_>, cache: &StateCache) -> Option<GaveUp> {
-    if limits.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-        return Some(GaveUp::Cancelled);
-    }
+fn gave_up(limits: &Limits, cache: &StateCache) -> Option<GaveUp> {
     if limits.max_cache_bytes > 0 && cache.bytes() > limits.max_cache_bytes {
         return Some(GaveUp::Memory);
     }
