@@ -7,12 +7,15 @@
 //! and goes on. Meeting a return entry means that operation can no longer be placed: the search
 //! tries an optional (`info`) operation invoked before that return, then backtracks.
 //!
-//! Two prunings keep it fast on busy histories, both exact:
+//! Three prunings keep it fast on busy histories, all exact:
 //! - Observers first, without branching. An operation that never changes the state (a read, a
 //!   failed cas checked as a read) and that the current state allows is linearized at once, and
 //!   if that fails the whole configuration fails: any linearization from here can be reordered
 //!   to place it first, since it changes nothing and everything that must precede it already
 //!   has.
+//! - Twins: among candidates that do the same thing (say, two writes of 3), only the one that
+//!   must return first is tried: in any linearization starting with another, swapping the two
+//!   keeps every state and every real-time constraint.
 //! - Optional operations (no return entry: `info`, never completed) may take effect at any
 //!   point after their invocation, or never. They are tried only after the required
 //!   candidates, only if they change the state, and the cache prunes configurations dominated
@@ -25,6 +28,7 @@ use super::cache::{Config, StateCache};
 use super::links::Links;
 use super::model::Action;
 use super::partition::LinOp;
+use rustc_hash::FxHashMap;
 use std::time::Instant;
 
 /// When the search must stop without a verdict.
@@ -149,6 +153,12 @@ struct Search<'a> {
     bit: Vec<u32>,
     /// Per op: true if it never changes the state.
     observer: Vec<bool>,
+    /// Per op: the scan (`epoch`) in which it was found to be the representative of its twins.
+    representative_in: Vec<u64>,
+    /// Counts the scans of required candidates.
+    epoch: u64,
+    /// Scratch map from an action to the candidate with the earliest return doing it.
+    twins: FxHashMap<Action, u32>,
     zobrist: Vec<u64>,
     /// Call and return entries of required ops, in history order; node k is `main[k - 1]`.
     main: Vec<MainEntry>,
@@ -240,6 +250,9 @@ impl<'a> Search<'a> {
             ops,
             bit,
             observer,
+            representative_in: vec![0; ops.len()],
+            epoch: 0,
+            twins: FxHashMap::default(),
             zobrist: (0..ops.len() as u64).map(splitmix).collect(),
             main_links: Links::new(main.len()),
             main,
@@ -292,11 +305,14 @@ impl<'a> Search<'a> {
                                 Cursor::Backtrack
                             }
                         }
-                        None => Cursor::Required {
-                            node: self.main_links.first(),
-                            pass: 0,
-                            blocked: self.first_pending_return(),
-                        },
+                        None => {
+                            self.mark_representatives();
+                            Cursor::Required {
+                                node: self.main_links.first(),
+                                pass: 0,
+                                blocked: self.first_pending_return(),
+                            }
+                        }
                     }
                 }
                 Cursor::Required { node, pass, blocked } => {
@@ -305,6 +321,7 @@ impl<'a> Search<'a> {
                         Some(entry) if node != self.main_links.tail() && entry.is_call => {
                             let op = entry.op as usize;
                             if !self.observer[op]
+                                && self.representative_in[op] == self.epoch
                                 && self.helps(op, blocked) == (pass == 0)
                                 && let Some(next) = self.ops[op].action.step(self.state)
                                 && self.place_required(op, next, FrameKind::Chosen { pass, blocked })
@@ -367,11 +384,14 @@ impl<'a> Search<'a> {
                     };
                     match frame.kind {
                         FrameKind::Forced => Cursor::Backtrack,
-                        FrameKind::Chosen { pass, blocked } => Cursor::Required {
-                            node: self.main_links.next(self.call_node[frame.op as usize]),
-                            pass,
-                            blocked,
-                        },
+                        FrameKind::Chosen { pass, blocked } => {
+                            self.mark_representatives();
+                            Cursor::Required {
+                                node: self.main_links.next(self.call_node[frame.op as usize]),
+                                pass,
+                                blocked,
+                            }
+                        }
                         FrameKind::Optional { limit } => Cursor::Optional {
                             node: self.opt_links.next(self.opt_node[frame.op as usize]),
                             limit,
@@ -397,6 +417,36 @@ impl<'a> Search<'a> {
             node = self.main_links.next(node);
         }
         None
+    }
+
+    /// Starts a new scan of the required candidates: among candidates with the same action
+    /// (observers aside), marks the one with the earliest return (the first invoked on ties).
+    fn mark_representatives(&mut self) {
+        self.epoch += 1;
+        self.twins.clear();
+        let mut node = self.main_links.first();
+        while node != self.main_links.tail() {
+            let entry = self.main[node as usize - 1];
+            if !entry.is_call {
+                break;
+            }
+            let op = entry.op;
+            if !self.observer[op as usize] {
+                let ret = self.ops[op as usize].ret;
+                self.twins
+                    .entry(self.ops[op as usize].action)
+                    .and_modify(|best| {
+                        if ret < self.ops[*best as usize].ret {
+                            *best = op;
+                        }
+                    })
+                    .or_insert(op);
+            }
+            node = self.main_links.next(node);
+        }
+        for &op in self.twins.values() {
+            self.representative_in[op as usize] = self.epoch;
+        }
     }
 
     /// The operation whose return is the first pending one (`u32::MAX` if none).
