@@ -145,6 +145,8 @@ struct Shape {
     cas: bool,
     /// Chance per step that an in-flight operation times out (becomes info or never completes).
     timeouts: f64,
+    /// Values written are drawn from `0..values`.
+    values: i64,
 }
 
 /// Small multi-key histories.
@@ -155,6 +157,7 @@ fn several_keys(rng: &mut SmallRng) -> Shape {
         processes: rng.random_range(2..=4),
         cas: rng.random_bool(0.6),
         timeouts: 0.06,
+        values: 3,
     }
 }
 
@@ -166,6 +169,19 @@ fn crowded_key(rng: &mut SmallRng) -> Shape {
         processes: rng.random_range(6..=9),
         cas: rng.random_bool(0.7),
         timeouts: 0.04,
+        values: 3,
+    }
+}
+
+/// One key, two values, many unknown outcomes: many operations that do the same thing.
+fn twins_key(rng: &mut SmallRng) -> Shape {
+    Shape {
+        keys: 1,
+        ops: rng.random_range(8..=16),
+        processes: rng.random_range(4..=7),
+        cas: rng.random_bool(0.7),
+        timeouts: 0.2,
+        values: 2,
     }
 }
 
@@ -177,6 +193,7 @@ fn one_busy_key(rng: &mut SmallRng) -> Shape {
         processes: rng.random_range(3..=5),
         cas: rng.random_bool(0.7),
         timeouts: 0.15,
+        values: 3,
     }
 }
 
@@ -227,8 +244,8 @@ fn simulate(rng: &mut SmallRng, shape: &Shape) -> Vec<GenOp> {
                     process: slot_process[s],
                     key: rng.random_range(0..shape.keys),
                     kind,
-                    a: rng.random_range(0..3),
-                    b: rng.random_range(0..3),
+                    a: rng.random_range(0..shape.values),
+                    b: rng.random_range(0..shape.values),
                     seen: None,
                     end: End::Ok,
                     invoke: t,
@@ -489,4 +506,11 @@ fn crowded_single_keys_agree_with_the_oracle() {
     let (valid, invalid) = run_cases(6, 1500, crowded_key, simulate, 0.7);
     eprintln!("crowded: {valid} valid, {invalid} invalid");
     assert!(valid >= 300 && invalid >= 300, "{valid} valid, {invalid} invalid");
+}
+
+#[test]
+fn keys_with_many_twin_operations_agree_with_the_oracle() {
+    let (valid, invalid) = run_cases(7, 2500, twins_key, simulate, 0.7);
+    eprintln!("twins: {valid} valid, {invalid} invalid");
+    assert!(valid >= 500 && invalid >= 500, "{valid} valid, {invalid} invalid");
 }

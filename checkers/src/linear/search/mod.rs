@@ -15,7 +15,8 @@
 //!   has.
 //! - Twins: among candidates that do the same thing (say, two writes of 3), only the one that
 //!   must return first is tried: in any linearization starting with another, swapping the two
-//!   keeps every state and every real-time constraint.
+//!   keeps every state and every real-time constraint. Likewise only the first of several
+//!   optional twins is tried, and none when a required candidate does the same thing.
 //! - Optional operations (no return entry: `info`, never completed) may take effect at any
 //!   point after their invocation, or never. They are tried only after the required
 //!   candidates, only if they change the state, and the cache prunes configurations dominated
@@ -159,6 +160,13 @@ struct Search<'a> {
     epoch: u64,
     /// Scratch map from an action to the candidate with the earliest return doing it.
     twins: FxHashMap<Action, u32>,
+    /// Per optional op: its group of optional twins (same action).
+    opt_group: Vec<u32>,
+    /// Per group of optional twins: its members in invocation order. Only the first member
+    /// not yet placed is ever placed, so the members not placed are always a suffix.
+    group_members: Vec<Vec<u32>>,
+    /// Per group of optional twins: how many of its members are placed.
+    group_placed: Vec<u32>,
     zobrist: Vec<u64>,
     /// Call and return entries of required ops, in history order; node k is `main[k - 1]`.
     main: Vec<MainEntry>,
@@ -230,6 +238,17 @@ impl<'a> Search<'a> {
         for (k, &op) in opt_ops.iter().enumerate() {
             opt_node[op as usize] = k as u32 + 1;
         }
+        let mut opt_group = vec![0u32; ops.len()];
+        let mut group_of: FxHashMap<Action, u32> = FxHashMap::default();
+        let mut group_members: Vec<Vec<u32>> = Vec::new();
+        for &op in &opt_ops {
+            let g = *group_of.entry(ops[op as usize].action).or_insert_with(|| {
+                group_members.push(Vec::new());
+                group_members.len() as u32 - 1
+            });
+            opt_group[op as usize] = g;
+            group_members[g as usize].push(op);
+        }
         let observer = ops
             .iter()
             .map(|o| match o.action {
@@ -253,6 +272,9 @@ impl<'a> Search<'a> {
             representative_in: vec![0; ops.len()],
             epoch: 0,
             twins: FxHashMap::default(),
+            opt_group,
+            group_placed: vec![0; group_members.len()],
+            group_members,
             zobrist: (0..ops.len() as u64).map(splitmix).collect(),
             main_links: Links::new(main.len()),
             main,
@@ -360,8 +382,10 @@ impl<'a> Search<'a> {
                             continue;
                         }
                     };
-                    if let Some(next) = self.ops[op].action.step(self.state)
+                    if self.first_unplaced_twin(op)
+                        && let Some(next) = self.ops[op].action.step(self.state)
                         && next != self.state
+                        && !self.required_candidate_does(self.ops[op].action)
                         && self.place_optional(op, next, limit)
                     {
                         Cursor::Enter
@@ -447,6 +471,29 @@ impl<'a> Search<'a> {
         for &op in self.twins.values() {
             self.representative_in[op as usize] = self.epoch;
         }
+    }
+
+    /// True if optional `op` is the first member of its group of twins not yet placed.
+    fn first_unplaced_twin(&self, op: usize) -> bool {
+        let g = self.opt_group[op] as usize;
+        self.group_members[g].get(self.group_placed[g] as usize) == Some(&(op as u32))
+    }
+
+    /// True if a required candidate (other than an observer) does `action`: placing it
+    /// dominates placing an optional twin.
+    fn required_candidate_does(&self, action: Action) -> bool {
+        let mut node = self.main_links.first();
+        while node != self.main_links.tail() {
+            let entry = self.main[node as usize - 1];
+            if !entry.is_call {
+                return false;
+            }
+            if self.ops[entry.op as usize].action == action {
+                return true;
+            }
+            node = self.main_links.next(node);
+        }
+        false
     }
 
     /// The operation whose return is the first pending one (`u32::MAX` if none).
@@ -567,6 +614,7 @@ impl<'a> Search<'a> {
         });
         self.state = next;
         self.opt_links.lift(self.opt_node[op]);
+        self.group_placed[self.opt_group[op] as usize] += 1;
         true
     }
 
@@ -585,6 +633,7 @@ impl<'a> Search<'a> {
         } else {
             flip(&mut self.opt_bits, self.bit[op]);
             self.opt_links.unlift(self.opt_node[op]);
+            self.group_placed[self.opt_group[op] as usize] -= 1;
         }
         Some(frame)
     }
