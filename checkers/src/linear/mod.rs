@@ -16,6 +16,7 @@ mod explain;
 mod links;
 mod model;
 mod partition;
+mod precheck;
 mod runner;
 mod search;
 
@@ -215,6 +216,9 @@ fn summary(
         if unknown.iter().any(|(_, w)| *w == search::GaveUp::Memory) {
             let mib = opts.max_search_memory >> 20;
             why.push(format!("the search outgrew its {mib} MiB memory budget"));
+        }
+        if unknown.iter().any(|(_, w)| *w == search::GaveUp::Steps) {
+            why.push("the search ran out of steps".to_string());
         }
         let decided = verdicts.len() - unknown.len();
         let rest = if decided > 0 {

@@ -5,6 +5,7 @@
 //! huge key does not end up queued behind many small ones.
 
 use super::partition::{INITIAL, KeyHistory};
+use super::precheck;
 use super::search::{self, Limits, Outcome, Stats};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,6 +31,7 @@ pub(crate) fn run_all(
     let limits = Limits {
         deadline,
         max_cache_bytes: max_cache_bytes / threads,
+        max_steps: 0,
     };
     let results: Vec<Mutex<Option<(Outcome, Stats)>>> = keys.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
@@ -38,7 +40,11 @@ pub(crate) fn run_all(
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(&k) = order.get(i) else { break };
-            let result = search::search(&keys[k].ops, INITIAL, limits);
+            let ops = &keys[k].ops;
+            let result = match precheck::unexplained(ops, INITIAL) {
+                Some(culprit) => precheck::refute(ops, culprit, limits),
+                None => search::search(ops, INITIAL, limits),
+            };
             *results[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, keys.len());
         }

@@ -40,6 +40,8 @@ pub(crate) struct Limits {
     pub deadline: Option<Instant>,
     /// Give up when the memo cache holds more than this many bytes (0: no limit).
     pub max_cache_bytes: usize,
+    /// Give up after about this many steps (0: no limit).
+    pub max_steps: u64,
 }
 
 /// Why a search gave up.
@@ -49,6 +51,8 @@ pub(crate) enum GaveUp {
     Deadline,
     /// The memo cache outgrew its memory budget.
     Memory,
+    /// The step budget ran out.
+    Steps,
 }
 
 /// The result of a search over one key's operations (indices are into that key's `ops`).
@@ -138,7 +142,7 @@ impl Search<'_> {
         loop {
             self.steps += 1;
             if self.steps & 0xfff == 0
-                && let Some(reason) = gave_up(&limits, &self.cache)
+                && let Some(reason) = gave_up(&limits, &self.cache, self.steps)
             {
                 return Outcome::GaveUp(reason);
             }
@@ -258,7 +262,10 @@ impl Search<'_> {
     }
 }
 
-fn gave_up(limits: &Limits, cache: &StateCache) -> Option<GaveUp> {
+fn gave_up(limits: &Limits, cache: &StateCache, steps: u64) -> Option<GaveUp> {
+    if limits.max_steps > 0 && steps >= limits.max_steps {
+        return Some(GaveUp::Steps);
+    }
     if limits.max_cache_bytes > 0 && cache.bytes() > limits.max_cache_bytes {
         return Some(GaveUp::Memory);
     }
