@@ -107,7 +107,10 @@ impl TxnArgs {
                         .iter()
                         .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
                         .collect();
-                    format!("unknown consistency model \"{name}\" (known: {})", known.join(", "))
+                    format!(
+                        "unknown consistency model \"{name}\" (known: {})",
+                        known.join(", ")
+                    )
                 })
             })
             .collect::<Result<_, _>>()?;

@@ -41,7 +41,8 @@ impl Routing {
 
     /// Records which node is believed to lead.
     pub fn set_leader(&self, node: Option<usize>) {
-        self.leader_hint.store(node.unwrap_or(NO_LEADER), Ordering::Relaxed);
+        self.leader_hint
+            .store(node.unwrap_or(NO_LEADER), Ordering::Relaxed);
     }
 
     fn index_of(&self, id: &str) -> Option<usize> {
@@ -100,34 +101,48 @@ fn read_only(micro_ops: &Value) -> bool {
         .is_some_and(|ops| ops.iter().all(|m| m.get(0).and_then(Value::as_str) == Some("r")))
 }
 
-/// Performs `op` and returns its completion. `not_leader` answers (definite) are followed to
-/// the named leader, up to three times, within the one operation.
-pub async fn execute(client: &StoreClient, routing: &Routing, session: &mut Session, op: &GenOp) -> Completion {
+/// Performs `op` and returns its completion. Definite refusals that say where to go instead
+/// are followed within the one operation: `not_leader` to the named leader, and a node that
+/// cannot be connected to (down: nothing happened) to the next node.
+pub async fn execute(
+    client: &StoreClient,
+    routing: &Routing,
+    session: &mut Session,
+    op: &GenOp,
+) -> Completion {
+    let n = routing.ids.len();
     let (mut node, opts) = route(op, routing, session);
     let mut outcome = call(client, &routing.ids[node], op, &opts).await;
-    for _ in 0..3 {
-        let Outcome::Fail(Failure { code, leader, .. }) = &outcome else { break };
-        if code == "connect" && routing.mode == StoreMode::SingleLeader && opts.read.as_deref() != Some("any") {
-            // The believed leader is down: forget it, so the next operation asks elsewhere.
-            routing.set_leader(None);
+    for _ in 0..n + 2 {
+        let Outcome::Fail(Failure { code, leader, .. }) = &outcome else {
             break;
-        }
-        if code != "not_leader" {
-            break;
-        }
-        let Some(next) = leader.as_deref().and_then(|l| routing.index_of(l)) else { break };
-        if next == node {
-            break;
-        }
-        routing.set_leader(Some(next));
+        };
+        let next = match code.as_str() {
+            "connect" => {
+                if routing.leader() == Some(node) {
+                    routing.set_leader(None);
+                }
+                (node + 1) % n
+            }
+            "not_leader" => match leader.as_deref().and_then(|l| routing.index_of(l)) {
+                Some(l) if l != node => {
+                    routing.set_leader(Some(l));
+                    l
+                }
+                _ => break,
+            },
+            _ => break,
+        };
         node = next;
         outcome = call(client, &routing.ids[node], op, &opts).await;
     }
-    if let Outcome::Ok(s) = &outcome {
-        if routing.mode == StoreMode::SingleLeader && op.f != "read" && !read_only(&op.value) {
-            session.last_write_pos = Some(s.pos.max(session.last_write_pos.unwrap_or(0)));
-            routing.set_leader(routing.index_of(&s.node));
-        }
+    if let Outcome::Ok(s) = &outcome
+        && routing.mode == StoreMode::SingleLeader
+        && op.f != "read"
+        && !read_only(&op.value)
+    {
+        session.last_write_pos = Some(s.pos.max(session.last_write_pos.unwrap_or(0)));
+        routing.set_leader(routing.index_of(&s.node));
     }
     completion(op, outcome)
 }
@@ -195,7 +210,11 @@ mod tests {
     }
 
     fn op(f: &'static str, value: Value) -> GenOp {
-        GenOp { f, key: Some(1), value }
+        GenOp {
+            f,
+            key: Some(1),
+            value,
+        }
     }
 
     #[test]
@@ -215,7 +234,11 @@ mod tests {
         assert_eq!(route(&txn, &r, &mut session()).1.read.as_deref(), Some("any"));
         let r = Routing::new(StoreMode::SingleLeader, ReadRouting::Leader, ids.clone());
         let (node, opts) = route(&op("read", Value::Null), &r, &mut session());
-        assert_eq!((node, opts.read.as_deref()), (1, Some("leader")), "no leader known: ask the home node");
+        assert_eq!(
+            (node, opts.read.as_deref()),
+            (1, Some("leader")),
+            "no leader known: ask the home node"
+        );
         let r = Routing::new(StoreMode::Leaderless, ReadRouting::Leader, ids);
         assert_eq!(route(&op("write", json!(1)), &r, &mut session()).0, 1);
     }

@@ -117,7 +117,14 @@ fn reproduce_command(args: &RunArgs, seed: u64) -> String {
     }
     if let Some(f) = &args.faults {
         let names: Vec<&str> = f.iter().map(|k| k.name()).collect();
-        cmd += &format!(" --faults {}", if names.is_empty() { "none".to_string() } else { names.join(",") });
+        cmd += &format!(
+            " --faults {}",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(",")
+            }
+        );
     }
     cmd
 }
@@ -136,7 +143,9 @@ fn watch_signals(stop: watch::Sender<bool>) -> anyhow::Result<()> {
             }
             seen += 1;
             if seen == 1 {
-                eprintln!("\nfaultline: interrupted; stopping the clients and nodes, then checking what was recorded (again to quit at once)");
+                eprintln!(
+                    "\nfaultline: interrupted; stopping the clients and nodes, then checking what was recorded (again to quit at once)"
+                );
                 let _ = stop.send(true);
             } else {
                 eprintln!("\nfaultline: interrupted twice; quitting (nodes die with the harness)");
@@ -152,8 +161,11 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
     let mut workload = workload;
     workload.run.seed = Some(seed);
     let run_dir = RunDir::create(&args.out, &workload.name)?;
-    std::fs::write(run_dir.workload(), toml::to_string_pretty(&workload).context("serializing the workload")?)
-        .context("writing workload.toml")?;
+    std::fs::write(
+        run_dir.workload(),
+        toml::to_string_pretty(&workload).context("serializing the workload")?,
+    )
+    .context("writing workload.toml")?;
     std::fs::write(run_dir.seed(), format!("{seed}\n")).context("writing the seed")?;
     let command = reproduce_command(&args, seed);
     eprintln!(
@@ -165,7 +177,13 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
         if workload.faults.kinds.is_empty() {
             "no faults".to_string()
         } else {
-            workload.faults.kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+            workload
+                .faults
+                .kinds
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         },
         crate::workload::duration::format_duration(workload.run.time_limit),
     );
@@ -176,7 +194,9 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
     let binary = std::env::current_exe().context("locating the faultline binary")?;
     let started = Instant::now();
     let started_at = run_dir::utc_stamp(std::time::SystemTime::now());
-    let cluster = Cluster::start(&workload, &run_dir, &binary).await.context("starting the cluster")?;
+    let cluster = Cluster::start(&workload, &run_dir, &binary)
+        .await
+        .context("starting the cluster")?;
 
     let recorder = Arc::new(Recorder::create(&run_dir.history()).context("creating history.jsonl")?);
     let reads = workload.cluster.reads.unwrap_or(ReadRouting::Leader);
@@ -184,7 +204,12 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
     routing.set_leader(cluster.leader().await);
     let generator_seed = seed ^ 0x5eed_0000_0000_0001;
     let nemesis_seed = seed ^ 0x5eed_0000_0000_0002;
-    let plan = schedule::plan(&workload.faults, workload.run.time_limit, workload.cluster.nodes, nemesis_seed);
+    let plan = schedule::plan(
+        &workload.faults,
+        workload.run.time_limit,
+        workload.cluster.nodes,
+        nemesis_seed,
+    );
     let current_fault = Arc::new(Mutex::new(String::new()));
     let shared = Arc::new(WorkerShared {
         client: cluster.client.clone(),
@@ -245,7 +270,11 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
     }
     if !*stop.borrow() {
         progress.phase("final reads");
-        let final_ops = shared.generator.lock().unwrap_or_else(|p| p.into_inner()).final_reads();
+        let final_ops = shared
+            .generator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .final_reads();
         let mut tasks = tokio::task::JoinSet::new();
         let lanes = sessions.len().max(1);
         let mut per_lane: Vec<Vec<_>> = (0..lanes).map(|_| Vec::new()).collect();
@@ -257,7 +286,10 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
             let mut s = stop.clone();
             tasks.spawn(async move {
                 for op in ops {
-                    if workers::perform(&shared, &mut session, &op, &mut s).await.is_none() {
+                    if workers::perform(&shared, &mut session, &op, &mut s)
+                        .await
+                        .is_none()
+                    {
                         break;
                     }
                 }

@@ -45,7 +45,8 @@ pub struct NemesisRunner {
 
 impl NemesisRunner {
     fn record(&self, f: &str, value: Value) {
-        self.recorder.record(Process::Nemesis, EventKind::Info, f, None, value, Map::new());
+        self.recorder
+            .record(Process::Nemesis, EventKind::Info, f, None, value, Map::new());
     }
 
     fn set_current(&self, text: String) {
@@ -85,23 +86,31 @@ impl NemesisRunner {
         nodes.iter().map(|&i| self.cluster.ids[i].clone()).collect()
     }
 
-    /// Picks the target node: the current leader for leader faults (falling back to the
-    /// planned node when no leader answers), else the planned node.
-    async fn target(&self, fault: &PlannedFault, leader_fault: bool) -> (usize, Option<&'static str>) {
-        if !leader_fault {
+    /// Picks the target node: the current leader for leader faults, a node other than the
+    /// current leader for follower faults (the planned node, or the next one if the planned
+    /// node leads), else the planned node. With no leader known, the planned node.
+    async fn target(&self, fault: &PlannedFault) -> (usize, Option<&'static str>) {
+        use FaultKind::*;
+        let leader_fault = matches!(fault.kind, PartitionLeader | KillLeader | PauseLeader);
+        let follower_fault = matches!(fault.kind, PartitionFollower | KillFollower | PauseFollower);
+        if !leader_fault && !follower_fault {
             return (fault.node, None);
         }
         match self.cluster.leader().await {
-            Some(l) => (l, None),
-            None => (fault.node, Some("no node claimed leadership; used a random node")),
+            Some(l) if leader_fault => (l, None),
+            Some(l) if l == fault.node => ((fault.node + 1) % self.cluster.len(), None),
+            Some(_) => (fault.node, None),
+            None => (
+                fault.node,
+                Some("no node claimed leadership; used the planned node"),
+            ),
         }
     }
 
     async fn start_fault(&mut self, fault: &PlannedFault) -> Option<Active> {
         let n = self.cluster.len();
         let kind = fault.kind;
-        let leader_fault = matches!(kind, FaultKind::PartitionLeader | FaultKind::KillLeader | FaultKind::PauseLeader);
-        let (node, note) = self.target(fault, leader_fault).await;
+        let (node, note) = self.target(fault).await;
         let mut detail = json!({ "kind": kind.name() });
         if let Some(note) = note {
             detail["note"] = Value::from(note);
@@ -109,6 +118,7 @@ impl NemesisRunner {
         let (f, active) = match kind {
             FaultKind::PartitionOne
             | FaultKind::PartitionLeader
+            | FaultKind::PartitionFollower
             | FaultKind::PartitionHalves
             | FaultKind::PartitionRing
             | FaultKind::PartitionBridge
@@ -129,17 +139,23 @@ impl NemesisRunner {
                     .collect();
                 detail["cut"] = json!(groups);
                 detail["links"] = json!(links);
-                if matches!(kind, FaultKind::PartitionLeader | FaultKind::PartitionOne | FaultKind::PartitionOneWay) {
+                if matches!(
+                    kind,
+                    FaultKind::PartitionLeader
+                        | FaultKind::PartitionFollower
+                        | FaultKind::PartitionOne
+                        | FaultKind::PartitionOneWay
+                ) {
                     detail["node"] = Value::from(self.cluster.ids[node].clone());
                 }
                 ("start-partition", Some(Active::Partition))
             }
-            FaultKind::Kill | FaultKind::KillLeader => {
+            FaultKind::Kill | FaultKind::KillLeader | FaultKind::KillFollower => {
                 self.cluster.kill(node);
                 detail["node"] = Value::from(self.cluster.ids[node].clone());
                 ("kill", Some(Active::Killed(node)))
             }
-            FaultKind::Pause | FaultKind::PauseLeader => {
+            FaultKind::Pause | FaultKind::PauseLeader | FaultKind::PauseFollower => {
                 detail["node"] = Value::from(self.cluster.ids[node].clone());
                 match self.cluster.pause(node) {
                     Ok(()) => ("pause", Some(Active::Paused(node))),
@@ -159,12 +175,22 @@ impl NemesisRunner {
                     let period_ms = 100;
                     detail["period_ms"] = Value::from(period_ms);
                     let duration_ms = (fault.end - fault.start).as_millis() as u64;
-                    self.cluster.client.clock_strobe(&id, fault.skew_ms, period_ms, duration_ms).await
+                    self.cluster
+                        .client
+                        .clock_strobe(&id, fault.skew_ms, period_ms, duration_ms)
+                        .await
                 };
                 if let Err(e) = result {
                     detail["error"] = Value::from(format!("{e:#}"));
                 }
-                (if kind == FaultKind::ClockBump { "clock-bump" } else { "clock-strobe" }, Some(Active::Clock(node)))
+                (
+                    if kind == FaultKind::ClockBump {
+                        "clock-bump"
+                    } else {
+                        "clock-strobe"
+                    },
+                    Some(Active::Clock(node)),
+                )
             }
         };
         self.record(f, detail.clone());

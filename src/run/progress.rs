@@ -33,7 +33,11 @@ impl RunProgress {
 
     /// Updates the display.
     pub fn update(&mut self, elapsed: Duration, counts: OutcomeCounts, fault: &str) {
-        let fault = if fault.is_empty() { "none".to_string() } else { fault.to_string() };
+        let fault = if fault.is_empty() {
+            "none".to_string()
+        } else {
+            fault.to_string()
+        };
         let msg = format!(
             "{:.0}s/{:.0}s  ok {}  fail {}  info {}  fault: {fault}",
             elapsed.as_secs_f64(),

@@ -75,7 +75,11 @@ impl RunResults {
             (ExpectedVerdict::Valid, Verdict::Valid) | (ExpectedVerdict::Invalid, Verdict::Invalid)
         );
         let exit_code = if check_expectation {
-            if expectation_met { exit::VALID } else { exit::INVALID }
+            if expectation_met {
+                exit::VALID
+            } else {
+                exit::INVALID
+            }
         } else {
             verdict.exit_code()
         };
@@ -164,8 +168,16 @@ impl RunResults {
             "Verdict: {} (expected {}{}){}",
             self.verdict.name().to_uppercase(),
             self.expected,
-            if self.because.is_empty() { String::new() } else { format!(": {}", self.because) },
-            if self.expectation_met { "" } else { " — NOT AS EXPECTED" }
+            if self.because.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", self.because)
+            },
+            if self.expectation_met {
+                ""
+            } else {
+                " — NOT AS EXPECTED"
+            }
         );
         let _ = writeln!(out, "Reproduce: {}", self.command);
         let _ = writeln!(out, "Results:   {}", dir.results().display());
@@ -177,7 +189,11 @@ impl RunResults {
 /// "nonlinearizable ×2 (keys 3, 4)" style summary of a report's anomalies.
 fn anomaly_summary(r: &Report) -> String {
     if r.anomalies.is_empty() {
-        return if r.verdict == Verdict::Valid { "none".into() } else { r.summary.clone() };
+        return if r.verdict == Verdict::Valid {
+            "none".into()
+        } else {
+            r.summary.clone()
+        };
     }
     let mut kinds: Vec<(String, usize)> = Vec::new();
     for a in &r.anomalies {

@@ -32,16 +32,19 @@ impl RateLimiter {
 
     /// Waits for this caller's slot.
     pub async fn acquire(&self) {
-        let Some(period) = self.period else { return };
-        let slot = {
-            let mut next = self.next_slot.lock().unwrap_or_else(|p| p.into_inner());
-            let now = Instant::now();
-            // Do not bank slots while everyone was busy: no bursts after a stall.
-            let slot = (*next).max(now);
-            *next = slot + period;
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
+        if let Some(slot) = self.reserve(Instant::now()) {
+            tokio::time::sleep_until(slot).await;
+        }
+    }
+
+    /// Takes the next free slot at or after `now` (none when unlimited).
+    fn reserve(&self, now: Instant) -> Option<Instant> {
+        let period = self.period?;
+        let mut next = self.next_slot.lock().unwrap_or_else(|p| p.into_inner());
+        // Do not bank slots while everyone was busy: no bursts after a stall.
+        let slot = (*next).max(now);
+        *next = slot + period;
+        Some(slot)
     }
 }
 
@@ -105,7 +108,9 @@ pub async fn worker(
         process: index as u64,
         home: index % nodes,
         last_write_pos: None,
-        rng: Xoshiro256PlusPlus::seed_from_u64(shared.seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(index as u64 + 1))),
+        rng: Xoshiro256PlusPlus::seed_from_u64(
+            shared.seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(index as u64 + 1)),
+        ),
     };
     loop {
         tokio::select! {
@@ -115,7 +120,11 @@ pub async fn worker(
         if Instant::now() >= deadline || *stop.borrow() {
             return session;
         }
-        let op = shared.generator.lock().unwrap_or_else(|p| p.into_inner()).next_op();
+        let op = shared
+            .generator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .next_op();
         if perform(&shared, &mut session, &op, &mut stop).await.is_none() {
             return session;
         }
@@ -126,18 +135,16 @@ pub async fn worker(
 mod tests {
     use super::*;
 
-    #[tokio::test(start_paused = true)]
-    async fn the_limiter_spaces_operations_and_does_not_burst() {
+    #[test]
+    fn the_limiter_spaces_operations_and_does_not_burst() {
         let l = RateLimiter::new(10.0);
-        let start = Instant::now();
-        for _ in 0..5 {
-            l.acquire().await;
-        }
-        assert_eq!(Instant::now() - start, Duration::from_millis(400));
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        let t = Instant::now();
-        l.acquire().await;
-        l.acquire().await;
-        assert_eq!(Instant::now() - t, Duration::from_millis(100), "no banked slots after a stall");
+        let t0 = Instant::now();
+        let slots: Vec<_> = (0..5).map(|_| l.reserve(t0).unwrap() - t0).collect();
+        let ms = |n| Duration::from_millis(n);
+        assert_eq!(slots, vec![ms(0), ms(100), ms(200), ms(300), ms(400)]);
+        let later = t0 + Duration::from_secs(5);
+        assert_eq!(l.reserve(later), Some(later), "no banked slots after a stall");
+        assert_eq!(l.reserve(later), Some(later + ms(100)));
+        assert_eq!(RateLimiter::new(0.0).reserve(t0), None);
     }
 }

@@ -3,12 +3,12 @@
 //! available to the harness. A [`NodeProcess`] is killed (SIGKILL) and reaped when dropped, so a
 //! test that fails half-way leaves no node behind.
 
+use crate::cluster::process::{ChildState, OwnedChild};
 use anyhow::{Context, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use crate::cluster::process::{ChildState, OwnedChild};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -141,13 +141,19 @@ impl NodeProcess {
     /// Pauses the process (SIGSTOP), returning once the kernel reports it stopped.
     pub fn pause(&mut self) -> anyhow::Result<()> {
         let id = &self.spec.id;
-        self.child.as_mut().with_context(|| format!("node {id} is not running"))?.pause()
+        self.child
+            .as_mut()
+            .with_context(|| format!("node {id} is not running"))?
+            .pause()
     }
 
     /// Resumes a paused process (SIGCONT).
     pub fn resume(&mut self) -> anyhow::Result<()> {
         let id = &self.spec.id;
-        self.child.as_mut().with_context(|| format!("node {id} is not running"))?.resume()
+        self.child
+            .as_mut()
+            .with_context(|| format!("node {id} is not running"))?
+            .resume()
     }
 
     /// Sends any other signal to the process.

@@ -230,6 +230,8 @@ pub enum FaultKind {
     PartitionOne,
     /// Cut the current leader off from all others.
     PartitionLeader,
+    /// Cut one node that is not the current leader off from all others.
+    PartitionFollower,
     /// Split the nodes into two random halves.
     PartitionHalves,
     /// Every node sees a majority, no two the same majority (needs 5+ nodes to cut anything).
@@ -242,10 +244,14 @@ pub enum FaultKind {
     Kill,
     /// SIGKILL the current leader, restart it when the fault ends.
     KillLeader,
+    /// SIGKILL a node that is not the current leader, restart it when the fault ends.
+    KillFollower,
     /// SIGSTOP a random node, SIGCONT it when the fault ends.
     Pause,
     /// SIGSTOP the current leader, SIGCONT it when the fault ends.
     PauseLeader,
+    /// SIGSTOP a node that is not the current leader, SIGCONT it when the fault ends.
+    PauseFollower,
     /// Bump a random node's clock by a random offset, reset when the fault ends.
     ClockBump,
     /// Flip a random node's clock back and forth while the fault lasts, then reset.
@@ -254,17 +260,20 @@ pub enum FaultKind {
 
 impl FaultKind {
     /// Every fault kind.
-    pub const ALL: [FaultKind; 12] = [
+    pub const ALL: [FaultKind; 15] = [
         FaultKind::PartitionOne,
         FaultKind::PartitionLeader,
+        FaultKind::PartitionFollower,
         FaultKind::PartitionHalves,
         FaultKind::PartitionRing,
         FaultKind::PartitionBridge,
         FaultKind::PartitionOneWay,
         FaultKind::Kill,
         FaultKind::KillLeader,
+        FaultKind::KillFollower,
         FaultKind::Pause,
         FaultKind::PauseLeader,
+        FaultKind::PauseFollower,
         FaultKind::ClockBump,
         FaultKind::ClockStrobe,
     ];
@@ -274,14 +283,17 @@ impl FaultKind {
         match self {
             FaultKind::PartitionOne => "partition-one",
             FaultKind::PartitionLeader => "partition-leader",
+            FaultKind::PartitionFollower => "partition-follower",
             FaultKind::PartitionHalves => "partition-halves",
             FaultKind::PartitionRing => "partition-ring",
             FaultKind::PartitionBridge => "partition-bridge",
             FaultKind::PartitionOneWay => "partition-one-way",
             FaultKind::Kill => "kill",
             FaultKind::KillLeader => "kill-leader",
+            FaultKind::KillFollower => "kill-follower",
             FaultKind::Pause => "pause",
             FaultKind::PauseLeader => "pause-leader",
+            FaultKind::PauseFollower => "pause-follower",
             FaultKind::ClockBump => "clock-bump",
             FaultKind::ClockStrobe => "clock-strobe",
         }
@@ -297,7 +309,8 @@ impl FaultKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultConfig {
-    /// Which faults, used in turn (in a seeded random order).
+    /// Which faults, used in turn (in a seeded random order). Leader and follower faults pick
+    /// their node when they start, from the nodes' status.
     #[serde(default)]
     pub kinds: Vec<FaultKind>,
     /// A new fault starts every `interval` (the first after one interval of calm).
@@ -474,9 +487,7 @@ impl Workload {
                 return Err("cluster.n, r and w apply to mode = \"leaderless\" only".into());
             }
             StoreMode::MultiLeader if quorum || leader_only => {
-                return Err(
-                    "mode = \"multi-leader\" takes no replication, reads, n, r or w".into(),
-                );
+                return Err("mode = \"multi-leader\" takes no replication, reads, n, r or w".into());
             }
             StoreMode::Leaderless if leader_only => {
                 return Err(
