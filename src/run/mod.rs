@@ -55,7 +55,7 @@ pub struct RunArgs {
     pub seed: Option<u64>,
     /// Faults to inject, comma-separated (e.g. partition-leader,kill), or "none".
     #[arg(long, value_parser = parse_faults)]
-    pub faults: Option<Vec<FaultKind>>,
+    pub faults: Option<FaultList>,
     /// Where run directories go.
     #[arg(long, default_value = "histories/runs")]
     pub out: PathBuf,
@@ -65,9 +65,13 @@ pub struct RunArgs {
     pub check_expectation: bool,
 }
 
-fn parse_faults(text: &str) -> Result<Vec<FaultKind>, String> {
+/// A comma-separated list of fault kinds given on the command line.
+#[derive(Debug, Clone)]
+pub struct FaultList(pub Vec<FaultKind>);
+
+fn parse_faults(text: &str) -> Result<FaultList, String> {
     if text.trim() == "none" {
-        return Ok(Vec::new());
+        return Ok(FaultList(Vec::new()));
     }
     text.split(',')
         .map(str::trim)
@@ -78,7 +82,8 @@ fn parse_faults(text: &str) -> Result<Vec<FaultKind>, String> {
                 format!("unknown fault \"{name}\" (known: {}, or none)", known.join(", "))
             })
         })
-        .collect()
+        .collect::<Result<_, _>>()
+        .map(FaultList)
 }
 
 /// Runs `faultline run`.
@@ -90,7 +95,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
         rate: args.rate,
         nodes: args.nodes,
         seed: args.seed,
-        faults: args.faults.clone(),
+        faults: args.faults.as_ref().map(|f| f.0.clone()),
     })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
@@ -115,7 +120,7 @@ fn reproduce_command(args: &RunArgs, seed: u64) -> String {
     if let Some(n) = args.nodes {
         cmd += &format!(" --nodes {n}");
     }
-    if let Some(f) = &args.faults {
+    if let Some(FaultList(f)) = &args.faults {
         let names: Vec<&str> = f.iter().map(|k| k.name()).collect();
         cmd += &format!(
             " --faults {}",
