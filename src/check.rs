@@ -97,19 +97,26 @@ pub fn check_history(
 
 /// The result for one file.
 pub(crate) struct FileResult {
+    /// The file, as given.
     pub file: PathBuf,
+    /// What checking it gave, or why it could not be read.
     pub outcome: Result<FileChecked, HistoryError>,
 }
 
 /// A file that loaded and was checked.
 pub(crate) struct FileChecked {
+    /// Events in the history.
     pub events: usize,
+    /// The checker's result.
     pub checked: Checked,
+    /// Time to read, parse and pair the history.
     pub load_time: Duration,
+    /// Time to check it.
     pub check_time: Duration,
 }
 
 impl FileResult {
+    /// This file's exit code: its verdict's, or 254 for bad input.
     pub fn exit_code(&self) -> u8 {
         match &self.outcome {
             Ok(c) => c.checked.report.verdict.exit_code(),
