@@ -14,7 +14,6 @@ mod progress;
 
 use crate::exit;
 use crate::report::timeline_html::{Page, Section, render_page};
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use faultline_checkers::history::{Format, History, HistoryError};
 use faultline_checkers::linear::FailedCas;
@@ -153,8 +152,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     let results: Vec<FileResult> = results.into_iter().flatten().collect();
     if let Some(path) = &args.html {
         let page = html_page(&results);
-        std::fs::write(path, render_page(&page))
-            .with_context(|| format!("cannot write the HTML timeline to {}", path.display()))?;
+        // A path that cannot be written is a bad argument (exit 254), not an internal error.
+        std::fs::write(path, render_page(&page)).map_err(|e| {
+            exit::BadInput(format!(
+                "cannot write the HTML timeline to {}: {e}",
+                path.display()
+            ))
+        })?;
         eprintln!("faultline: wrote the timeline to {}", path.display());
     }
     if args.json {
