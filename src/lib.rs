@@ -8,4 +8,5 @@ pub mod check;
 pub mod check_txn;
 pub mod cli;
 pub mod exit;
+pub mod report;
 pub mod store;

@@ -6,5 +6,6 @@
 
 pub mod graph;
 pub mod history;
+pub mod linear;
 pub mod report;
 pub mod session;
