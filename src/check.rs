@@ -57,6 +57,9 @@ pub struct CheckArgs {
     /// Write a self-contained HTML timeline of the failing keys to this file.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Options of the transactional models (list-append, rw-register).
+    #[command(flatten)]
+    pub txn: crate::check_txn::TxnArgs,
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
     pub threads: usize,
@@ -69,6 +72,10 @@ pub enum ModelArg {
     Register,
     /// A register with compare-and-set per key (linearizability).
     CasRegister,
+    /// List-append transactions (dependency graph: anomalies, consistency and session models).
+    ListAppend,
+    /// Read/write register transactions (dependency graph).
+    RwRegister,
 }
 
 /// What checking one history produced: the report, and sections for the HTML page.
@@ -91,6 +98,19 @@ pub fn check_history(
     match args.model {
         ModelArg::Register => linear::check(history, Model::Register, args, threads, progress),
         ModelArg::CasRegister => linear::check(history, Model::CasRegister, args, threads, progress),
+        ModelArg::ListAppend | ModelArg::RwRegister => {
+            let model = if args.model == ModelArg::ListAppend {
+                crate::check_txn::TxnModel::ListAppend
+            } else {
+                crate::check_txn::TxnModel::RwRegister
+            };
+            let report = crate::check_txn::check_history(history, model, &args.txn)?;
+            progress(1, 1);
+            Ok(Checked {
+                report,
+                sections: Vec::new(),
+            })
+        }
     }
 }
 
