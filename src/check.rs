@@ -14,7 +14,6 @@ mod progress;
 
 use crate::exit;
 use crate::report::timeline_html::{Page, Section, render_page};
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use faultline_checkers::history::{Format, History, HistoryError};
 use faultline_checkers::linear::FailedCas;
@@ -58,6 +57,9 @@ pub struct CheckArgs {
     /// Write a self-contained HTML timeline of the failing keys to this file.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Options of the transactional models (list-append, rw-register).
+    #[command(flatten)]
+    pub txn: crate::check_txn::TxnArgs,
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
     pub threads: usize,
@@ -70,6 +72,10 @@ pub enum ModelArg {
     Register,
     /// A register with compare-and-set per key (linearizability).
     CasRegister,
+    /// List-append transactions (dependency graph: anomalies, consistency and session models).
+    ListAppend,
+    /// Read/write register transactions (dependency graph).
+    RwRegister,
 }
 
 /// What checking one history produced: the report, and sections for the HTML page.
@@ -92,24 +98,44 @@ pub fn check_history(
     match args.model {
         ModelArg::Register => linear::check(history, Model::Register, args, threads, progress),
         ModelArg::CasRegister => linear::check(history, Model::CasRegister, args, threads, progress),
+        ModelArg::ListAppend | ModelArg::RwRegister => {
+            let model = if args.model == ModelArg::ListAppend {
+                crate::check_txn::TxnModel::ListAppend
+            } else {
+                crate::check_txn::TxnModel::RwRegister
+            };
+            let report = crate::check_txn::check_history(history, model, &args.txn)?;
+            progress(1, 1);
+            Ok(Checked {
+                report,
+                sections: Vec::new(),
+            })
+        }
     }
 }
 
 /// The result for one file.
 pub(crate) struct FileResult {
+    /// The file, as given.
     pub file: PathBuf,
+    /// What checking it gave, or why it could not be read.
     pub outcome: Result<FileChecked, HistoryError>,
 }
 
 /// A file that loaded and was checked.
 pub(crate) struct FileChecked {
+    /// Events in the history.
     pub events: usize,
+    /// The checker's result.
     pub checked: Checked,
+    /// Time to read, parse and pair the history.
     pub load_time: Duration,
+    /// Time to check it.
     pub check_time: Duration,
 }
 
 impl FileResult {
+    /// This file's exit code: its verdict's, or 254 for bad input.
     pub fn exit_code(&self) -> u8 {
         match &self.outcome {
             Ok(c) => c.checked.report.verdict.exit_code(),
@@ -146,8 +172,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     let results: Vec<FileResult> = results.into_iter().flatten().collect();
     if let Some(path) = &args.html {
         let page = html_page(&results);
-        std::fs::write(path, render_page(&page))
-            .with_context(|| format!("cannot write the HTML timeline to {}", path.display()))?;
+        // A path that cannot be written is a bad argument (exit 254), not an internal error.
+        std::fs::write(path, render_page(&page)).map_err(|e| {
+            exit::BadInput(format!(
+                "cannot write the HTML timeline to {}: {e}",
+                path.display()
+            ))
+        })?;
         eprintln!("faultline: wrote the timeline to {}", path.display());
     }
     if args.json {

@@ -143,9 +143,13 @@ pub fn check_history(history: &History, model: TxnModel, args: &TxnArgs) -> Resu
 /// The report as text: a line per model (verdict and the anomalies behind it), then the
 /// explained anomalies (at most `max_anomalies`).
 pub fn render_text(report: &Report, max_anomalies: usize) -> String {
+    let full = report.render_text(max_anomalies);
+    let mut lines = full.lines();
     let mut out = String::new();
+    if let Some(head) = lines.next() {
+        let _ = writeln!(out, "{head}");
+    }
     if let Some(models) = report.details.get("models").and_then(Value::as_array) {
-        let _ = writeln!(out, "Consistency models:");
         for m in models {
             let name = m["model"].as_str().unwrap_or("?");
             let verdict = m["verdict"].as_str().unwrap_or("?").to_uppercase();
@@ -165,9 +169,10 @@ pub fn render_text(report: &Report, max_anomalies: usize) -> String {
             }
             let _ = writeln!(out, "{line}");
         }
-        out.push('\n');
     }
-    out.push_str(&report.render_text(max_anomalies));
+    for line in lines {
+        let _ = writeln!(out, "{line}");
+    }
     if let Some(other) = report.details.get("other_anomalies").and_then(Value::as_object)
         && !other.is_empty()
     {

@@ -281,6 +281,18 @@ fn html_timeline_of_the_failing_key() {
     let out = run(&["check", "histories/cas-valid.edn", "--html", path_arg]);
     assert_eq!(out.code, 0);
     assert!(read(&path).contains("No failing key to draw."));
+
+    let out = run(&[
+        "check",
+        "histories/cas-valid.edn",
+        "--html",
+        "/nonexistent-dir/t.html",
+    ]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("cannot write the HTML timeline to /nonexistent-dir/t.html")
+    );
 }
 
 #[test]

@@ -399,7 +399,7 @@ fn assert_prefix_is_legal(history: &History, result: &linear::LinearResult) {
             let op = &history.ops[id];
             let arg = &history.events[op.invoke].value;
             match op.f.as_str() {
-                "read" => assert_eq!(op.value, state, "prefix read"),
+                "read" => assert_eq!(history.value(op), &state, "prefix read"),
                 "write" => state = arg.clone(),
                 "cas" if op.outcome == faultline_checkers::history::Outcome::Fail => {
                     assert_ne!(arg[0], state)

@@ -148,7 +148,7 @@ fn argument<'h>(history: &'h History, o: &Operation) -> &'h serde_json::Value {
 fn label(history: &History, o: &Operation) -> String {
     let arg = argument(history, o);
     match o.f.as_str() {
-        "read" if o.outcome == Outcome::Ok => format!("r {}", value_label(&o.value)),
+        "read" if o.outcome == Outcome::Ok => format!("r {}", value_label(history.value(o))),
         "read" => "r ?".to_string(),
         "write" => format!("w {}", value_label(arg)),
         "cas" => match arg.as_array().map(Vec::as_slice) {

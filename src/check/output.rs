@@ -21,7 +21,11 @@ pub(super) fn print_text(r: &FileResult) {
                 seconds(c.load_time),
                 seconds(c.check_time)
             );
-            let text = report.render_text(MAX_ANOMALIES);
+            let text = if report.details.get("models").is_some() {
+                crate::check_txn::render_text(report, MAX_ANOMALIES)
+            } else {
+                report.render_text(MAX_ANOMALIES)
+            };
             let mut lines = text.lines();
             let head = lines.next().unwrap_or_default();
             let mut out = format!("{}: {head} {timing}\n", r.file.display());

@@ -271,10 +271,15 @@ pub fn render_timeline(t: &Timeline) -> String {
             );
         }
         if b.emphasis == Emphasis::Culprit {
+            // To the right of the bar, or to its left when it ends near the edge.
+            let (lx, anchor) = if x1 + 50.0 < WIDTH {
+                (x1 + 3.0, "start")
+            } else {
+                (x0 - 3.0, "end")
+            };
             let _ = write!(
                 out,
-                "<text class=\"culprit-label\" x=\"{:.1}\" y=\"{:.1}\">culprit</text>",
-                x1 + 3.0,
+                "<text class=\"culprit-label\" x=\"{lx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">culprit</text>",
                 y + BAR - 3.5
             );
         }

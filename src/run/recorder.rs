@@ -63,11 +63,13 @@ impl Recorder {
         let mut event = Event::new(index, process, kind, f, value);
         event.time = Some(self.start.elapsed().as_nanos() as u64);
         event.key = key;
-        if let Some(error) = extra.get("error") {
-            event.error = Some(error.clone());
+        for (name, value) in extra {
+            if name == "error" {
+                event.error = Some(value);
+            } else {
+                event.extra.push((name, value));
+            }
         }
-        event.extra = extra;
-        event.extra.remove("error");
         let mut line = event_to_json_line(&event);
         line.push('\n');
         if inner.write_error.is_none()
@@ -152,7 +154,7 @@ mod tests {
         let h = History::load(&path, None).unwrap();
         assert_eq!(h.events.len(), 3);
         assert_eq!(h.events[1].error, Some(Value::from("timeout")));
-        assert_eq!(h.events[1].extra.get("node"), Some(&Value::from("n1")));
+        assert_eq!(h.events[1].extra_field("node"), Some(&Value::from("n1")));
         assert!(h.events[0].time <= h.events[1].time);
         assert_eq!(r.counts().info, 1);
         assert_eq!(h.nemesis, vec![2]);

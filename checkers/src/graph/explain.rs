@@ -56,7 +56,7 @@ impl<'a> Ctx<'a> {
         let txn = &self.set.txns[t];
         let op = &self.history.ops[txn.op as usize];
         let value = if txn.outcome == Outcome::Ok {
-            &op.value
+            self.history.value(op)
         } else {
             &self.history.events[op.invoke].value
         };

@@ -139,7 +139,8 @@ impl TxnAnalysis {
             .iter()
             .filter(|(k, _)| relevant(*k))
             .collect();
-        explained.sort_by_key(|(k, _)| *k);
+        // By kind, then smallest evidence first.
+        explained.sort_by_key(|(k, a)| (*k, a.events.len(), a.steps.len()));
         report.anomalies = explained.into_iter().map(|(_, a)| a.clone()).collect();
         let mut counts = Map::new();
         let mut other = Map::new();

@@ -207,7 +207,7 @@ impl TxnSet {
         let inv_list = self.micro_op_list(invocation).map_err(|m| err(inv_line, m))?;
         if op.outcome == Outcome::Ok {
             let line = op.complete.map_or(inv_line, |c| history.events[c].line as usize);
-            let done = self.micro_op_list(&op.value).map_err(|m| err(line, m))?;
+            let done = self.micro_op_list(history.value(op)).map_err(|m| err(line, m))?;
             if done.len() != inv_list.len() {
                 return Err(err(
                     line,

@@ -7,7 +7,7 @@
 use super::error::HistoryError;
 use super::event::{Event, EventKind, Process};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 use std::io::Write;
 
@@ -182,7 +182,7 @@ struct RawEvent {
     value: Option<Value>,
     key: Option<Value>,
     error: Option<Value>,
-    extra: Map<String, Value>,
+    extra: Vec<(String, Value)>,
 }
 
 impl RawEvent {
@@ -268,9 +268,10 @@ impl<'de> de::Deserialize<'de> for RawEvent {
                         "error" => &mut raw.error,
                         other => {
                             let v: Value = map.next_value()?;
-                            if raw.extra.insert(other.to_string(), v).is_some() {
+                            if raw.extra.iter().any(|(k, _)| k == other) {
                                 return Err(de::Error::custom(format!("duplicate field \"{other}\"")));
                             }
+                            raw.extra.push((other.to_string(), v));
                             continue;
                         }
                     };
@@ -302,7 +303,7 @@ mod tests {
         assert_eq!(events.len(), 3);
         assert_eq!(events[0].kind, EventKind::Invoke);
         assert_eq!(events[0].key, Some(Value::from("k1")));
-        assert_eq!(events[1].extra.get("node"), Some(&Value::from("n2")));
+        assert_eq!(events[1].extra_field("node"), Some(&Value::from("n2")));
         assert_eq!(events[2].process, Process::Nemesis);
         assert_eq!(events[2].line, 4);
         let line = event_to_json_line(&events[1]);

@@ -112,6 +112,15 @@ impl History {
         HistoryError::at(&self.source, self.events[pos].line as usize, message)
     }
 
+    /// An operation's value: for `ok`, the completion's (what was read or done); otherwise the
+    /// invocation's (what was attempted; an `info`/`fail` completion's value is often an error).
+    pub fn value(&self, op: &Operation) -> &serde_json::Value {
+        match (op.outcome, op.complete) {
+            (Outcome::Ok, Some(c)) => &self.events[c].value,
+            _ => &self.events[op.invoke].value,
+        }
+    }
+
     /// The invocation event of an operation.
     pub fn invocation(&self, op: &Operation) -> &Event {
         &self.events[op.invoke]

@@ -137,7 +137,7 @@ impl Explainer<'_> {
         json!({
             "process": h.process,
             "f": h.f,
-            "value": h.value,
+            "value": self.history.value(h),
             "type": h.outcome,
             "invoke_index": inv.index,
             "complete_index": done.map(|e| e.index),

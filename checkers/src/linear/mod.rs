@@ -19,6 +19,7 @@ mod partition;
 mod precheck;
 mod runner;
 mod search;
+mod witness;
 
 pub use explain::{KeyFailure, format_time, key_label, value_label};
 pub use model::{FailedCas, Model};
@@ -216,6 +217,9 @@ fn summary(
         if unknown.iter().any(|(_, w)| *w == search::GaveUp::Memory) {
             let mib = opts.max_search_memory >> 20;
             why.push(format!("the search outgrew its {mib} MiB memory budget"));
+        }
+        if unknown.iter().any(|(_, w)| *w == search::GaveUp::BadWitness) {
+            why.push("the search's linearization failed its own check (a bug: please report it)".to_string());
         }
         if unknown.iter().any(|(_, w)| *w == search::GaveUp::Steps) {
             why.push("the search ran out of steps".to_string());

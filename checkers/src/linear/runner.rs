@@ -2,11 +2,13 @@
 //!
 //! Keys are independent (P-compositionality), so each is searched on its own. Workers take keys
 //! largest first from a shared counter (plain `std::thread::scope`, no async runtime), so one
-//! huge key does not end up queued behind many small ones.
+//! huge key does not end up queued behind many small ones. Every witness a search returns is
+//! checked independently (`witness`) before the key can be called linearizable.
 
 use super::partition::{INITIAL, KeyHistory};
 use super::precheck;
-use super::search::{self, Limits, Outcome, Stats};
+use super::search::{self, GaveUp, Limits, Outcome, Stats};
+use super::witness;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -41,10 +43,15 @@ pub(crate) fn run_all(
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(&k) = order.get(i) else { break };
             let ops = &keys[k].ops;
-            let result = match precheck::unexplained(ops, INITIAL) {
+            let mut result = match precheck::unexplained(ops, INITIAL) {
                 Some(culprit) => precheck::refute(ops, culprit, limits),
                 None => search::search(ops, INITIAL, limits),
             };
+            if let Outcome::Linearizable { witness } = &result.0
+                && witness::verify(ops, INITIAL, witness).is_err()
+            {
+                result.0 = Outcome::GaveUp(GaveUp::BadWitness);
+            }
             *results[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, keys.len());
         }

@@ -53,6 +53,8 @@ pub(crate) enum GaveUp {
     Memory,
     /// The step budget ran out.
     Steps,
+    /// The search's witness failed the independent check (a bug in the search).
+    BadWitness,
 }
 
 /// The result of a search over one key's operations (indices are into that key's `ops`).
