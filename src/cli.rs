@@ -18,4 +18,8 @@ pub enum Command {
     Node(Box<crate::store::NodeArgs>),
     /// Run a workload: start a cluster, drive clients, inject faults, record and check.
     Run(Box<crate::run::RunArgs>),
+    /// Write the HTML report of a run directory or of a history file.
+    Report(Box<crate::report::ReportArgs>),
+    /// Serve a directory of runs over HTTP: an index of runs and each run's report and files.
+    Serve(crate::serve::ServeArgs),
 }

@@ -14,5 +14,6 @@ pub mod nemesis;
 pub mod net;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod store;
 pub mod workload;

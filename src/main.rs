@@ -5,7 +5,7 @@
 //! error.
 
 use clap::Parser;
-use faultline::{check, cli, exit, run, store};
+use faultline::{check, cli, exit, report, run, serve, store};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -21,6 +21,8 @@ fn main() -> ExitCode {
         cli::Command::Check(args) => check::run(args),
         cli::Command::Node(args) => store::run(*args),
         cli::Command::Run(args) => run::run(*args),
+        cli::Command::Report(args) => report::command::run(*args),
+        cli::Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -3,12 +3,12 @@
 //! A [`Report`] carries a [`Verdict`], a one-line summary, and the [`Anomaly`]s found, each with
 //! numbered steps a person can follow and the history indices of the operations involved.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt::Write as _;
 
 /// The outcome of a check. "Unknown" is never valid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// The history satisfies the property.
@@ -56,24 +56,25 @@ impl std::fmt::Display for Verdict {
 }
 
 /// One piece of evidence against the history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Anomaly {
     /// The anomaly's name (`nonlinearizable`, `G1c`, `G-single-realtime`, `read-your-writes`...).
     pub kind: String,
     /// The key it concerns, when it concerns one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<Value>,
     /// The explanation as numbered steps, in plain words.
     pub steps: Vec<String>,
     /// History `index` values of the events involved (invocations, and completions when known).
+    #[serde(default)]
     pub events: Vec<u64>,
     /// Checker-specific machine-readable details.
-    #[serde(skip_serializing_if = "Value::is_null")]
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub details: Value,
 }
 
 /// What one checker concluded about one history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// The checker (`linearizability`, `list-append`, `rw-register`, `session`...).
     pub checker: String,
@@ -84,11 +85,13 @@ pub struct Report {
     /// One line for a terminal.
     pub summary: String,
     /// Evidence, smallest first where the checker can tell.
+    #[serde(default)]
     pub anomalies: Vec<Anomaly>,
     /// Counts and timings (`ops`, `keys`, `elapsed_ms`, ...).
+    #[serde(default)]
     pub stats: serde_json::Map<String, Value>,
     /// Anything else the checker wants to record (e.g. models violated).
-    #[serde(skip_serializing_if = "Value::is_null")]
+    #[serde(default, skip_serializing_if = "Value::is_null")]
     pub details: Value,
 }
 

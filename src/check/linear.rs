@@ -122,6 +122,7 @@ fn timeline(history: &History, failure: &KeyFailure) -> Timeline {
                 },
                 emphasis,
                 order: position,
+                id: None,
             }
         })
         .collect();
@@ -132,12 +133,10 @@ fn timeline(history: &History, failure: &KeyFailure) -> Timeline {
             failure.ops.len()
         )
     });
-    Timeline {
-        lanes: processes.iter().map(|p| format!("process {p}")).collect(),
-        bars,
-        axis,
-        note,
-    }
+    let mut timeline = Timeline::new(processes.iter().map(|p| format!("process {p}")).collect(), axis);
+    timeline.bars = bars;
+    timeline.note = note;
+    timeline
 }
 
 /// The argument of an operation (what it wrote or compared), from its invocation.

@@ -1,10 +1,11 @@
 //! Self-contained HTML pages with timelines: one lane per process, operations as bars from
-//! invocation to completion. No external assets: the CSS is inline and the timeline is inline
-//! SVG, with native tooltips (`<title>`), so the file can be attached to a CI run and opened
-//! anywhere.
+//! invocation to completion, fault windows shaded across every lane. No external assets: the
+//! CSS and the little zoom-and-pan script are inline and the timeline is inline SVG, with native
+//! tooltips (`<title>`), so the file can be attached to a CI run and opened anywhere.
 //!
-//! The types are generic (lanes, bars, marks) so the same renderer serves `faultline check
-//! --html` (the failing key of a history) and full run reports (client and nemesis lanes).
+//! The types are generic (lanes, bars, aggregated blocks, shaded windows) so the same renderer
+//! serves `faultline check --html` (the failing key of a history) and run reports (every
+//! process of a run, with faults).
 
 use std::fmt::Write as _;
 
@@ -41,21 +42,39 @@ pub enum Axis {
     Events,
 }
 
-/// A timeline: lanes and the bars drawn in them.
+/// A timeline: lanes, the bars drawn in them, aggregated blocks and shaded windows.
 #[derive(Debug, Clone)]
 pub struct Timeline {
     /// Lane labels, top to bottom ("process 3", "nemesis").
     pub lanes: Vec<String>,
-    /// The bars.
+    /// The operations drawn one by one.
     pub bars: Vec<Bar>,
-    /// What `Bar::start` and `Bar::end` measure.
+    /// Operations drawn in aggregate (several operations of a lane in one block).
+    pub blocks: Vec<Block>,
+    /// Windows shaded across every lane (faults).
+    pub shades: Vec<Shade>,
+    /// What `start` and `end` measure.
     pub axis: Axis,
     /// A note under the timeline (e.g. "showing 400 of 1,000 operations").
     pub note: Option<String>,
 }
 
+impl Timeline {
+    /// An empty timeline with these lanes.
+    pub fn new(lanes: Vec<String>, axis: Axis) -> Timeline {
+        Timeline {
+            lanes,
+            bars: Vec::new(),
+            blocks: Vec::new(),
+            shades: Vec::new(),
+            axis,
+            note: None,
+        }
+    }
+}
+
 /// How an operation ended, which sets the bar's colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum BarKind {
     /// Completed and took effect.
     Ok,
@@ -67,6 +86,17 @@ pub enum BarKind {
     Fault,
 }
 
+impl BarKind {
+    fn class(self) -> &'static str {
+        match self {
+            BarKind::Ok => "ok",
+            BarKind::Fail => "fail",
+            BarKind::Info => "info",
+            BarKind::Fault => "fault",
+        }
+    }
+}
+
 /// How a bar is singled out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Emphasis {
@@ -75,7 +105,7 @@ pub enum Emphasis {
     Normal,
     /// The operation the explanation is about (e.g. the one that cannot be linearized).
     Culprit,
-    /// Related to the culprit (e.g. concurrent with it).
+    /// Related to the culprit (e.g. concurrent with it, or another transaction of the cycle).
     Related,
 }
 
@@ -98,6 +128,36 @@ pub struct Bar {
     pub emphasis: Emphasis,
     /// Position in a highlighted order (e.g. the longest linearization found), 1-based.
     pub order: Option<usize>,
+    /// An element id, so links can point at the bar (`#op-12`); unique within the page.
+    pub id: Option<String>,
+}
+
+/// Several operations of one lane drawn as one block (for histories too large to draw each).
+#[derive(Debug, Clone)]
+pub struct Block {
+    /// Index into `Timeline::lanes`.
+    pub lane: usize,
+    /// Start of the block's time slice, on the axis.
+    pub start: u64,
+    /// End of the block's time slice, on the axis.
+    pub end: u64,
+    /// Colour: the worst outcome among the operations in it (info over fail over ok).
+    pub kind: BarKind,
+    /// What the block holds, shown on hover.
+    pub tooltip: String,
+}
+
+/// A window shaded across every lane, such as a network partition.
+#[derive(Debug, Clone)]
+pub struct Shade {
+    /// Start, on the axis.
+    pub start: u64,
+    /// End, on the axis; `None` if it never ended (shaded to the right edge).
+    pub end: Option<u64>,
+    /// Short text at the top of the window ("partition-leader n1").
+    pub label: String,
+    /// Longer text shown on hover.
+    pub tooltip: String,
 }
 
 /// Escapes text for HTML and SVG.
@@ -118,37 +178,53 @@ pub fn escape(s: &str) -> String {
 
 const STYLE: &str = r#"
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #1d1d1f; }
-h1 { font-size: 20px; margin: 0 0 8px; } h2 { font-size: 17px; margin: 28px 0 8px; }
+h1 { font-size: 20px; margin: 0 0 8px; } h2 { font-size: 17px; margin: 28px 0 8px; } h3 { font-size: 15px; margin: 20px 0 6px; }
 .intro { color: #444; } ol.steps li { margin: 4px 0; } .note { color: #666; font-size: 12px; }
 .legend span { display: inline-block; margin-right: 14px; font-size: 12px; }
 .legend i { display: inline-block; width: 18px; height: 10px; margin-right: 4px; vertical-align: middle; border: 1px solid #555; }
 svg { background: #fafafa; border: 1px solid #ddd; max-width: 100%; height: auto; }
 svg text { font: 11px system-ui, sans-serif; }
+svg.timeline { cursor: grab; user-select: none; } svg.timeline.dragging { cursor: grabbing; }
+.zoombar { font-size: 12px; color: #555; margin: 4px 0; } .zoombar button { font-size: 12px; margin-right: 4px; }
 .lane-label { fill: #333; } .lane-line { stroke: #e4e4e4; } .tick { stroke: #ccc; } .tick-label { fill: #777; font-size: 10px; }
-.bar { stroke: #555; stroke-width: 0.6; } .bar.ok { fill: #9fd7a5; } .bar.fail { fill: #f4b4b4; }
-.bar.info { fill: #f7dc8c; } .bar.fault { fill: #b9c4f2; }
+.bar { stroke: #555; stroke-width: 0.6; } .ok { fill: #9fd7a5; } .fail { fill: #f4b4b4; }
+.info { fill: #f7dc8c; } .fault { fill: #b9c4f2; } .block { stroke: none; opacity: 0.75; }
+.shade rect { fill: #8a63d2; opacity: 0.13; } .shade text { fill: #5b3aa0; font-size: 10px; }
 .bar.dim { opacity: 0.45; } .bar.culprit { stroke: #d0021b; stroke-width: 3; opacity: 1; }
 .bar.related { stroke: #222; stroke-width: 1.4; stroke-dasharray: 4 2; opacity: 1; }
 .culprit-label { fill: #d0021b; font-weight: 600; pointer-events: none; }
 .bar-label { fill: #111; pointer-events: none; } .order { fill: #0b57d0; font-size: 9px; font-weight: 600; pointer-events: none; }
+g.flash rect { stroke: #0b57d0 !important; stroke-width: 4 !important; animation: flash 0.6s ease-in-out 4; }
+@keyframes flash { 50% { stroke-opacity: 0.15; } }
 "#;
+
+/// The page's zoom, pan and link-to-operation behaviour.
+const SCRIPT: &str = include_str!("timeline.js");
+
+/// The start of an HTML document: head with the shared style, then `<body>`.
+pub fn document_start(title: &str, extra_style: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}{extra_style}</style>\n</head>\n<body>\n",
+        escape(title)
+    )
+}
+
+/// The end of an HTML document: the inline script, then the closing tags.
+pub fn document_end() -> String {
+    format!("<script>\n{SCRIPT}</script>\n</body>\n</html>\n")
+}
 
 /// Renders a complete HTML document.
 pub fn render_page(page: &Page) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
-        escape(&page.title),
-        escape(&page.title)
-    );
+    let mut out = document_start(&page.title, "");
+    let _ = writeln!(out, "<h1>{}</h1>", escape(&page.title));
     for line in &page.intro {
         let _ = writeln!(out, "<p class=\"intro\">{}</p>", escape(line));
     }
     for section in &page.sections {
         out.push_str(&render_section(section));
     }
-    out.push_str("</body>\n</html>\n");
+    out.push_str(&document_end());
     out
 }
 
@@ -176,27 +252,58 @@ pub fn render_section(section: &Section) -> String {
 const WIDTH: f64 = 1200.0;
 const LEFT: f64 = 110.0;
 const RIGHT: f64 = 16.0;
-const TOP: f64 = 26.0;
+const TOP: f64 = 36.0;
 const LANE: f64 = 24.0;
 const BAR: f64 = 14.0;
 
-/// Renders a timeline as a legend plus an inline SVG.
+fn legend(t: &Timeline) -> String {
+    let mut items = vec![
+        "<span><i style=\"background:#9fd7a5\"></i>ok</span>".to_string(),
+        "<span><i style=\"background:#f4b4b4\"></i>fail</span>".to_string(),
+        "<span><i style=\"background:#f7dc8c\"></i>info (outcome unknown)</span>".to_string(),
+    ];
+    let has = |e: Emphasis| t.bars.iter().any(|b| b.emphasis == e);
+    if has(Emphasis::Culprit) {
+        items.push("<span><i style=\"background:#fff;border:3px solid #d0021b\"></i>culprit</span>".into());
+    }
+    if has(Emphasis::Related) {
+        items.push(
+            "<span><i style=\"background:#fff;border:1.5px dashed #222\"></i>involved / concurrent</span>"
+                .into(),
+        );
+    }
+    if t.bars.iter().any(|b| b.order.is_some()) {
+        items.push("<span><b style=\"color:#0b57d0\">#n</b> position in the longest linearization</span><span>faded: not in it</span>".into());
+    }
+    if !t.blocks.is_empty() {
+        items.push("<span><i style=\"background:linear-gradient(90deg,#9fd7a5 50%,#f4b4b4 50%);border:none\"></i>block: several operations, coloured by the worst outcome in it</span>".into());
+    }
+    if !t.shades.is_empty() {
+        items.push(
+            "<span><i style=\"background:rgba(138,99,210,.25);border:none\"></i>fault window</span>".into(),
+        );
+    }
+    format!("<p class=\"legend\">{}</p>\n", items.concat())
+}
+
+/// Renders a timeline as a legend, zoom controls, and an inline SVG.
 pub fn render_timeline(t: &Timeline) -> String {
-    let mut out = String::new();
+    let mut out = legend(t);
     out.push_str(
-        "<p class=\"legend\"><span><i style=\"background:#9fd7a5\"></i>ok</span>\
-         <span><i style=\"background:#f4b4b4\"></i>fail</span>\
-         <span><i style=\"background:#f7dc8c\"></i>info (outcome unknown)</span>\
-         <span><i style=\"background:#fff;border:3px solid #d0021b\"></i>culprit</span>\
-         <span><i style=\"background:#fff;border:1.5px dashed #222\"></i>concurrent with it</span>\
-         <span><b style=\"color:#0b57d0\">#n</b> position in the longest linearization</span>\
-         <span>faded: not in it</span></p>\n",
+        "<div class=\"zoombar\"><button type=\"button\" data-zoom=\"in\">zoom in</button>\
+         <button type=\"button\" data-zoom=\"out\">zoom out</button>\
+         <button type=\"button\" data-zoom=\"reset\">reset</button> \
+         drag to pan; Ctrl+wheel or double-click to zoom (Shift+double-click zooms out)</div>\n",
     );
-    let lo = t.bars.iter().map(|b| b.start).min().unwrap_or(0);
-    let hi = t
-        .bars
-        .iter()
-        .map(|b| b.end.unwrap_or(b.start).max(b.start))
+    let ends = t.bars.iter().map(|b| b.end.unwrap_or(b.start).max(b.start));
+    let lo = (t.bars.iter().map(|b| b.start))
+        .chain(t.blocks.iter().map(|b| b.start))
+        .chain(t.shades.iter().map(|s| s.start))
+        .min()
+        .unwrap_or(0);
+    let hi = ends
+        .chain(t.blocks.iter().map(|b| b.end))
+        .chain(t.shades.iter().map(|s| s.end.unwrap_or(s.start)))
         .max()
         .unwrap_or(1)
         .max(lo + 1);
@@ -205,10 +312,15 @@ pub fn render_timeline(t: &Timeline) -> String {
     let span = (hi - lo) as f64 * 1.03;
     let x = |v: u64| LEFT + (v.saturating_sub(lo)) as f64 / span * plot;
     let height = TOP + LANE * t.lanes.len() as f64 + 8.0;
+    let axis = match t.axis {
+        Axis::Nanoseconds => "ns",
+        Axis::Events => "events",
+    };
     let _ = writeln!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\">"
+        "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" data-left=\"{LEFT}\" data-plot=\"{plot}\" data-lo=\"{lo}\" data-span=\"{span}\" data-axis=\"{axis}\">"
     );
+    out.push_str("<g class=\"ticks\">");
     for i in 0..=5 {
         let v = lo + ((hi - lo) as f64 * i as f64 / 5.0) as u64;
         let xv = x(v);
@@ -216,13 +328,14 @@ pub fn render_timeline(t: &Timeline) -> String {
             Axis::Nanoseconds => format_ns(v),
             Axis::Events => format!("event {v}"),
         };
-        let _ = writeln!(
+        let _ = write!(
             out,
             "<line class=\"tick\" x1=\"{xv:.1}\" y1=\"{}\" x2=\"{xv:.1}\" y2=\"{height}\"/><text class=\"tick-label\" x=\"{xv:.1}\" y=\"12\" text-anchor=\"middle\">{}</text>",
-            TOP - 8.0,
+            TOP - 20.0,
             escape(&label)
         );
     }
+    out.push_str("</g>\n");
     for (i, lane) in t.lanes.iter().enumerate() {
         let y = TOP + LANE * i as f64 + LANE / 2.0;
         let _ = writeln!(
@@ -233,74 +346,123 @@ pub fn render_timeline(t: &Timeline) -> String {
             escape(lane)
         );
     }
-    let highlighted_order = t.bars.iter().any(|b| b.order.is_some());
-    for b in &t.bars {
-        let x0 = x(b.start);
-        let x1 = match b.end {
-            Some(e) => x(e.max(b.start)),
-            None => WIDTH - RIGHT,
-        }
-        .max(x0 + 3.0);
-        let y = TOP + LANE * b.lane as f64 + (LANE - BAR) / 2.0;
-        let mut class = String::from(match b.kind {
-            BarKind::Ok => "bar ok",
-            BarKind::Fail => "bar fail",
-            BarKind::Info => "bar info",
-            BarKind::Fault => "bar fault",
-        });
-        match b.emphasis {
-            Emphasis::Culprit => class.push_str(" culprit"),
-            Emphasis::Related => class.push_str(" related"),
-            Emphasis::Normal if highlighted_order && b.order.is_none() => class.push_str(" dim"),
-            Emphasis::Normal => {}
-        }
+    // A nested viewport clips what zooming pushes past the plot area.
+    let _ = writeln!(
+        out,
+        "<svg class=\"plot-area\" x=\"{LEFT}\" y=\"0\" width=\"{plot}\" height=\"{height}\" viewBox=\"{LEFT} 0 {plot} {height}\">"
+    );
+    for s in &t.shades {
+        let x0 = x(s.start);
+        let x1 = s.end.map_or(WIDTH - RIGHT, x).max(x0 + 2.0);
         let _ = writeln!(
             out,
-            "<g><title>{}</title><rect class=\"{class}\" x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{BAR}\" rx=\"2\"/>",
-            escape(&b.tooltip),
-            x1 - x0
+            "<g class=\"shade\"><title>{}</title><rect data-x0=\"{x0:.2}\" data-x1=\"{x1:.2}\" data-min=\"2\" x=\"{x0:.2}\" y=\"{}\" width=\"{:.2}\" height=\"{}\"/>{}</g>",
+            escape(&s.tooltip),
+            TOP - 18.0,
+            x1 - x0,
+            height - TOP + 18.0,
+            fitted_text(&s.label, "", x0, 3.0, TOP - 8.0, x1 - x0)
         );
-        // Labels only where they fit (about 6 px per character).
-        if x1 - x0 > 6.5 * b.label.chars().count() as f64 + 4.0 {
-            let _ = write!(
-                out,
-                "<text class=\"bar-label\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
-                x0 + 3.0,
-                y + BAR - 3.5,
-                escape(&b.label)
-            );
-        }
-        if b.emphasis == Emphasis::Culprit {
-            // To the right of the bar, or to its left when it ends near the edge.
-            let (lx, anchor) = if x1 + 50.0 < WIDTH {
-                (x1 + 3.0, "start")
-            } else {
-                (x0 - 3.0, "end")
-            };
-            let _ = write!(
-                out,
-                "<text class=\"culprit-label\" x=\"{lx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">culprit</text>",
-                y + BAR - 3.5
-            );
-        }
-        if let Some(n) = b.order {
-            let _ = write!(
-                out,
-                "<text class=\"order\" x=\"{:.1}\" y=\"{:.1}\">#{n}</text>",
-                x0,
-                y - 1.0
-            );
-        }
-        out.push_str("</g>\n");
     }
-    out.push_str("</svg>\n");
+    for b in &t.blocks {
+        let (x0, x1) = (x(b.start), x(b.end.max(b.start)).max(x(b.start) + 1.0));
+        let y = TOP + LANE * b.lane as f64 + (LANE - BAR) / 2.0;
+        let _ = writeln!(
+            out,
+            "<rect class=\"block {}\" data-x0=\"{x0:.2}\" data-x1=\"{x1:.2}\" data-min=\"1\" x=\"{x0:.2}\" y=\"{y:.1}\" width=\"{:.2}\" height=\"{BAR}\"><title>{}</title></rect>",
+            b.kind.class(),
+            x1 - x0,
+            escape(&b.tooltip)
+        );
+    }
+    let highlighted_order = t.bars.iter().any(|b| b.order.is_some());
+    for b in &t.bars {
+        out.push_str(&render_bar(b, &x, highlighted_order));
+    }
+    out.push_str("</svg>\n</svg>\n");
     if let Some(note) = &t.note {
         let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(note));
     }
     out
 }
 
-fn format_ns(ns: u64) -> String {
+/// Text at `x + dx` that the script hides when its box (`box_width` at the current zoom) is too
+/// narrow for it (about 6.5 px per character).
+fn fitted_text(text: &str, class: &str, x: f64, dx: f64, y: f64, box_width: f64) -> String {
+    let need = 6.5 * text.chars().count() as f64 + 4.0;
+    let hidden = if box_width > need {
+        ""
+    } else {
+        " style=\"display:none\""
+    };
+    format!(
+        "<text class=\"{class}\" data-x=\"{x:.2}\" data-dx=\"{dx}\" data-fit=\"{need:.0}\" data-bw=\"{box_width:.2}\" x=\"{:.2}\" y=\"{y:.1}\"{hidden}>{}</text>",
+        x + dx,
+        escape(text)
+    )
+}
+
+fn render_bar(b: &Bar, x: &dyn Fn(u64) -> f64, highlighted_order: bool) -> String {
+    let mut out = String::new();
+    let x0 = x(b.start);
+    let x1 = match b.end {
+        Some(e) => x(e.max(b.start)),
+        None => WIDTH - RIGHT,
+    }
+    .max(x0 + 3.0);
+    let y = TOP + LANE * b.lane as f64 + (LANE - BAR) / 2.0;
+    let mut class = format!("bar {}", b.kind.class());
+    match b.emphasis {
+        Emphasis::Culprit => class.push_str(" culprit"),
+        Emphasis::Related => class.push_str(" related"),
+        Emphasis::Normal if highlighted_order && b.order.is_none() => class.push_str(" dim"),
+        Emphasis::Normal => {}
+    }
+    let id =
+        b.id.as_ref()
+            .map(|id| format!(" id=\"{}\"", escape(id)))
+            .unwrap_or_default();
+    let _ = write!(
+        out,
+        "<g{id}><title>{}</title><rect class=\"{class}\" data-x0=\"{x0:.2}\" data-x1=\"{x1:.2}\" data-min=\"3\" x=\"{x0:.2}\" y=\"{y:.1}\" width=\"{:.2}\" height=\"{BAR}\" rx=\"2\"/>",
+        escape(&b.tooltip),
+        x1 - x0
+    );
+    out.push_str(&fitted_text(
+        &b.label,
+        "bar-label",
+        x0,
+        3.0,
+        y + BAR - 3.5,
+        x1 - x0,
+    ));
+    if b.emphasis == Emphasis::Culprit {
+        // To the right of the bar, or to its left when it ends near the edge.
+        let (lx, dx, anchor) = if x1 + 50.0 < WIDTH {
+            (x1, 3.0, "start")
+        } else {
+            (x0, -3.0, "end")
+        };
+        let _ = write!(
+            out,
+            "<text class=\"culprit-label\" data-x=\"{lx:.2}\" data-dx=\"{dx}\" x=\"{:.2}\" y=\"{:.1}\" text-anchor=\"{anchor}\">culprit</text>",
+            lx + dx,
+            y + BAR - 3.5
+        );
+    }
+    if let Some(n) = b.order {
+        let _ = write!(
+            out,
+            "<text class=\"order\" data-x=\"{x0:.2}\" data-dx=\"0\" x=\"{x0:.2}\" y=\"{:.1}\">#{n}</text>",
+            y - 1.0
+        );
+    }
+    out.push_str("</g>\n");
+    out
+}
+
+/// A time in nanoseconds as text with a fitting unit ("1.204 s", "3.20 ms", "15.0 µs").
+pub fn format_ns(ns: u64) -> String {
     if ns >= 1_000_000_000 {
         format!("{:.3} s", ns as f64 / 1e9)
     } else if ns >= 1_000_000 {
@@ -324,11 +486,19 @@ mod tests {
             kind: if end.is_some() { BarKind::Ok } else { BarKind::Info },
             emphasis,
             order,
+            id: None,
         }
     }
 
     #[test]
     fn renders_a_self_contained_escaped_page() {
+        let mut t = Timeline::new(vec!["process 0".into(), "process 1".into()], Axis::Nanoseconds);
+        t.bars = vec![
+            bar(0, 0, Some(5_000_000_000), Emphasis::Normal, Some(1)),
+            bar(1, 1_000, None, Emphasis::Culprit, None),
+            bar(1, 0, Some(10), Emphasis::Related, None),
+        ];
+        t.note = Some("showing 3 of 3".into());
         let page = Page {
             title: "Key <k1> fails".into(),
             intro: vec!["one file".into()],
@@ -336,16 +506,7 @@ mod tests {
                 heading: "k1".into(),
                 paragraphs: vec!["a < b".into()],
                 steps: vec!["first".into(), "second".into()],
-                timeline: Some(Timeline {
-                    lanes: vec!["process 0".into(), "process 1".into()],
-                    bars: vec![
-                        bar(0, 0, Some(5_000_000_000), Emphasis::Normal, Some(1)),
-                        bar(1, 1_000, None, Emphasis::Culprit, None),
-                        bar(1, 0, Some(10), Emphasis::Related, None),
-                    ],
-                    axis: Axis::Nanoseconds,
-                    note: Some("showing 3 of 3".into()),
-                }),
+                timeline: Some(t),
             }],
         };
         let html = render_page(&page);
@@ -358,19 +519,42 @@ mod tests {
         assert!(html.contains(">#1</text>"));
         assert!(html.contains("w &lt;3&gt;"));
         assert!(html.contains("process &quot;0&quot; &amp; co"));
+        assert!(html.contains("<script>") && html.contains("data-zoom=\"in\""));
         assert!(!html.contains("src=\"http"), "no external assets");
         assert!(!html.contains("href=\"http"), "no external assets");
         assert_eq!(html.matches("<rect").count(), 3);
     }
 
     #[test]
+    fn shades_blocks_and_ids_are_drawn() {
+        let mut t = Timeline::new(vec!["process 0".into()], Axis::Nanoseconds);
+        let mut b = bar(0, 10, Some(20), Emphasis::Normal, None);
+        b.id = Some("op-7".into());
+        t.bars.push(b);
+        t.blocks.push(Block {
+            lane: 0,
+            start: 30,
+            end: 40,
+            kind: BarKind::Fail,
+            tooltip: "3 operations".into(),
+        });
+        t.shades.push(Shade {
+            start: 5,
+            end: None,
+            label: "partition".into(),
+            tooltip: "cut n1 | n2 n3".into(),
+        });
+        let svg = render_timeline(&t);
+        assert!(svg.contains("<g id=\"op-7\">"));
+        assert!(svg.contains("class=\"block fail\""));
+        assert!(svg.contains("<g class=\"shade\"><title>cut n1 | n2 n3</title>"));
+        assert!(svg.contains("fault window") && svg.contains("worst outcome"));
+        assert!(!svg.contains("NaN"));
+    }
+
+    #[test]
     fn empty_timeline_does_not_divide_by_zero() {
-        let t = Timeline {
-            lanes: vec![],
-            bars: vec![],
-            axis: Axis::Events,
-            note: None,
-        };
+        let t = Timeline::new(vec![], Axis::Events);
         let svg = render_timeline(&t);
         assert!(svg.contains("<svg") && !svg.contains("NaN"));
     }

@@ -327,6 +327,10 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
         args.check_expectation,
     );
     results.write(&run_dir.results())?;
+    // The page is for people; failing to draw it must not hide the verdict.
+    if let Err(e) = crate::report::write_run_report(&run_dir.root) {
+        eprintln!("faultline: warning: could not write the report page: {e:#}");
+    }
     eprint!("{}", results.summary(&run_dir));
     Ok(results.exit_code)
 }

@@ -182,6 +182,9 @@ impl RunResults {
         let _ = writeln!(out, "Reproduce: {}", self.command);
         let _ = writeln!(out, "Results:   {}", dir.results().display());
         let _ = writeln!(out, "History:   {}", dir.history().display());
+        if dir.report().is_file() {
+            let _ = writeln!(out, "Report:    {}", dir.report().display());
+        }
         out
     }
 }
