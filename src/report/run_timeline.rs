@@ -201,14 +201,14 @@ pub fn run_timeline(
             end: t.end.max(t.start),
             kind,
             tooltip: format!(
-                "{} operations of {} invoked from {} to {}: {} ok, {} fail, {} info (aggregated: zoom into a window near an anomaly or fault for single operations)",
+                "{} operations ({} ok, {} fail, {} info) of {}, invoked {}–{}",
                 t.ok + t.fail + t.info,
+                t.ok,
+                t.fail,
+                t.info,
                 lanes.labels[*lane],
                 view.format_at(t.start),
                 view.format_at(t.end),
-                t.ok,
-                t.fail,
-                t.info
             ),
         });
     }

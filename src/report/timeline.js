@@ -155,7 +155,11 @@
       if (e.button !== 0) return;
       drag = { x: self.svgX(e.clientX), off: self.off };
       svg.classList.add('dragging');
-      if (svg.setPointerCapture) svg.setPointerCapture(e.pointerId);
+      try {
+        svg.setPointerCapture(e.pointerId);
+      } catch (err) {
+        // No capture (e.g. a synthetic event): the drag still works while over the timeline.
+      }
     });
     svg.addEventListener('pointermove', function (e) {
       if (!drag) return;
