@@ -209,17 +209,23 @@ fn close_up(
     Some(t)
 }
 
-/// Renders one anomaly: heading, steps, the involved operations linked to the run timeline's
-/// bars (`#op-N`), and a close-up timeline.
+/// Renders one anomaly, folded unless `open`: heading, steps, the involved operations linked to
+/// the run timeline's bars (`#op-N`) when `linked`, and a close-up timeline.
 pub fn render_anomaly(
     view: &HistoryView,
     faults: &[FaultSpan],
     heading: &str,
     anomaly: &Anomaly,
     linked: bool,
+    open: bool,
 ) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "<section class=\"anomaly\">\n<h3>{}</h3>", escape(heading));
+    let _ = writeln!(
+        out,
+        "<details class=\"anomaly\"{}>\n<summary><h3>{}</h3></summary>",
+        if open { " open" } else { "" },
+        escape(heading)
+    );
     out.push_str("<ol class=\"steps\">\n");
     for s in &anomaly.steps {
         let _ = writeln!(out, "<li>{}</li>", escape(s));
@@ -227,7 +233,7 @@ pub fn render_anomaly(
     out.push_str("</ol>\n");
     let (ops, total) = involved(view, anomaly);
     if ops.is_empty() {
-        out.push_str("<p class=\"note\">This anomaly names no operation of the history.</p>\n</section>\n");
+        out.push_str("<p class=\"note\">This anomaly names no operation of the history.</p>\n</details>\n");
         return out;
     }
     let ids: Vec<String> = ops.iter().map(|i| i.op.to_string()).collect();
@@ -297,7 +303,7 @@ pub fn render_anomaly(
     if let Some(t) = close_up(view, anomaly, &ops, faults) {
         out.push_str(&render_timeline(&t));
     }
-    out.push_str("</section>\n");
+    out.push_str("</details>\n");
     out
 }
 
@@ -341,7 +347,7 @@ mod tests {
             (ops[1].op, ops[1].role.as_str()),
             (1, "last set the value before it")
         );
-        let html = render_anomaly(&view, &[], "Anomaly 1", &a, true);
+        let html = render_anomaly(&view, &[], "Anomaly 1", &a, true, true);
         assert!(html.contains("data-ops=\"2,1\""), "{html}");
         assert!(html.contains("<td>culprit</td>"));
         assert!(

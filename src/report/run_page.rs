@@ -43,7 +43,8 @@ table { border-collapse: collapse; margin: 6px 0; } th, td { text-align: left; p
 table.facts th { color: #555; font-weight: 500; white-space: nowrap; } table.ops, table.checkers { font-size: 13px; }
 table.ops th, table.checkers th { border-bottom: 1px solid #ccc; } table.ops td, table.checkers td { border-bottom: 1px solid #eee; }
 tr.culprit-row td { background: #fdecec; } code { background: #f2f2f2; padding: 1px 4px; border-radius: 3px; }
-section.anomaly { border-left: 3px solid #e08585; padding-left: 12px; margin: 18px 0; }
+details.anomaly { border-left: 3px solid #e08585; padding-left: 12px; margin: 12px 0; }
+details.anomaly summary { cursor: pointer; } details.anomaly summary h3 { display: inline; margin: 0; }
 nav a { margin-right: 14px; } .plot svg { width: 100%; max-width: 1100px; height: auto; }
 "#;
 
@@ -85,10 +86,9 @@ pub fn render_report(input: &ReportInput) -> anyhow::Result<String> {
     let mut emphasis: HashMap<usize, Emphasis> = HashMap::new();
     let mut focus = Vec::new();
     let mut anomaly_html = String::new();
-    let mut any = false;
+    let mut any_shown = false;
     for report in input.reports {
         for (i, a) in report.anomalies.iter().take(MAX_ANOMALIES).enumerate() {
-            any = true;
             for inv in involved(&view, a).0 {
                 focus.push(inv.op);
                 let e = emphasis.entry(inv.op).or_insert(inv.emphasis);
@@ -102,7 +102,8 @@ pub fn render_report(input: &ReportInput) -> anyhow::Result<String> {
                 .map(|k| format!(" on key {}", super::history_view::value_text(k)))
                 .unwrap_or_default();
             let heading = format!("{} anomaly {}: {}{key}", report.checker, i + 1, a.kind);
-            anomaly_html.push_str(&render_anomaly(&view, &faults, &heading, a, true));
+            anomaly_html.push_str(&render_anomaly(&view, &faults, &heading, a, true, !any_shown));
+            any_shown = true;
         }
         if report.anomalies.len() > MAX_ANOMALIES {
             let _ = writeln!(
@@ -114,9 +115,9 @@ pub fn render_report(input: &ReportInput) -> anyhow::Result<String> {
         }
     }
     out.push_str("<h2 id=\"anomalies\">Anomalies</h2>\n");
-    if any {
+    if any_shown {
         out.push_str(
-            "<p class=\"note\">Each anomaly's operations link to the run's timeline below: a click zooms the timeline to them and flashes them.</p>\n",
+            "<p class=\"note\">The first anomaly is open; click another's heading to unfold it. Each anomaly's operations link to the run's timeline below: a click zooms the timeline to them and flashes them.</p>\n",
         );
         out.push_str(&anomaly_html);
     } else if input.reports.is_empty() {
