@@ -18,8 +18,15 @@ pub const DRAW_ALL_UP_TO: usize = 4_000;
 const DETAIL_BUDGET: usize = 4_000;
 /// More processes than this share lanes.
 pub const MAX_LANES: usize = 48;
-/// Time slices per lane for aggregated blocks.
+/// Time slices per lane for aggregated blocks (fewer with many lanes, see [`columns`]).
 const COLUMNS: usize = 600;
+/// About how many aggregated blocks a page holds at most.
+const MAX_BLOCKS: usize = 12_000;
+
+/// Time slices per lane: [`COLUMNS`], or fewer so that all lanes hold about [`MAX_BLOCKS`].
+fn columns(lanes: usize) -> usize {
+    (MAX_BLOCKS / lanes.max(1)).clamp(100, COLUMNS)
+}
 
 /// Which lane each process is drawn in.
 pub struct Lanes {
@@ -150,7 +157,8 @@ pub fn run_timeline(
     let mut timeline = Timeline::new(lanes.labels.clone(), view.axis);
     let drawn = detailed(view, focus, faults);
     let lo = view.spans.iter().map(|s| s.start).min().unwrap_or(0);
-    let width = (view.end.saturating_sub(lo) / COLUMNS as u64).max(1);
+    let columns = columns(lanes.labels.len());
+    let width = (view.end.saturating_sub(lo) / columns as u64).max(1);
     let mut tallies: HashMap<(usize, u64), Tally> = HashMap::new();
     for (s, &draw) in view.spans.iter().zip(&drawn) {
         let op = &view.history.ops[s.op];
@@ -221,16 +229,23 @@ pub fn run_timeline(
             tooltip: f.tooltip(view),
         })
         .collect();
-    timeline.note = note(view, &lanes, timeline.bars.len(), blocks.len());
+    timeline.note = note(view, &lanes, timeline.bars.len(), blocks.len(), columns);
     timeline
 }
 
-fn note(view: &HistoryView, lanes: &Lanes, bars: usize, blocks: usize) -> Option<String> {
+fn note(view: &HistoryView, lanes: &Lanes, bars: usize, blocks: usize, columns: usize) -> Option<String> {
     let total = view.spans.len();
     let mut parts = Vec::new();
-    if bars < total {
+    if bars == 0 && total > 0 {
         parts.push(format!(
-            "This history has {} operations: the {} drawn one by one are those near the anomalies' operations and near each fault's start and end; the other {} are aggregated into {} blocks (per lane, 1/{COLUMNS} of the time axis each, coloured by the worst outcome in it; hover for counts).",
+            "This history has {} operations, more than the {} drawn one by one, and no anomaly or fault to centre on: all of them are aggregated into {} blocks (per lane, 1/{columns} of the time axis each, coloured by the worst outcome in it; hover for counts).",
+            thousands(total),
+            thousands(DRAW_ALL_UP_TO),
+            thousands(blocks)
+        ));
+    } else if bars < total {
+        parts.push(format!(
+            "This history has {} operations: the {} drawn one by one are those near the anomalies' operations and near each fault's start and end; the other {} are aggregated into {} blocks (per lane, 1/{columns} of the time axis each, coloured by the worst outcome in it; hover for counts).",
             thousands(total),
             thousands(bars),
             thousands(total - bars),
@@ -338,6 +353,16 @@ mod tests {
         // 404 processes over the run (a fresh id after each info), sharing lanes.
         assert!(t.lanes.len() <= 10, "{}", t.lanes.len());
         assert!(note.contains("404 processes share 5 lanes"), "{note}");
+    }
+
+    #[test]
+    fn with_nothing_to_centre_on_everything_is_aggregated_and_the_note_says_so() {
+        let h = history(5_000, 5);
+        let view = HistoryView::new(&h);
+        let t = run_timeline(&view, &[], &HashMap::new(), &[]);
+        assert!(t.bars.is_empty());
+        let note = t.note.unwrap();
+        assert!(note.contains("no anomaly or fault to centre on: all of them are aggregated"), "{note}");
     }
 
     #[test]
