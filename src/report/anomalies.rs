@@ -111,6 +111,19 @@ fn linearization_order(view: &HistoryView, anomaly: &Anomaly) -> HashMap<usize, 
         .collect()
 }
 
+/// True if the operation is on `key`: its `key` field, or a micro-op of a transaction
+/// (`[f, key, value]`).
+fn touches(view: &HistoryView, op: &faultline_checkers::history::Operation, key: &Value) -> bool {
+    if op.key.as_ref() == Some(key) {
+        return true;
+    }
+    let value = &view.history.events[op.invoke].value;
+    op.f == "txn"
+        && value
+            .as_array()
+            .is_some_and(|mops| mops.iter().any(|m| m.get(1) == Some(key)))
+}
+
 /// A close-up of the anomaly: its operations, and the other operations on its key (if it has
 /// one) around them, with the fault windows of that stretch.
 fn close_up(
@@ -134,7 +147,7 @@ fn close_up(
         Some(key) => history
             .ops
             .iter()
-            .filter(|o| o.key.as_ref() == Some(key) && !roles.contains_key(&o.id))
+            .filter(|o| touches(view, o, key) && !roles.contains_key(&o.id))
             .filter(|o| {
                 let (a, b) = span_of(o.id);
                 a <= hi && b >= lo
@@ -374,5 +387,17 @@ mod tests {
         let (ops, _) = involved(&view, &a);
         let roles: Vec<(usize, &str)> = ops.iter().map(|i| (i.op, i.role.as_str())).collect();
         assert_eq!(roles, vec![(1, "T1"), (0, "T2")]);
+    }
+
+    #[test]
+    fn transactions_touch_the_keys_of_their_micro_ops() {
+        let text = r#"{"index":0,"time":0,"process":0,"type":"invoke","f":"txn","value":[["append",5,1],["r",6,null]]}
+{"index":1,"time":10,"process":0,"type":"ok","f":"txn","value":[["append",5,1],["r",6,[]]]}
+"#;
+        let h = History::parse("t", text, Format::Jsonl).unwrap();
+        let view = HistoryView::new(&h);
+        assert!(touches(&view, &h.ops[0], &json!(5)));
+        assert!(touches(&view, &h.ops[0], &json!(6)));
+        assert!(!touches(&view, &h.ops[0], &json!(7)));
     }
 }

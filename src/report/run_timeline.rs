@@ -362,7 +362,10 @@ mod tests {
         let t = run_timeline(&view, &[], &HashMap::new(), &[]);
         assert!(t.bars.is_empty());
         let note = t.note.unwrap();
-        assert!(note.contains("no anomaly or fault to centre on: all of them are aggregated"), "{note}");
+        assert!(
+            note.contains("no anomaly or fault to centre on: all of them are aggregated"),
+            "{note}"
+        );
     }
 
     #[test]
