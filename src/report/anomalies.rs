@@ -154,6 +154,17 @@ fn close_up(
             })
             .map(|o| o.id)
             .collect(),
+        // A linearizability failure without a key: the history is one register.
+        None if anomaly.details.get("culprit").is_some() => history
+            .ops
+            .iter()
+            .filter(|o| o.key.is_none() && !roles.contains_key(&o.id))
+            .filter(|o| {
+                let (a, b) = span_of(o.id);
+                a <= hi && b >= lo
+            })
+            .map(|o| o.id)
+            .collect(),
         None => Vec::new(),
     };
     let omitted = others

@@ -424,7 +424,7 @@ fn render_bar(b: &Bar, x: &dyn Fn(u64) -> f64, highlighted_order: bool) -> Strin
             .unwrap_or_default();
     let _ = write!(
         out,
-        "<g{id}><title>{}</title><rect class=\"{class}\" data-x0=\"{x0:.2}\" data-x1=\"{x1:.2}\" data-min=\"3\" x=\"{x0:.2}\" y=\"{y:.1}\" width=\"{:.2}\" height=\"{BAR}\" rx=\"2\"/>",
+        "<g{id}><title>{}</title><rect class=\"{class}\" x=\"{x0:.2}\" y=\"{y:.1}\" width=\"{:.2}\" height=\"{BAR}\" rx=\"2\" data-x0=\"{x0:.2}\" data-x1=\"{x1:.2}\" data-min=\"3\"/>",
         escape(&b.tooltip),
         x1 - x0
     );
