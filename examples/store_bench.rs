@@ -93,7 +93,11 @@ async fn main() -> anyhow::Result<()> {
             .map(|release| release.join("faultline"))
             .context("locating target/release/faultline")?,
     };
-    anyhow::ensure!(binary.exists(), "{} does not exist: run `cargo build --release` first", binary.display());
+    anyhow::ensure!(
+        binary.exists(),
+        "{} does not exist: run `cargo build --release` first",
+        binary.display()
+    );
     let wanted: Vec<&str> = args.scenario.split(',').collect();
     println!(
         "binary {} | {} clients | {} s per scenario | fsync {} | {} keys | load before: {}",
@@ -107,11 +111,21 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!("| scenario | ops/s | p50 ms | p99 ms | ok | fail | info |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    for s in SCENARIOS.iter().filter(|s| wanted.contains(&"all") || wanted.contains(&s.name)) {
-        let t = run(&binary, s, &args).await.with_context(|| format!("scenario {}", s.name))?;
+    for s in SCENARIOS
+        .iter()
+        .filter(|s| wanted.contains(&"all") || wanted.contains(&s.name))
+    {
+        let t = run(&binary, s, &args)
+            .await
+            .with_context(|| format!("scenario {}", s.name))?;
         let mut lat = t.latencies_us;
         lat.sort_unstable();
-        let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0) as f64 / 1000.0;
+        let pct = |p: f64| {
+            lat.get(((lat.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+                .unwrap_or(0) as f64
+                / 1000.0
+        };
         println!(
             "| {} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
             s.name,
@@ -135,12 +149,18 @@ async fn run(binary: &std::path::Path, s: &Scenario, args: &Args) -> anyhow::Res
     let cluster = LocalCluster::start(binary, dir.path(), 3, &node_args)?;
     let client = StoreClient::new(cluster.endpoints(), Duration::from_secs(10))?;
     let ids = client.node_ids();
-    let leader = if s.to_leader { Some(wait_leader(&client, &ids).await?) } else { None };
+    let leader = if s.to_leader {
+        Some(wait_leader(&client, &ids).await?)
+    } else {
+        None
+    };
     wait_peers_reachable(&client, &ids).await?;
     if s.reads {
         for k in 0..args.keys {
             let node = &ids[k % ids.len()];
-            let w = client.write(node, &format!("k{k}"), json!(k), &Options::default()).await;
+            let w = client
+                .write(node, &format!("k{k}"), json!(k), &Options::default())
+                .await;
             anyhow::ensure!(w.is_ok(), "preloading k{k}: {w:?}");
         }
     }
@@ -223,5 +243,7 @@ async fn wait_peers_reachable(client: &StoreClient, ids: &[String]) -> anyhow::R
 }
 
 fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.trim().to_string()).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }

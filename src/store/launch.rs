@@ -133,9 +133,14 @@ impl NodeProcess {
         self.child.as_ref().map(Child::id)
     }
 
-    /// Is the process running?
+    /// Has the process been started and not killed by us? (See [`NodeProcess::exited`].)
     pub fn is_running(&self) -> bool {
         self.child.is_some()
+    }
+
+    /// If the process exited on its own (crashed), its exit status.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// Sends a signal (e.g. SIGSTOP, SIGCONT) to the process.
