@@ -1,41 +1,313 @@
 //! `faultline check FILE...`: load saved histories, check them, explain any violation.
 //!
-//! (Placeholder: the linearizability checker is being built in issue 2.)
+//! Each file is loaded (format detected or given), checked against the chosen model, and
+//! reported as one line plus the explanation of any failure (or as JSON with `--json`).
+//! Files are checked in parallel; output stays in the order given. The exit code is the worst
+//! over all files: 0 valid, 1 invalid, 2 unknown, 254 bad input, 255 internal error.
+//!
+//! Models are dispatched in [`check_history`]: a new family of checkers plugs in as one
+//! [`ModelArg`] variant and one match arm returning a [`Checked`].
+
+mod linear;
+mod output;
+mod progress;
 
 use crate::exit;
-use anyhow::Context;
-use clap::Args;
-use faultline_checkers::history::{Format, History};
+use crate::report::timeline_html::{Page, Section, render_page};
+use clap::{Args, ValueEnum};
+use faultline_checkers::history::{Format, History, HistoryError};
+use faultline_checkers::linear::FailedCas;
+use faultline_checkers::report::Report;
+use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 /// Arguments of `faultline check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// History files to check.
+    /// History files to check (native JSON Lines, Jepsen history.edn, or Jepsen log lines).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// The model to check against.
+    #[arg(long, value_enum, default_value_t = ModelArg::CasRegister)]
+    pub model: ModelArg,
     /// The history format; detected from the content when omitted.
-    #[arg(long, value_parser = parse_format)]
+    #[arg(long, value_name = "jsonl|edn|jepsen-log", value_parser = parse_format)]
     pub format: Option<Format>,
+    /// The value every key holds before any write, as JSON (default null: never written).
+    #[arg(long, value_name = "VALUE", value_parser = parse_json, default_value = "null")]
+    pub initial: Value,
+    /// Give up on a file after this many seconds: its verdict is then unknown (exit 2).
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+    /// Give up on a key (unknown, exit 2) when its search would need more memory than this.
+    #[arg(long, value_name = "MIB", default_value_t = 4096)]
+    pub memory_budget: usize,
+    /// A failed cas is dropped (did not happen), or checked as a read that saw another value.
+    #[arg(long, value_name = "drop|read", value_parser = parse_failed_cas, default_value = "drop")]
+    pub failed_cas: FailedCas,
+    /// Values are Jepsen `jepsen.independent` tuples `[key value]`: check each key on its own.
+    #[arg(long)]
+    pub independent: bool,
+    /// Print machine-readable results (JSON) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a self-contained HTML timeline of the failing keys to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Options of the transactional models (list-append, rw-register).
+    #[command(flatten)]
+    pub txn: crate::check_txn::TxnArgs,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
+    pub threads: usize,
+}
+
+/// The models `faultline check` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// A read/write register per key (linearizability).
+    Register,
+    /// A register with compare-and-set per key (linearizability).
+    CasRegister,
+    /// List-append transactions (dependency graph: anomalies, consistency and session models).
+    ListAppend,
+    /// Read/write register transactions (dependency graph).
+    RwRegister,
+}
+
+/// What checking one history produced: the report, and sections for the HTML page.
+pub struct Checked {
+    /// The checker's report.
+    pub report: Report,
+    /// Evidence to draw (one section per failing key, at most a few).
+    pub sections: Vec<Section>,
+}
+
+/// Checks one loaded history with the chosen model. `threads` is the parallelism the checker
+/// may use; `progress(done, total)` reports its units of work (keys) as they finish.
+pub fn check_history(
+    history: &History,
+    args: &CheckArgs,
+    threads: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Checked, HistoryError> {
+    use faultline_checkers::linear::Model;
+    match args.model {
+        ModelArg::Register => linear::check(history, Model::Register, args, threads, progress),
+        ModelArg::CasRegister => linear::check(history, Model::CasRegister, args, threads, progress),
+        ModelArg::ListAppend | ModelArg::RwRegister => {
+            let model = if args.model == ModelArg::ListAppend {
+                crate::check_txn::TxnModel::ListAppend
+            } else {
+                crate::check_txn::TxnModel::RwRegister
+            };
+            let report = crate::check_txn::check_history(history, model, &args.txn)?;
+            progress(1, 1);
+            Ok(Checked {
+                report,
+                sections: Vec::new(),
+            })
+        }
+    }
+}
+
+/// The result for one file.
+pub(crate) struct FileResult {
+    /// The file, as given.
+    pub file: PathBuf,
+    /// What checking it gave, or why it could not be read.
+    pub outcome: Result<FileChecked, HistoryError>,
+}
+
+/// A file that loaded and was checked.
+pub(crate) struct FileChecked {
+    /// Events in the history.
+    pub events: usize,
+    /// The checker's result.
+    pub checked: Checked,
+    /// Time to read, parse and pair the history.
+    pub load_time: Duration,
+    /// Time to check it.
+    pub check_time: Duration,
+}
+
+impl FileResult {
+    /// This file's exit code: its verdict's, or 254 for bad input.
+    pub fn exit_code(&self) -> u8 {
+        match &self.outcome {
+            Ok(c) => c.checked.report.verdict.exit_code(),
+            Err(_) => exit::BAD_INPUT,
+        }
+    }
 }
 
 /// Runs the check command; returns the worst exit code over all files.
 pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = if args.threads > 0 { args.threads } else { cores };
+    let workers = cores.min(args.files.len()).max(1);
+    let per_file_threads = (cores / workers).max(1);
+    let bar = progress::Progress::start(&args.files);
     let mut code = exit::VALID;
-    for file in &args.files {
-        let history =
-            History::load(file, args.format).with_context(|| format!("loading {}", file.display()))?;
-        println!(
-            "{}: {} events, {} operations",
-            file.display(),
-            history.events.len(),
-            history.ops.len()
-        );
-        code = exit::worst(code, exit::VALID);
+    let mut results: Vec<Option<FileResult>> = args.files.iter().map(|_| None).collect();
+    if workers == 1 {
+        // One worker: stay on the main thread (its allocator arena is the fastest for the
+        // millions of small allocations of a large history).
+        for (i, file) in args.files.iter().enumerate() {
+            let result = check_file(file, &args, per_file_threads, &bar);
+            bar.file_done();
+            if !args.json {
+                bar.suspend(|| output::print_text(&result));
+            }
+            code = exit::worst(code, result.exit_code());
+            results[i] = Some(result);
+        }
+    } else {
+        run_parallel(&args, workers, per_file_threads, &bar, &mut results, &mut code);
+    }
+    bar.finish();
+    let results: Vec<FileResult> = results.into_iter().flatten().collect();
+    if let Some(path) = &args.html {
+        let page = html_page(&results);
+        // A path that cannot be written is a bad argument (exit 254), not an internal error.
+        std::fs::write(path, render_page(&page)).map_err(|e| {
+            exit::BadInput(format!(
+                "cannot write the HTML timeline to {}: {e}",
+                path.display()
+            ))
+        })?;
+        eprintln!("faultline: wrote the timeline to {}", path.display());
+    }
+    if args.json {
+        output::print_json(&results, code)?;
     }
     Ok(code)
 }
 
+/// Checks files on `workers` threads, printing results in the order given as they are ready.
+fn run_parallel(
+    args: &CheckArgs,
+    workers: usize,
+    per_file_threads: usize,
+    bar: &progress::Progress,
+    results: &mut [Option<FileResult>],
+    code: &mut u8,
+) {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, FileResult)>();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let next = &next;
+            s.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = args.files.get(i) else { break };
+                    let result = check_file(file, args, per_file_threads, bar);
+                    bar.file_done();
+                    if tx.send((i, result)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut printed = 0;
+        for (i, result) in rx {
+            results[i] = Some(result);
+            while let Some(Some(r)) = results.get(printed) {
+                if !args.json {
+                    bar.suspend(|| output::print_text(r));
+                }
+                *code = exit::worst(*code, r.exit_code());
+                printed += 1;
+            }
+        }
+    });
+}
+
+fn check_file(
+    file: &std::path::Path,
+    args: &CheckArgs,
+    threads: usize,
+    bar: &progress::Progress,
+) -> FileResult {
+    let started = Instant::now();
+    bar.loading(file);
+    let outcome = History::load(file, args.format).and_then(|history| {
+        let load_time = started.elapsed();
+        bar.checking(file);
+        let checking = Instant::now();
+        let checked = check_history(&history, args, threads, &|done, total| bar.keys(done, total))?;
+        let events = history.events.len();
+        if args.files.len() == 1 {
+            // The process exits right after; freeing millions of events would only add time.
+            std::mem::forget(history);
+        }
+        Ok(FileChecked {
+            events,
+            checked,
+            load_time,
+            check_time: checking.elapsed(),
+        })
+    });
+    FileResult {
+        file: file.to_path_buf(),
+        outcome,
+    }
+}
+
+/// At most this many failing keys are drawn per page.
+const MAX_SECTIONS: usize = 20;
+
+fn html_page(results: &[FileResult]) -> Page {
+    let mut page = Page {
+        title: "faultline check".to_string(),
+        ..Page::default()
+    };
+    for r in results {
+        let line = match &r.outcome {
+            Ok(c) => format!(
+                "{}: {} — {}",
+                r.file.display(),
+                c.checked.report.verdict.name().to_uppercase(),
+                c.checked.report.summary
+            ),
+            Err(e) => format!("{}: ERROR — {e}", r.file.display()),
+        };
+        page.intro.push(line);
+        if let Ok(c) = &r.outcome {
+            let room = MAX_SECTIONS.saturating_sub(page.sections.len());
+            page.sections
+                .extend(c.checked.sections.iter().take(room).cloned());
+        }
+    }
+    if page.sections.is_empty() {
+        page.intro.push("No failing key to draw.".to_string());
+    }
+    page
+}
+
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
+}
+
+fn parse_failed_cas(s: &str) -> Result<FailedCas, String> {
+    s.parse()
+}
+
+fn parse_json(s: &str) -> Result<Value, String> {
+    serde_json::from_str(s).map_err(|e| {
+        format!("not a JSON value ({e}); write numbers as 0, strings with quotes as '\"x\"', nil as null")
+    })
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    match s.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 => Ok(Duration::from_secs_f64(secs)),
+        _ => Err(format!("expected a positive number of seconds, found \"{s}\"")),
+    }
 }

@@ -16,4 +16,6 @@ pub enum Command {
     Check(crate::check::CheckArgs),
     /// Run one node of the built-in replicated store (the harness starts these itself).
     Node(Box<crate::store::NodeArgs>),
+    /// Run a workload: start a cluster, drive clients, inject faults, record and check.
+    Run(Box<crate::run::RunArgs>),
 }

@@ -5,7 +5,14 @@
 //! can use the same pieces the binary does.
 
 pub mod check;
+pub mod check_txn;
 pub mod cli;
 pub mod client;
+pub mod cluster;
 pub mod exit;
+pub mod nemesis;
+pub mod net;
+pub mod report;
+pub mod run;
 pub mod store;
+pub mod workload;

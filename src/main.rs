@@ -5,7 +5,7 @@
 //! error.
 
 use clap::Parser;
-use faultline::{check, cli, exit, store};
+use faultline::{check, cli, exit, run, store};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Check(args) => check::run(args),
         cli::Command::Node(args) => store::run(*args),
+        cli::Command::Run(args) => run::run(*args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

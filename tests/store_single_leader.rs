@@ -248,12 +248,11 @@ async fn an_isolated_async_leader_steps_down_and_its_unreplicated_writes_are_los
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_paused_leader_is_replaced_and_follows_when_resumed() {
-    use nix::sys::signal::Signal;
     let mut t = TestCluster::start(3, &["--replication", "semi-sync"]);
     let c = t.client.clone();
     let old = t.wait_leader(&ALL, WAIT).await;
     assert!(c.write(&old, "x", json!(1), &Options::default()).await.is_ok());
-    t.node(&old).signal(Signal::SIGSTOP).unwrap();
+    t.node(&old).pause().unwrap();
     let others: Vec<&str> = ALL.iter().copied().filter(|n| *n != old).collect();
     let new = t.wait_leader(&others, WAIT).await;
     assert_eq!(
@@ -264,7 +263,7 @@ async fn a_paused_leader_is_replaced_and_follows_when_resumed() {
         json!(1)
     );
     assert!(c.write(&new, "x", json!(2), &Options::default()).await.is_ok());
-    t.node(&old).signal(Signal::SIGCONT).unwrap();
+    t.node(&old).resume().unwrap();
     wait_value(&c, &old, "x", &any(), WAIT, |v| *v == json!(2)).await;
     let leader = t.wait_leader(&ALL, WAIT).await;
     let status = c.status(&old).await.unwrap();

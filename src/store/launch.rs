@@ -3,12 +3,13 @@
 //! available to the harness. A [`NodeProcess`] is killed (SIGKILL) and reaped when dropped, so a
 //! test that fails half-way leaves no node behind.
 
+use crate::cluster::process::{ChildState, OwnedChild};
 use anyhow::{Context, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How to start one node.
@@ -32,7 +33,7 @@ pub struct NodeProcess {
     pub addr: SocketAddr,
     /// Where its stderr goes (appended across restarts).
     pub log_path: PathBuf,
-    child: Option<Child>,
+    child: Option<OwnedChild>,
 }
 
 /// Reserves `count` distinct loopback ports by binding port 0 and releasing them.
@@ -86,9 +87,7 @@ impl NodeProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("starting {}", self.binary.display()))?;
+        let child = OwnedChild::spawn(cmd).with_context(|| format!("starting {}", self.binary.display()))?;
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
@@ -100,8 +99,9 @@ impl NodeProcess {
                 return Ok(());
             }
             if let Some(child) = self.child.as_mut()
-                && let Ok(Some(status)) = child.try_wait()
+                && child.state() == ChildState::Exited
             {
+                let status = child.exit_description();
                 self.child = None;
                 let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
                 let tail: Vec<&str> = log.lines().rev().take(10).collect();
@@ -130,7 +130,7 @@ impl NodeProcess {
 
     /// The process id, while running.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.child.as_ref().map(OwnedChild::pid)
     }
 
     /// Has the process been started and not killed by us? (See [`NodeProcess::exited`].)
@@ -138,12 +138,31 @@ impl NodeProcess {
         self.child.is_some()
     }
 
-    /// If the process exited on its own (crashed), its exit status.
-    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+    /// If the process exited on its own (crashed), how it ended.
+    pub fn exited(&mut self) -> Option<String> {
+        let child = self.child.as_mut()?;
+        (child.state() == ChildState::Exited).then(|| child.exit_description())
     }
 
-    /// Sends a signal (e.g. SIGSTOP, SIGCONT) to the process.
+    /// Pauses the process (SIGSTOP), returning once the kernel reports it stopped.
+    pub fn pause(&mut self) -> anyhow::Result<()> {
+        let id = &self.spec.id;
+        self.child
+            .as_mut()
+            .with_context(|| format!("node {id} is not running"))?
+            .pause()
+    }
+
+    /// Resumes a paused process (SIGCONT).
+    pub fn resume(&mut self) -> anyhow::Result<()> {
+        let id = &self.spec.id;
+        self.child
+            .as_mut()
+            .with_context(|| format!("node {id} is not running"))?
+            .resume()
+    }
+
+    /// Sends any other signal to the process.
     pub fn signal(&self, signal: Signal) -> anyhow::Result<()> {
         let pid = self.pid().context("the node is not running")?;
         kill(Pid::from_raw(pid as i32), signal)
@@ -153,9 +172,7 @@ impl NodeProcess {
     /// Kills the process with SIGKILL and reaps it (no-op if it is not running).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGCONT);
-            let _ = child.kill();
-            let _ = child.wait();
+            child.kill();
         }
     }
 

@@ -7,7 +7,7 @@
 use super::edn::{Edn, EdnReader};
 use super::error::HistoryError;
 use super::event::{Event, EventKind, Process};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Parses EDN history text into events.
 pub fn parse(source: &str, text: &str) -> Result<Vec<Event>, HistoryError> {
@@ -100,7 +100,7 @@ fn op_from_edn(value: Edn, position: u64) -> Result<Event, String> {
     let mut value = Value::Null;
     let mut key = None;
     let mut error = None;
-    let mut extra = Map::new();
+    let mut extra = Vec::new();
     for (k, v) in entries {
         let name = match &k {
             Edn::Keyword(s) | Edn::Str(s) | Edn::Symbol(s) => s.clone(),
@@ -157,7 +157,7 @@ fn op_from_edn(value: Edn, position: u64) -> Result<Event, String> {
             "key" => key = Some(v.to_json()),
             "error" => error = Some(v.to_json()),
             _ => {
-                extra.insert(name, v.to_json());
+                extra.push((name, v.to_json()));
             }
         }
     }
@@ -226,7 +226,7 @@ mod tests {
             events[1].value,
             serde_json::json!([["append", 1, 2], ["r", 1, [2]]])
         );
-        assert_eq!(events[1].extra.get("node"), Some(&Value::from("n1")));
+        assert_eq!(events[1].extra_field("node"), Some(&Value::from("n1")));
         assert_eq!(events[1].error, Some(serde_json::json!(["x", [1]])));
         assert_eq!(events[1].index, 1);
     }

@@ -4,7 +4,7 @@
 //! Lines format and Jepsen's `history.edn`.
 
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 
 /// Who performed an event: a client process (single-threaded), or the nemesis.
@@ -96,8 +96,8 @@ pub struct Event {
     pub key: Option<Value>,
     /// An error description a client attached, if any.
     pub error: Option<Value>,
-    /// Any other fields, preserved in order.
-    pub extra: Map<String, Value>,
+    /// Any other fields, in the order they were written (see [`Event::extra_field`]).
+    pub extra: Vec<(String, Value)>,
     /// The 1-based line of the source this event was read from (0 when built in memory).
     pub line: u32,
 }
@@ -114,9 +114,15 @@ impl Event {
             value,
             key: None,
             error: None,
-            extra: Map::new(),
+            extra: Vec::new(),
             line: 0,
         }
+    }
+
+    /// The value of an extra field (one other than index, time, process, type, f, value, key
+    /// and error), if the event has it.
+    pub fn extra_field(&self, name: &str) -> Option<&Value> {
+        self.extra.iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 }
 

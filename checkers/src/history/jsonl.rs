@@ -7,15 +7,117 @@
 use super::error::HistoryError;
 use super::event::{Event, EventKind, Process};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 use std::io::Write;
 
-/// Parses JSON Lines text into events.
+/// Texts at least this large are parsed in parallel, one chunk of lines per core.
+const PARALLEL_FROM_BYTES: usize = 4 << 20;
+
+/// Parses JSON Lines text into events. Large texts are split at line boundaries and parsed on
+/// all cores; the result, including line numbers, default indices and which error is reported
+/// (the first bad line), is the same as parsing line by line.
 pub fn parse(source: &str, text: &str) -> Result<Vec<Event>, HistoryError> {
+    parse_parts(source, text).map(Parts::join)
+}
+
+/// Events parsed in pieces, numbered as one history; [`Parts::join`] puts them together. The
+/// text can be freed before joining, which lowers the peak memory of loading a large file.
+pub(crate) struct Parts(Vec<Chunk>);
+
+/// Parses JSON Lines text (in parallel when large) into parts to be joined.
+pub(crate) fn parse_parts(source: &str, text: &str) -> Result<Parts, HistoryError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if text.len() < PARALLEL_FROM_BYTES || threads < 2 {
+        return parse_chunk(source, text).map(|chunk| Parts(vec![chunk]));
+    }
+    let pieces = split_at_lines(text, threads);
+    let parsed: Vec<Result<Chunk, HistoryError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = pieces
+            .iter()
+            .map(|&piece| s.spawn(move || parse_chunk(source, piece)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    let mut chunks = Vec::with_capacity(parsed.len());
+    let (mut line_offset, mut position_offset) = (0u32, 0u64);
+    for chunk in parsed {
+        let mut chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(mut e) => {
+                if let HistoryError::Line { line, .. } = &mut e {
+                    *line += line_offset as usize;
+                }
+                return Err(e);
+            }
+        };
+        for &p in &chunk.defaulted_index {
+            chunk.events[p].index += position_offset;
+        }
+        for e in &mut chunk.events {
+            e.line += line_offset;
+        }
+        line_offset += chunk.lines;
+        position_offset += chunk.events.len() as u64;
+        chunks.push(chunk);
+    }
+    Ok(Parts(chunks))
+}
+
+impl Parts {
+    /// The events, in order.
+    pub(crate) fn join(self) -> Vec<Event> {
+        let total: usize = self.0.iter().map(|c| c.events.len()).sum();
+        let mut chunks = self.0.into_iter();
+        // The first chunk's vector becomes the result: growing a huge allocation remaps its
+        // pages rather than copying them, so only the later chunks are copied.
+        let mut events = chunks.next().map(|c| c.events).unwrap_or_default();
+        events.reserve_exact(total - events.len());
+        for mut chunk in chunks {
+            events.append(&mut chunk.events);
+        }
+        events
+    }
+}
+
+/// Splits text into about `parts` pieces, each ending just after a newline (except the last).
+fn split_at_lines(text: &str, parts: usize) -> Vec<&str> {
+    let mut chunks = Vec::with_capacity(parts);
+    let mut rest = text;
+    for i in (1..parts).rev() {
+        let target = rest.len() / (i + 1);
+        match rest.as_bytes()[target..].iter().position(|&b| b == b'\n') {
+            Some(nl) => {
+                let (head, tail) = rest.split_at(target + nl + 1);
+                chunks.push(head);
+                rest = tail;
+            }
+            None => break,
+        }
+    }
+    chunks.push(rest);
+    chunks
+}
+
+/// Events parsed from a run of lines, numbered as if the run started the file.
+struct Chunk {
+    events: Vec<Event>,
+    /// Newlines in the run (the line offset of the next run).
+    lines: u32,
+    /// Events whose `index` was absent and so defaulted to their position in this run.
+    defaulted_index: Vec<usize>,
+}
+
+fn parse_chunk(source: &str, text: &str) -> Result<Chunk, HistoryError> {
     let mut events = Vec::with_capacity(text.len() / 80);
+    let mut defaulted_index = Vec::new();
+    let mut lines = 0u32;
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
+        lines = line as u32;
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             continue;
@@ -27,12 +129,19 @@ pub fn parse(source: &str, text: &str) -> Result<Vec<Event>, HistoryError> {
                 format!("not a valid history event: {}", describe_json_error(&e)),
             )
         })?;
+        if raw_event.index.is_none() {
+            defaulted_index.push(events.len());
+        }
         let event = raw_event
             .into_event(events.len() as u64, line)
             .map_err(|m| HistoryError::at(source, line, m))?;
         events.push(event);
     }
-    Ok(events)
+    Ok(Chunk {
+        events,
+        lines,
+        defaulted_index,
+    })
 }
 
 fn describe_json_error(e: &serde_json::Error) -> String {
@@ -73,7 +182,7 @@ struct RawEvent {
     value: Option<Value>,
     key: Option<Value>,
     error: Option<Value>,
-    extra: Map<String, Value>,
+    extra: Vec<(String, Value)>,
 }
 
 impl RawEvent {
@@ -159,9 +268,10 @@ impl<'de> de::Deserialize<'de> for RawEvent {
                         "error" => &mut raw.error,
                         other => {
                             let v: Value = map.next_value()?;
-                            if raw.extra.insert(other.to_string(), v).is_some() {
+                            if raw.extra.iter().any(|(k, _)| k == other) {
                                 return Err(de::Error::custom(format!("duplicate field \"{other}\"")));
                             }
+                            raw.extra.push((other.to_string(), v));
                             continue;
                         }
                     };
@@ -193,7 +303,7 @@ mod tests {
         assert_eq!(events.len(), 3);
         assert_eq!(events[0].kind, EventKind::Invoke);
         assert_eq!(events[0].key, Some(Value::from("k1")));
-        assert_eq!(events[1].extra.get("node"), Some(&Value::from("n2")));
+        assert_eq!(events[1].extra_field("node"), Some(&Value::from("n2")));
         assert_eq!(events[2].process, Process::Nemesis);
         assert_eq!(events[2].line, 4);
         let line = event_to_json_line(&events[1]);
@@ -211,6 +321,40 @@ mod tests {
         let mut out = Vec::new();
         write_jsonl(&mut out, &events).unwrap();
         assert_eq!(String::from_utf8(out).unwrap().trim_end(), text);
+    }
+
+    #[test]
+    fn parallel_parsing_matches_line_by_line_parsing() {
+        let mut text = String::new();
+        for i in 0..120_000u64 {
+            if i % 1000 == 7 {
+                text.push_str("\n  \n");
+            }
+            if i % 3 == 0 {
+                text.push_str(&format!(
+                    "{{\"process\":{i},\"type\":\"invoke\",\"f\":\"read\",\"value\":null}}\n"
+                ));
+            } else {
+                text.push_str(&format!(
+                    "{{\"index\":{},\"time\":{i},\"process\":{i},\"type\":\"invoke\",\"f\":\"write\",\"value\":{i}}}\n",
+                    i * 10
+                ));
+            }
+        }
+        assert!(text.len() >= PARALLEL_FROM_BYTES);
+        let parallel = parse("big", &text).unwrap();
+        let sequential = parse_chunk("big", &text).unwrap().events;
+        assert_eq!(parallel.len(), 120_000);
+        assert!(parallel == sequential, "parallel and sequential parses differ");
+        // The reported error is the first bad line, with its absolute number.
+        let mut lines: Vec<&str> = text.lines().collect();
+        let (early, late) = (lines.len() / 2 + 5, lines.len() - 3);
+        lines[late] = "{oops";
+        lines[early] = "{\"process\":0}";
+        let bad = lines.join("\n");
+        let e = parse("big", &bad).unwrap_err();
+        assert_eq!(e.line(), Some(early + 1), "{e}");
+        assert!(e.to_string().contains("missing field \"type\""), "{e}");
     }
 
     #[test]

@@ -23,6 +23,15 @@ pub use pairing::{Operation, Outcome};
 
 use std::path::Path;
 
+/// Reads events in `format`; also returns how many non-operation log lines were passed over.
+fn parse_events(source: &str, text: &str, format: Format) -> Result<(Vec<Event>, usize), HistoryError> {
+    Ok(match format {
+        Format::Jsonl => (jsonl::parse(source, text)?, 0),
+        Format::Edn => (edn_history::parse(source, text)?, 0),
+        Format::JepsenLog => jepsen_log::parse(source, text)?,
+    })
+}
+
 /// A validated history: its events in order, and the client operations paired from them.
 #[derive(Debug, Clone, Default)]
 pub struct History {
@@ -55,11 +64,7 @@ impl History {
     /// Parses a history from text in the given format.
     pub fn parse(source: impl Into<String>, text: &str, format: Format) -> Result<Self, HistoryError> {
         let source = source.into();
-        let (events, skipped_lines) = match format {
-            Format::Jsonl => (jsonl::parse(&source, text)?, 0),
-            Format::Edn => (edn_history::parse(&source, text)?, 0),
-            Format::JepsenLog => jepsen_log::parse(&source, text)?,
-        };
+        let (events, skipped_lines) = parse_events(&source, text, format)?;
         let mut history = History::from_events(source, events)?;
         history.skipped_lines = skipped_lines;
         Ok(history)
@@ -84,12 +89,36 @@ impl History {
                 )
             })?,
         };
-        History::parse(source, &text, format)
+        // The text can be large: free it before the events are joined and paired.
+        let (events, skipped_lines) = match format {
+            Format::Jsonl => {
+                let parts = jsonl::parse_parts(&source, &text)?;
+                drop(text);
+                (parts.join(), 0)
+            }
+            _ => {
+                let parsed = parse_events(&source, &text, format)?;
+                drop(text);
+                parsed
+            }
+        };
+        let mut history = History::from_events(source, events)?;
+        history.skipped_lines = skipped_lines;
+        Ok(history)
     }
 
     /// An error about the event at position `pos` in `events`, naming its line.
     pub fn error_at(&self, pos: usize, message: impl Into<String>) -> HistoryError {
         HistoryError::at(&self.source, self.events[pos].line as usize, message)
+    }
+
+    /// An operation's value: for `ok`, the completion's (what was read or done); otherwise the
+    /// invocation's (what was attempted; an `info`/`fail` completion's value is often an error).
+    pub fn value(&self, op: &Operation) -> &serde_json::Value {
+        match (op.outcome, op.complete) {
+            (Outcome::Ok, Some(c)) => &self.events[c].value,
+            _ => &self.events[op.invoke].value,
+        }
     }
 
     /// The invocation event of an operation.

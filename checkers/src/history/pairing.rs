@@ -34,9 +34,6 @@ pub struct Operation {
     pub f: String,
     /// The key, when the history names one.
     pub key: Option<Value>,
-    /// For `ok`: the completion's value (what was read or done). Otherwise the invocation's
-    /// value (what was attempted); an `info`/`fail` completion's value is often an error.
-    pub value: Value,
     /// How it ended.
     pub outcome: Outcome,
     /// Position of the invocation in [`super::History::events`].
@@ -96,7 +93,6 @@ pub(crate) fn pair(source: &str, events: &[Event]) -> Result<(Vec<Operation>, Ve
                 process: p,
                 f: e.f.clone(),
                 key: e.key.clone(),
-                value: e.value.clone(),
                 outcome: Outcome::Info,
                 invoke: pos,
                 complete: None,
@@ -138,10 +134,7 @@ pub(crate) fn pair(source: &str, events: &[Event]) -> Result<(Vec<Operation>, Ve
         }
         op.complete = Some(pos);
         op.outcome = match e.kind {
-            EventKind::Ok => {
-                op.value = e.value.clone();
-                Outcome::Ok
-            }
+            EventKind::Ok => Outcome::Ok,
             EventKind::Fail => Outcome::Fail,
             EventKind::Info => {
                 crashed.insert(p, e.line);
@@ -174,10 +167,10 @@ mod tests {
         use super::Outcome::*;
         let outcomes: Vec<_> = hist.ops.iter().map(|o| o.outcome).collect();
         assert_eq!(outcomes, vec![Ok, Ok, Info, Info]);
-        assert_eq!(hist.ops[1].value, serde_json::json!(1));
+        assert_eq!(hist.value(&hist.ops[1]), &serde_json::json!(1));
         assert_eq!(
-            hist.ops[2].value,
-            serde_json::json!([1, 2]),
+            hist.value(&hist.ops[2]),
+            &serde_json::json!([1, 2]),
             "info keeps the invocation's value"
         );
         assert_eq!(hist.ops[3].complete, None);

@@ -1,0 +1,306 @@
+//! The dependency-graph checker for transactional histories, after Jepsen's Elle: infer a
+//! graph of dependencies between transactions (ww, wr, rw; plus process and real-time order)
+//! from list-append or rw-register histories, black-box, and find the cycles and other evidence
+//! that prove an anomaly. Each requested consistency model gets a verdict and the anomalies
+//! behind it; session guarantees are checked by [`crate::session`].
+//!
+//! Entry points: [`check`] (a [`Report`]) and [`analyze`] (the typed [`TxnAnalysis`]).
+//! Definitions of every anomaly and model: `docs/consistency.md`.
+
+mod anomaly;
+mod cycle_report;
+mod cycles;
+mod depgraph;
+mod explain;
+pub(crate) mod list_append;
+mod list_append_explain;
+mod models;
+mod orders;
+pub(crate) mod rw_register;
+mod scc;
+mod txn;
+
+pub use anomaly::{AnomalyKind, CycleOrder, CycleShape, EXPLAINED_PER_KIND, Findings};
+pub use models::{ConsistencyModel, ModelVerdict, verdict_for};
+pub use rw_register::RegisterOrderAssumptions;
+pub use txn::{Scalar, Workload};
+
+pub(crate) use cycle_report::explain_edge;
+pub(crate) use cycles::{CycleClass, Search, all_classes, shortest_cycle};
+pub(crate) use depgraph::{DepGraph, EdgeList, kind};
+pub(crate) use explain::Ctx;
+pub(crate) use txn::{MicroOp, TxnSet};
+
+use crate::history::{History, HistoryError, Outcome};
+use crate::report::{Report, Verdict};
+use serde_json::{Map, Value, json};
+use std::time::Instant;
+
+/// What to check and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnCheckOptions {
+    /// The workload the history comes from.
+    pub workload: Workload,
+    /// The models to judge the history against; empty means [`TxnCheckOptions::default_models`].
+    pub models: Vec<ConsistencyModel>,
+    /// Infer process order (needed for the `-process` cycle names).
+    pub process_order: bool,
+    /// Infer real-time order (needed for strict serializability).
+    pub realtime_order: bool,
+    /// Extra version-order assumptions for rw-register.
+    pub register_order: RegisterOrderAssumptions,
+    /// Search work allowed per strongly connected component and cycle class.
+    pub cycle_budget: usize,
+}
+
+impl TxnCheckOptions {
+    /// Defaults for a workload: strict serializability and every session guarantee, with
+    /// process and real-time order inferred.
+    pub fn new(workload: Workload) -> Self {
+        TxnCheckOptions {
+            workload,
+            models: Vec::new(),
+            process_order: true,
+            realtime_order: true,
+            register_order: RegisterOrderAssumptions::default(),
+            cycle_budget: cycles::DEFAULT_BUDGET,
+        }
+    }
+
+    /// The models checked when none are named.
+    pub fn default_models() -> Vec<ConsistencyModel> {
+        let mut m = vec![ConsistencyModel::StrictSerializable];
+        m.extend(ConsistencyModel::SESSION);
+        m
+    }
+
+    /// The models to check, defaults applied, sorted and without repeats.
+    pub fn effective_models(&self) -> Vec<ConsistencyModel> {
+        let mut m = if self.models.is_empty() {
+            Self::default_models()
+        } else {
+            self.models.clone()
+        };
+        m.sort();
+        m.dedup();
+        m
+    }
+}
+
+/// What the inference of one workload produced (for explanations and session checks).
+#[derive(Debug)]
+pub(crate) enum Inference {
+    List(list_append::ListIndex),
+    Register(rw_register::RegisterIndex),
+}
+
+/// The typed result of a check.
+#[derive(Debug)]
+pub struct TxnAnalysis {
+    /// The workload checked.
+    pub workload: Workload,
+    /// Every anomaly found (whether or not a requested model forbids it).
+    pub findings: Findings,
+    /// Anomaly kinds whose search was cut short by the budget (they may exist).
+    pub inconclusive: Vec<AnomalyKind>,
+    /// The verdict of each requested model.
+    pub models: Vec<ModelVerdict>,
+    /// Counts: transactions, edges, elapsed time.
+    pub stats: Map<String, Value>,
+}
+
+impl TxnAnalysis {
+    /// The overall verdict: the worst over the requested models.
+    pub fn verdict(&self) -> Verdict {
+        self.models.iter().fold(Verdict::Valid, |v, m| v.worst(m.verdict))
+    }
+
+    /// The kinds of anomaly found, sorted.
+    pub fn anomaly_kinds(&self) -> Vec<AnomalyKind> {
+        self.findings.kinds()
+    }
+
+    /// The verdict of one model, if it was requested.
+    pub fn model(&self, model: ConsistencyModel) -> Option<&ModelVerdict> {
+        self.models.iter().find(|m| m.model == model)
+    }
+
+    /// The analysis as a [`Report`]: anomalies forbidden by a requested model, explained;
+    /// per-model verdicts in `details.models`.
+    pub fn into_report(self) -> Report {
+        let verdict = self.verdict();
+        let model_names: Vec<&str> = self.models.iter().map(|m| m.model.name()).collect();
+        let summary = summarize(&self.models, self.stats.get("transactions"));
+        let mut report = Report::new(self.workload.name(), model_names.join(", "), verdict, summary);
+        let relevant = |k: AnomalyKind| self.models.iter().any(|m| m.model.forbids(k));
+        let mut explained: Vec<_> = self
+            .findings
+            .explained
+            .iter()
+            .filter(|(k, _)| relevant(*k))
+            .collect();
+        // By kind, then smallest evidence first.
+        explained.sort_by_key(|(k, a)| (*k, a.events.len(), a.steps.len()));
+        report.anomalies = explained.into_iter().map(|(_, a)| a.clone()).collect();
+        let mut counts = Map::new();
+        let mut other = Map::new();
+        for k in self.findings.kinds() {
+            let n = json!(self.findings.counts[&k]);
+            if relevant(k) {
+                counts.insert(k.name().into(), n)
+            } else {
+                other.insert(k.name().into(), n)
+            };
+        }
+        report.stats = self.stats;
+        report.details = json!({
+            "models": self.models,
+            "anomaly_counts": counts,
+            "other_anomalies": other,
+            "inconclusive": self.inconclusive.iter().map(|k| k.name()).collect::<Vec<_>>(),
+        });
+        report
+    }
+}
+
+fn summarize(models: &[ModelVerdict], txns: Option<&Value>) -> String {
+    let txns = txns.and_then(Value::as_u64).unwrap_or(0);
+    let broken: Vec<String> = models
+        .iter()
+        .filter(|m| m.verdict == Verdict::Invalid)
+        .map(|m| format!("{} ({})", m.model, m.anomalies.join(", ")))
+        .collect();
+    let unknown: Vec<&str> = models
+        .iter()
+        .filter(|m| m.verdict == Verdict::Unknown)
+        .map(|m| m.model.name())
+        .collect();
+    let valid: Vec<&str> = models
+        .iter()
+        .filter(|m| m.verdict == Verdict::Valid)
+        .map(|m| m.model.name())
+        .collect();
+    let mut parts = Vec::new();
+    if !broken.is_empty() {
+        parts.push(format!("violates {}", broken.join("; ")));
+    }
+    if !unknown.is_empty() {
+        parts.push(format!(
+            "unknown for {} (search budget spent)",
+            unknown.join(", ")
+        ));
+    }
+    if !valid.is_empty() {
+        parts.push(format!("satisfies {}", valid.join(", ")));
+    }
+    format!("{txns} transactions: {}", parts.join("; "))
+}
+
+/// Checks a history of transactions and returns a report.
+pub fn check(history: &History, options: &TxnCheckOptions) -> Result<Report, HistoryError> {
+    Ok(analyze(history, options)?.into_report())
+}
+
+/// Checks a history of transactions and returns the typed analysis.
+pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalysis, HistoryError> {
+    let started = Instant::now();
+    let models = options.effective_models();
+    let mut phases = Map::new();
+    let mut lap = Instant::now();
+    let mut phase = |name: &str| {
+        phases.insert(name.to_string(), json!(lap.elapsed().as_millis() as u64));
+        lap = Instant::now();
+    };
+    let set = TxnSet::parse(history, options.workload)?;
+    phase("parse_ms");
+    let ctx = Ctx { history, set: &set };
+    let mut findings = Findings::default();
+    let mut edges = EdgeList::default();
+    let timings = orders::timings(history, &set);
+    let inference = match options.workload {
+        Workload::ListAppend => Inference::List(list_append::analyze(ctx, &mut edges, &mut findings)?),
+        Workload::RwRegister => Inference::Register(rw_register::analyze(
+            ctx,
+            options.register_order,
+            &timings,
+            &mut edges,
+            &mut findings,
+        )?),
+    };
+    phase("infer_ms");
+    let forbidden_by_any = |k: AnomalyKind| models.iter().any(|m| m.forbids(k));
+    let mut inconclusive = Vec::new();
+    let classes: Vec<CycleClass> = all_classes()
+        .into_iter()
+        .filter(|c| forbidden_by_any(AnomalyKind::Cycle(c.shape, c.order)))
+        .filter(|c| match c.order {
+            CycleOrder::Data => true,
+            CycleOrder::Process => options.process_order,
+            CycleOrder::Realtime => {
+                if !options.realtime_order {
+                    inconclusive.push(AnomalyKind::Cycle(c.shape, c.order));
+                }
+                options.realtime_order
+            }
+        })
+        .collect();
+    if classes.iter().any(|c| c.order != CycleOrder::Data) {
+        orders::add_process_edges(&set, &mut edges);
+    }
+    if classes.iter().any(|c| c.order == CycleOrder::Realtime) {
+        orders::add_realtime_edges(&timings, &mut edges);
+    }
+    let inferred_edges = edges.len();
+    let graph = edges.freeze(set.txns.len());
+    phase("orders_and_graph_ms");
+    inconclusive.extend(cycle_report::report_cycles(
+        ctx,
+        &inference,
+        &graph,
+        &classes,
+        options.cycle_budget,
+        &mut findings,
+    ));
+    phase("cycles_ms");
+    let session_models: Vec<ConsistencyModel> = ConsistencyModel::SESSION
+        .into_iter()
+        .filter(|s| {
+            let k = crate::session::anomaly_of(*s);
+            forbidden_by_any(k)
+        })
+        .collect();
+    crate::session::check(
+        ctx,
+        &inference,
+        &graph,
+        &session_models,
+        options.cycle_budget,
+        &mut findings,
+    );
+    phase("sessions_ms");
+    let found = findings.kinds();
+    let verdicts: Vec<ModelVerdict> = models
+        .iter()
+        .map(|&m| verdict_for(m, &found, &inconclusive))
+        .collect();
+    let count = |o: Outcome| set.txns.iter().filter(|t| t.outcome == o).count();
+    let mut stats = Map::new();
+    stats.insert("transactions".into(), json!(set.txns.len()));
+    stats.insert("ok".into(), json!(count(Outcome::Ok)));
+    stats.insert("info".into(), json!(count(Outcome::Info)));
+    stats.insert("fail".into(), json!(count(Outcome::Fail)));
+    stats.insert("micro_ops".into(), json!(set.mops.len()));
+    stats.insert("inferred_edges".into(), json!(inferred_edges));
+    stats.insert("graph_edges".into(), json!(graph.edge_count()));
+    stats.insert("elapsed_ms".into(), json!(started.elapsed().as_millis() as u64));
+    stats.extend(phases);
+    Ok(TxnAnalysis {
+        workload: options.workload,
+        findings,
+        inconclusive,
+        models: verdicts,
+        stats,
+    })
+}
+#[cfg(test)]
+mod cycles_oracle;

@@ -1,0 +1,327 @@
+//! Session guarantees over list-append histories.
+//!
+//! Within a process: read-your-writes (a read of a key contains the process's latest earlier
+//! append to it), monotonic reads (a read of a key is at least as long as the process's earlier
+//! reads of it), and the same-key halves of monotonic writes and writes-follow-reads (a later
+//! append sits after the earlier append / after everything the process had read, in the key's
+//! version order). Across processes: whoever observes a process's append must, in its later
+//! reads, also observe the appends that process made before it (monotonic writes) and the
+//! versions it had read before it (writes-follow-reads).
+
+use crate::graph::list_append::{ListIndex, NONE, ReadFact, kv};
+use crate::graph::{AnomalyKind, ConsistencyModel, Ctx, Findings, MicroOp};
+use crate::history::Outcome;
+use rustc_hash::FxHashMap;
+
+/// The reads of each transaction, as ranges into `index.reads`.
+fn reads_by_txn(index: &ListIndex, txns: usize) -> Vec<(u32, u32)> {
+    let mut ranges = vec![(0u32, 0u32); txns];
+    let mut i = 0;
+    while i < index.reads.len() {
+        let t = index.reads[i].txn as usize;
+        let end = i + index.reads[i..]
+            .iter()
+            .take_while(|r| r.txn as usize == t)
+            .count();
+        ranges[t] = (i as u32, end as u32);
+        i = end;
+    }
+    ranges
+}
+
+/// Whether a read of `key` contains `value`.
+fn contains(ctx: Ctx, index: &ListIndex, read: &ReadFact, value: u32) -> bool {
+    if index.order(read.key).is_some() {
+        return index
+            .pos
+            .get(&kv(read.key, value))
+            .is_some_and(|&p| p < read.span.len);
+    }
+    ctx.set.values(read.span).contains(&value)
+}
+
+/// The position of a value in its key's observed order, for consistent keys.
+fn position(index: &ListIndex, key: u32, value: u32) -> Option<u32> {
+    index.order(key)?;
+    index.pos.get(&kv(key, value)).copied()
+}
+
+pub(crate) fn check(
+    ctx: Ctx,
+    index: &ListIndex,
+    sessions: &[Vec<u32>],
+    wanted: &dyn Fn(ConsistencyModel) -> bool,
+    findings: &mut Findings,
+) {
+    let set = ctx.set;
+    let ranges = reads_by_txn(index, set.txns.len());
+    let reads_of = |t: u32| {
+        let (a, b) = ranges[t as usize];
+        &index.reads[a as usize..b as usize]
+    };
+    for session in sessions {
+        // key -> (txn, value) of the latest append; key -> (txn, read) of the longest read.
+        let mut last_append: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
+        let mut longest_read: FxHashMap<u32, (u32, ReadFact)> = FxHashMap::default();
+        for &t in session {
+            let txn = set.txns[t as usize];
+            let p = txn.process;
+            for r in reads_of(t).iter().filter(|r| r.valid) {
+                if wanted(ConsistencyModel::ReadYourWrites)
+                    && let Some(&(wt, v)) = last_append.get(&r.key)
+                    && !contains(ctx, index, r, v)
+                {
+                    findings.add(AnomalyKind::ReadYourWrites, || {
+                        let mut a = ctx.anomaly(&[wt as usize, t as usize], Some(r.key));
+                        a.steps.push(format!(
+                            "Process {p} appended {} to key {} in T1 (index {}), then read key {} in T2 (index {}) as {} and did not see {}.",
+                            ctx.s(v), ctx.s(r.key), ctx.index(wt as usize), ctx.s(r.key), ctx.index(t as usize),
+                            ctx.span(r.span), ctx.s(v)
+                        ));
+                        a
+                    });
+                }
+                if wanted(ConsistencyModel::MonotonicReads)
+                    && index.order(r.key).is_some()
+                    && let Some(&(rt, prev)) = longest_read.get(&r.key)
+                    && r.span.len < prev.span.len
+                {
+                    findings.add(AnomalyKind::MonotonicReads, || {
+                        let mut a = ctx.anomaly(&[rt as usize, t as usize], Some(r.key));
+                        a.steps.push(format!(
+                            "Process {p} read key {} as {} in T1 (index {}), then as {} in T2 (index {}): an older state, losing {}.",
+                            ctx.s(r.key), ctx.span(prev.span), ctx.index(rt as usize), ctx.span(r.span),
+                            ctx.index(t as usize),
+                            ctx.list(&set.values(prev.span)[r.span.len as usize..])
+                        ));
+                        a
+                    });
+                }
+            }
+            for m in set.mops(t as usize) {
+                let MicroOp::Append { key, value } = *m else {
+                    continue;
+                };
+                let Some(pos) = position(index, key, value) else {
+                    continue;
+                };
+                if wanted(ConsistencyModel::MonotonicWrites)
+                    && let Some(&(wt, v1)) = last_append.get(&key)
+                    && wt != t
+                    && position(index, key, v1).is_none_or(|p1| p1 > pos)
+                {
+                    findings.add(AnomalyKind::MonotonicWrites, || {
+                        let mut a = ctx.anomaly(&[wt as usize, t as usize], Some(key));
+                        let order = index.order(key).map(|o| ctx.list(&o.longest)).unwrap_or_default();
+                        a.steps.push(format!(
+                            "Process {p} appended {} to key {} in T1 (index {}), then {} in T2 (index {}).",
+                            ctx.s(v1),
+                            ctx.s(key),
+                            ctx.index(wt as usize),
+                            ctx.s(value),
+                            ctx.index(t as usize)
+                        ));
+                        a.steps.push(format!(
+                            "But key {} was read as {order}: {} became visible without {} before it.",
+                            ctx.s(key),
+                            ctx.s(value),
+                            ctx.s(v1)
+                        ));
+                        a
+                    });
+                }
+                if wanted(ConsistencyModel::WritesFollowReads)
+                    && let Some(&(rt, prev)) = longest_read.get(&key)
+                    && rt != t
+                    && pos < prev.span.len
+                {
+                    findings.add(AnomalyKind::WritesFollowReads, || {
+                        let mut a = ctx.anomaly(&[rt as usize, t as usize], Some(key));
+                        let order = index.order(key).map(|o| ctx.list(&o.longest)).unwrap_or_default();
+                        a.steps.push(format!(
+                            "Process {p} read key {} as {} in T1 (index {}), then appended {} in T2 (index {}).",
+                            ctx.s(key), ctx.span(prev.span), ctx.index(rt as usize), ctx.s(value), ctx.index(t as usize)
+                        ));
+                        a.steps.push(format!(
+                            "But key {} was read as {order}: {} was placed before versions process {p} had already read.",
+                            ctx.s(key), ctx.s(value)
+                        ));
+                        a
+                    });
+                }
+            }
+            // Update the session state with this transaction.
+            for r in reads_of(t).iter().filter(|r| r.valid) {
+                let longer = longest_read
+                    .get(&r.key)
+                    .is_none_or(|(_, prev)| r.span.len > prev.span.len);
+                if longer {
+                    longest_read.insert(r.key, (t, *r));
+                }
+            }
+            for m in set.mops(t as usize) {
+                if let MicroOp::Append { key, value } = *m {
+                    last_append.insert(key, (t, value));
+                }
+            }
+        }
+    }
+    if wanted(ConsistencyModel::MonotonicWrites) || wanted(ConsistencyModel::WritesFollowReads) {
+        observers(ctx, index, &ranges, wanted, findings);
+    }
+}
+
+/// The cross-process halves of monotonic writes and writes-follow-reads. For each later read
+/// of a key by an observer, the candidates are short: the appends missing from the read (its
+/// key's order past the read, and the unobserved appends) and the longer reads of the key.
+fn observers(
+    ctx: Ctx,
+    index: &ListIndex,
+    ranges: &[(u32, u32)],
+    wanted: &dyn Fn(ConsistencyModel) -> bool,
+    findings: &mut Findings,
+) {
+    let set = ctx.set;
+    // Dense process numbers, so "the latest transaction of process p observed" is an array.
+    let mut dense: FxHashMap<u64, usize> = FxHashMap::default();
+    let proc_of: Vec<usize> = set
+        .txns
+        .iter()
+        .map(|t| {
+            let next = dense.len();
+            *dense.entry(t.process).or_insert(next)
+        })
+        .collect();
+    // Valid reads of keys with an order, by key, longest first: (key, length, read position).
+    let mut by_len: Vec<(u32, u32, u32)> = index
+        .reads
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.valid && index.order(r.key).is_some())
+        .map(|(i, r)| (r.key, r.span.len, i as u32))
+        .collect();
+    by_len.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    let mut key_reads: FxHashMap<u32, (usize, usize)> = FxHashMap::default();
+    let mut i = 0;
+    while i < by_len.len() {
+        let end = i + by_len[i..].iter().take_while(|e| e.0 == by_len[i].0).count();
+        key_reads.insert(by_len[i].0, (i, end));
+        i = end;
+    }
+    // slot[p]: position in `seen` of process p's latest transaction observed so far.
+    let mut seen: Vec<(usize, u32, u32, u32)> = Vec::new();
+    let mut slot: Vec<u32> = vec![NONE; dense.len()];
+    let latest = |slot: &[u32], seen: &[(usize, u32, u32, u32)], p: usize| match slot[p] {
+        NONE => None,
+        i => Some(seen[i as usize]),
+    };
+    for (t, txn) in set.txns.iter().enumerate() {
+        if txn.outcome != Outcome::Ok {
+            continue;
+        }
+        let (a, b) = ranges[t];
+        let reads = &index.reads[a as usize..b as usize];
+        for s in &seen {
+            slot[s.0] = NONE;
+        }
+        seen.clear();
+        let me = proc_of[t];
+        let mut reported_mw = false;
+        let mut reported_wfr = false;
+        // Reads in the order the transaction made them: each must reflect what the earlier
+        // ones observed.
+        for r in reads.iter().filter(|r| r.valid) {
+            let Some(order) = index.order(r.key) else { continue };
+            if !seen.is_empty() && !reported_mw && wanted(ConsistencyModel::MonotonicWrites) {
+                let missing = order.writers[r.span.len as usize..]
+                    .iter()
+                    .zip(&order.longest[r.span.len as usize..])
+                    .map(|(&w, &v)| (w, Some(v)))
+                    .chain(order.unobserved.iter().map(|&w| (w, None)));
+                for (w1, v1) in missing {
+                    if w1 == NONE || w1 as usize == t {
+                        continue;
+                    }
+                    let Some((_, w2, k2, v2)) = latest(&slot, &seen, proc_of[w1 as usize]) else {
+                        continue;
+                    };
+                    if w1 >= w2 {
+                        continue;
+                    }
+                    let v1 = v1.or_else(|| first_append(ctx, w1, r.key)).unwrap_or(NONE);
+                    reported_mw = true;
+                    let p = set.txns[w1 as usize].process;
+                    findings.add(AnomalyKind::MonotonicWrites, || {
+                        let mut a = ctx.anomaly(&[w1 as usize, w2 as usize, t], Some(r.key));
+                        a.steps.push(format!(
+                            "Process {p} appended {} to key {} in T1, then {} to key {} in T2.",
+                            ctx.s(v1), ctx.s(r.key), ctx.s(v2), ctx.s(k2)
+                        ));
+                        a.steps.push(format!(
+                            "T3 (process {}) saw T2's append of {} to key {}, but then read key {} as {}, without T1's earlier append of {}.",
+                            txn.process, ctx.s(v2), ctx.s(k2), ctx.s(r.key), ctx.span(r.span), ctx.s(v1)
+                        ));
+                        a
+                    });
+                    break;
+                }
+            }
+            if !seen.is_empty() && !reported_wfr && wanted(ConsistencyModel::WritesFollowReads) {
+                let (start, end) = key_reads.get(&r.key).copied().unwrap_or((0, 0));
+                for &(_, len, ri) in by_len[start..end].iter().take_while(|e| e.1 > r.span.len) {
+                    let earlier = index.reads[ri as usize];
+                    let rt = earlier.txn;
+                    if rt as usize == t {
+                        continue;
+                    }
+                    let Some((_, w2, k2, v2)) = latest(&slot, &seen, proc_of[rt as usize]) else {
+                        continue;
+                    };
+                    if rt >= w2 {
+                        continue;
+                    }
+                    reported_wfr = true;
+                    let p = set.txns[rt as usize].process;
+                    findings.add(AnomalyKind::WritesFollowReads, || {
+                        let mut a = ctx.anomaly(&[rt as usize, w2 as usize, t], Some(r.key));
+                        a.steps.push(format!(
+                            "Process {p} read key {} as {} in T1, then appended {} to key {} in T2.",
+                            ctx.s(r.key), ctx.list(&order.longest[..len as usize]), ctx.s(v2), ctx.s(k2)
+                        ));
+                        a.steps.push(format!(
+                            "T3 (process {}) saw T2's append of {} to key {}, but then read key {} as {}, an older state than process {p} had read before writing.",
+                            txn.process, ctx.s(v2), ctx.s(k2), ctx.s(r.key), ctx.span(r.span)
+                        ));
+                        a
+                    });
+                    break;
+                }
+            }
+            for (p, &w) in order.writers[..r.view_len as usize].iter().enumerate() {
+                if w == NONE {
+                    continue;
+                }
+                let d = proc_of[w as usize];
+                if d == me || !set.txns[w as usize].possibly_committed() {
+                    continue;
+                }
+                match slot[d] {
+                    NONE => {
+                        slot[d] = seen.len() as u32;
+                        seen.push((d, w, r.key, order.longest[p]));
+                    }
+                    i if seen[i as usize].1 >= w => {}
+                    i => seen[i as usize] = (d, w, r.key, order.longest[p]),
+                }
+            }
+        }
+    }
+}
+
+/// A transaction's first append to a key.
+fn first_append(ctx: Ctx, t: u32, key: u32) -> Option<u32> {
+    ctx.set.mops(t as usize).iter().find_map(|m| match *m {
+        MicroOp::Append { key: k, value } if k == key => Some(value),
+        _ => None,
+    })
+}

@@ -1,0 +1,516 @@
+//! Property tests: the linearizability checker agrees with a brute-force oracle on thousands of
+//! random small concurrent histories (several keys, both models, `fail` and `info` operations,
+//! both treatments of a failed cas).
+//!
+//! Histories come from two generators: one simulates a real register (every operation takes
+//! effect at a point inside its interval) and then sometimes corrupts a result, so both verdicts
+//! are common; the other draws operations and results blindly. The oracle shares no code with
+//! the checker: it tries every order of the operations, over the whole multi-key history at once.
+
+use faultline_checkers::history::{Format, History};
+use faultline_checkers::linear::{self, FailedCas, LinearOptions, Model};
+use faultline_checkers::report::Verdict;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Read,
+    Write,
+    Cas,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum End {
+    Ok,
+    Fail,
+    Info,
+    Never,
+}
+
+/// One generated operation. Values are small integers; `None` is nil (never written).
+#[derive(Debug, Clone)]
+struct GenOp {
+    process: u64,
+    key: usize,
+    kind: Kind,
+    /// Write: the value. Cas: expected. Read: unused.
+    a: i64,
+    /// Cas: the new value.
+    b: i64,
+    /// What an ok read saw.
+    seen: Option<i64>,
+    end: End,
+    invoke: usize,
+    complete: usize,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The oracle: try every order.
+
+#[derive(Debug, Clone, Copy)]
+enum Effect {
+    Read(Option<i64>),
+    Write(i64),
+    Cas(i64, i64),
+    NotHolding(i64),
+}
+
+struct Item {
+    key: usize,
+    effect: Effect,
+    required: bool,
+    invoke: usize,
+    complete: usize,
+}
+
+fn oracle(ops: &[GenOp], failed_cas: FailedCas) -> bool {
+    let mut items = Vec::new();
+    for o in ops {
+        let required = matches!(o.end, End::Ok | End::Fail);
+        let effect = match (o.kind, o.end) {
+            (Kind::Read, End::Ok) => Effect::Read(o.seen),
+            (Kind::Read, End::Info | End::Never) => continue, // an unknown read constrains nothing
+            (Kind::Write, End::Fail) => continue,
+            (Kind::Write, _) => Effect::Write(o.a),
+            (Kind::Cas, End::Fail) if failed_cas == FailedCas::AsRead => Effect::NotHolding(o.a),
+            (Kind::Cas, End::Fail) | (Kind::Read, End::Fail) => continue,
+            (Kind::Cas, _) => Effect::Cas(o.a, o.b),
+        };
+        items.push(Item {
+            key: o.key,
+            effect,
+            required,
+            invoke: o.invoke,
+            complete: o.complete,
+        });
+    }
+    assert!(items.len() <= 64);
+    place_rest(&items, 0, &mut BTreeMap::new(), &mut HashSet::new())
+}
+
+/// Tries every order of the unplaced items (bit i of `placed` set: item i is placed). The
+/// answer depends only on `placed` and `state`, so failures are remembered to keep larger
+/// histories tractable.
+fn place_rest(
+    items: &[Item],
+    placed: u64,
+    state: &mut BTreeMap<usize, Option<i64>>,
+    failed: &mut HashSet<(u64, BTreeMap<usize, Option<i64>>)>,
+) -> bool {
+    let is_placed = |i: usize| placed >> i & 1 == 1;
+    if (0..items.len()).all(|i| is_placed(i) || !items[i].required) {
+        return true;
+    }
+    if failed.contains(&(placed, state.clone())) {
+        return false;
+    }
+    for i in 0..items.len() {
+        if is_placed(i) {
+            continue;
+        }
+        // Every required operation that completed before this one was invoked goes first.
+        let must_wait = (0..items.len())
+            .any(|j| !is_placed(j) && items[j].required && items[j].complete < items[i].invoke);
+        if must_wait {
+            continue;
+        }
+        let old = state.get(&items[i].key).copied().flatten();
+        let new = match items[i].effect {
+            Effect::Read(v) if v == old => old,
+            Effect::Write(v) => Some(v),
+            Effect::Cas(e, n) if old == Some(e) => Some(n),
+            Effect::NotHolding(e) if old != Some(e) => old,
+            _ => continue,
+        };
+        state.insert(items[i].key, new);
+        if place_rest(items, placed | 1 << i, state, failed) {
+            return true;
+        }
+        state.insert(items[i].key, old);
+    }
+    failed.insert((placed, state.clone()));
+    false
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generators.
+
+struct Shape {
+    keys: usize,
+    ops: usize,
+    processes: usize,
+    cas: bool,
+    /// Chance per step that an in-flight operation times out (becomes info or never completes).
+    timeouts: f64,
+    /// Values written are drawn from `0..values`.
+    values: i64,
+}
+
+/// Small multi-key histories.
+fn several_keys(rng: &mut SmallRng) -> Shape {
+    Shape {
+        keys: rng.random_range(1..=3),
+        ops: rng.random_range(1..=8),
+        processes: rng.random_range(2..=4),
+        cas: rng.random_bool(0.6),
+        timeouts: 0.06,
+        values: 3,
+    }
+}
+
+/// One key, many concurrent processes and operations: long overlaps, wide search windows.
+fn crowded_key(rng: &mut SmallRng) -> Shape {
+    Shape {
+        keys: 1,
+        ops: rng.random_range(12..=22),
+        processes: rng.random_range(6..=9),
+        cas: rng.random_bool(0.7),
+        timeouts: 0.04,
+        values: 3,
+    }
+}
+
+/// One key, two values, many unknown outcomes: many operations that do the same thing.
+fn twins_key(rng: &mut SmallRng) -> Shape {
+    Shape {
+        keys: 1,
+        ops: rng.random_range(8..=16),
+        processes: rng.random_range(4..=7),
+        cas: rng.random_bool(0.7),
+        timeouts: 0.2,
+        values: 2,
+    }
+}
+
+/// One key, more operations, more concurrency, many unknown outcomes: harder searches.
+fn one_busy_key(rng: &mut SmallRng) -> Shape {
+    Shape {
+        keys: 1,
+        ops: rng.random_range(6..=10),
+        processes: rng.random_range(3..=5),
+        cas: rng.random_bool(0.7),
+        timeouts: 0.15,
+        values: 3,
+    }
+}
+
+fn pick_kind(rng: &mut SmallRng, cas: bool) -> Kind {
+    match rng.random_range(0..if cas { 3 } else { 2 }) {
+        0 => Kind::Read,
+        1 => Kind::Write,
+        _ => Kind::Cas,
+    }
+}
+
+/// Simulates registers: each operation takes effect at one instant inside its interval (or,
+/// when its outcome is unknown, possibly later or never). The history is linearizable.
+fn simulate(rng: &mut SmallRng, shape: &Shape) -> Vec<GenOp> {
+    let mut ops: Vec<GenOp> = Vec::new();
+    let mut state: HashMap<usize, Option<i64>> = HashMap::new();
+    // Per process slot: the op in flight, and whether it has taken effect yet.
+    let mut slots: Vec<Option<(usize, bool)>> = vec![None; shape.processes];
+    let mut slot_process: Vec<u64> = (0..shape.processes as u64).collect();
+    let mut next_process = shape.processes as u64;
+    let mut pending_unknown: Vec<usize> = Vec::new(); // info ops that have not yet taken effect
+    let mut t = 0usize;
+    let mut started = 0;
+    let take_effect = |op: &mut GenOp, state: &mut HashMap<usize, Option<i64>>| {
+        let cur = state.get(&op.key).copied().flatten();
+        match op.kind {
+            Kind::Read => op.seen = cur,
+            Kind::Write => {
+                state.insert(op.key, Some(op.a));
+            }
+            Kind::Cas => {
+                if cur == Some(op.a) {
+                    state.insert(op.key, Some(op.b));
+                    op.end = End::Ok;
+                } else {
+                    op.end = End::Fail;
+                }
+            }
+        }
+    };
+    while started < shape.ops || slots.iter().any(Option::is_some) {
+        t += 1;
+        let s = rng.random_range(0..shape.processes);
+        match slots[s] {
+            None if started < shape.ops => {
+                let kind = pick_kind(rng, shape.cas);
+                ops.push(GenOp {
+                    process: slot_process[s],
+                    key: rng.random_range(0..shape.keys),
+                    kind,
+                    a: rng.random_range(0..shape.values),
+                    b: rng.random_range(0..shape.values),
+                    seen: None,
+                    end: End::Ok,
+                    invoke: t,
+                    complete: usize::MAX,
+                });
+                slots[s] = Some((ops.len() - 1, false));
+                started += 1;
+            }
+            None => {}
+            Some((i, false)) => {
+                if ops[i].kind == Kind::Write && rng.random_bool(0.1) {
+                    ops[i].end = End::Fail; // a write refused: no effect
+                } else {
+                    take_effect(&mut ops[i], &mut state);
+                }
+                slots[s] = Some((i, true));
+            }
+            Some((i, true)) => {
+                ops[i].complete = t;
+                slots[s] = None;
+            }
+        }
+        // Sometimes an in-flight operation's outcome becomes unknown (a timeout).
+        if rng.random_bool(shape.timeouts) {
+            let s = rng.random_range(0..shape.processes);
+            if let Some((i, effected)) = slots[s] {
+                t += 1; // every event has its own instant
+                ops[i].end = if rng.random_bool(0.7) {
+                    End::Info
+                } else {
+                    End::Never
+                };
+                ops[i].complete = if ops[i].end == End::Info { t } else { usize::MAX };
+                if !effected {
+                    pending_unknown.push(i);
+                }
+                slots[s] = None;
+                slot_process[s] = next_process;
+                next_process += 1;
+            }
+        }
+        // Unknown operations may take effect later, or never.
+        if !pending_unknown.is_empty() && rng.random_bool(0.15) {
+            let i = pending_unknown.swap_remove(rng.random_range(0..pending_unknown.len()));
+            let end = ops[i].end;
+            take_effect(&mut ops[i], &mut state);
+            ops[i].end = end;
+        }
+    }
+    ops
+}
+
+/// Changes one result so the history may no longer be linearizable.
+fn corrupt(rng: &mut SmallRng, ops: &mut [GenOp]) {
+    if ops.is_empty() {
+        return;
+    }
+    let i = rng.random_range(0..ops.len());
+    let o = &mut ops[i];
+    match (o.kind, o.end) {
+        (Kind::Read, _) => {
+            o.end = End::Ok;
+            o.seen = if rng.random_bool(0.2) {
+                None
+            } else {
+                Some(rng.random_range(0..3))
+            };
+        }
+        (Kind::Cas, End::Ok) => o.end = End::Fail,
+        (Kind::Cas, End::Fail) => o.end = End::Ok,
+        _ => o.a = rng.random_range(0..3),
+    }
+}
+
+/// Draws operations, outcomes and results without any register behind them.
+fn blind(rng: &mut SmallRng, shape: &Shape) -> Vec<GenOp> {
+    let mut ops = simulate(rng, shape);
+    for o in &mut ops {
+        if o.kind == Kind::Read && rng.random_bool(0.5) {
+            o.seen = if rng.random_bool(0.3) {
+                None
+            } else {
+                Some(rng.random_range(0..3))
+            };
+        }
+        if matches!(o.end, End::Ok | End::Fail) && rng.random_bool(0.25) {
+            o.end = if rng.random_bool(0.5) { End::Ok } else { End::Fail };
+        }
+    }
+    ops
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing a generated history and checking it.
+
+fn to_history(ops: &[GenOp], keyed: bool) -> History {
+    let mut events: Vec<(usize, Value)> = Vec::new();
+    let key = |o: &GenOp| json!(format!("k{}", o.key));
+    for o in ops {
+        let (f, arg) = match o.kind {
+            Kind::Read => ("read", Value::Null),
+            Kind::Write => ("write", json!(o.a)),
+            Kind::Cas => ("cas", json!([o.a, o.b])),
+        };
+        let mut inv = json!({"process": o.process, "type": "invoke", "f": f, "value": arg});
+        if keyed {
+            inv["key"] = key(o);
+        }
+        events.push((o.invoke, inv));
+        let done_type = match o.end {
+            End::Ok => "ok",
+            End::Fail => "fail",
+            End::Info => "info",
+            End::Never => continue,
+        };
+        let value = match (o.kind, o.end) {
+            (Kind::Read, End::Ok) => json!(o.seen),
+            (Kind::Read, _) => Value::Null,
+            _ => arg,
+        };
+        let mut done = json!({"process": o.process, "type": done_type, "f": f, "value": value});
+        if keyed {
+            done["key"] = key(o);
+        }
+        events.push((o.complete, done));
+    }
+    events.sort_by_key(|(t, _)| *t);
+    let text: Vec<String> = events
+        .iter()
+        .map(|(t, e)| {
+            let mut e = e.clone();
+            e["time"] = json!(t * 1000);
+            e.to_string()
+        })
+        .collect();
+    History::parse("generated.jsonl", &text.join("\n"), Format::Jsonl).expect("generated history parses")
+}
+
+fn checker(history: &History, model: Model, failed_cas: FailedCas) -> linear::LinearResult {
+    let mut opts = LinearOptions::new(model);
+    opts.failed_cas = failed_cas;
+    opts.threads = 1;
+    linear::check(history, &opts).expect("generated history fits the model")
+}
+
+/// The longest prefix reported for a failure must itself be a legal sequential execution.
+fn assert_prefix_is_legal(history: &History, result: &linear::LinearResult) {
+    for f in &result.failures {
+        let mut state = Value::Null;
+        for &id in &f.longest {
+            let op = &history.ops[id];
+            let arg = &history.events[op.invoke].value;
+            match op.f.as_str() {
+                "read" => assert_eq!(history.value(op), &state, "prefix read"),
+                "write" => state = arg.clone(),
+                "cas" if op.outcome == faultline_checkers::history::Outcome::Fail => {
+                    assert_ne!(arg[0], state)
+                }
+                "cas" => {
+                    assert_eq!(arg[0], state, "prefix cas");
+                    state = arg[1].clone();
+                }
+                other => panic!("unexpected f {other}"),
+            }
+        }
+        assert_eq!(state, f.state);
+        assert!(!f.longest.contains(&f.culprit));
+    }
+}
+
+type Generator = fn(&mut SmallRng, &Shape) -> Vec<GenOp>;
+
+fn run_cases(
+    seed: u64,
+    cases: usize,
+    shape_of: fn(&mut SmallRng) -> Shape,
+    make: Generator,
+    corrupt_p: f64,
+) -> (usize, usize) {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let (mut valid, mut invalid) = (0, 0);
+    for case in 0..cases {
+        let shape = shape_of(&mut rng);
+        let mut ops = make(&mut rng, &shape);
+        if rng.random_bool(corrupt_p) {
+            // Longer histories hide one wrong result more easily; give them two.
+            for _ in 0..if shape.ops > 10 { 2 } else { 1 } {
+                corrupt(&mut rng, &mut ops);
+            }
+        }
+        let model = if shape.cas {
+            Model::CasRegister
+        } else {
+            Model::Register
+        };
+        let keyed = shape.keys > 1 || rng.random_bool(0.5);
+        let history = to_history(&ops, keyed);
+        for failed_cas in [FailedCas::Drop, FailedCas::AsRead] {
+            let expected = oracle(&ops, failed_cas);
+            let result = checker(&history, model, failed_cas);
+            let got = result.report.verdict;
+            assert_ne!(got, Verdict::Unknown);
+            assert_eq!(
+                got == Verdict::Valid,
+                expected,
+                "seed {seed} case {case} ({failed_cas:?}): checker says {got}, oracle says {}\nops: {ops:#?}",
+                if expected { "valid" } else { "invalid" }
+            );
+            assert_prefix_is_legal(&history, &result);
+            if failed_cas == FailedCas::Drop {
+                if expected {
+                    valid += 1;
+                } else {
+                    invalid += 1;
+                }
+            }
+        }
+    }
+    (valid, invalid)
+}
+
+#[test]
+fn simulated_registers_sometimes_corrupted_agree_with_the_oracle() {
+    let (valid, invalid) = run_cases(1, 4000, several_keys, simulate, 0.5);
+    eprintln!("simulated: {valid} valid, {invalid} invalid");
+    assert!(valid >= 1600, "too few valid histories: {valid}");
+    assert!(invalid >= 800, "too few invalid histories: {invalid}");
+}
+
+#[test]
+fn simulated_registers_are_linearizable() {
+    let (valid, invalid) = run_cases(2, 1500, several_keys, simulate, 0.0);
+    assert_eq!(
+        (valid, invalid),
+        (1500, 0),
+        "an uncorrupted simulation must be linearizable"
+    );
+}
+
+#[test]
+fn blind_histories_agree_with_the_oracle() {
+    let (valid, invalid) = run_cases(3, 3000, several_keys, blind, 0.2);
+    eprintln!("blind: {valid} valid, {invalid} invalid");
+    assert!(valid >= 300 && invalid >= 900, "{valid} valid, {invalid} invalid");
+}
+
+#[test]
+fn busy_single_keys_with_many_unknown_outcomes_agree_with_the_oracle() {
+    let (valid, invalid) = run_cases(4, 2500, one_busy_key, simulate, 0.8);
+    eprintln!("busy: {valid} valid, {invalid} invalid");
+    assert!(valid >= 600 && invalid >= 600, "{valid} valid, {invalid} invalid");
+    let (valid, invalid) = run_cases(5, 1000, one_busy_key, simulate, 0.0);
+    assert_eq!((valid, invalid), (1000, 0));
+}
+
+#[test]
+fn crowded_single_keys_agree_with_the_oracle() {
+    let (valid, invalid) = run_cases(6, 1500, crowded_key, simulate, 0.7);
+    eprintln!("crowded: {valid} valid, {invalid} invalid");
+    assert!(valid >= 300 && invalid >= 300, "{valid} valid, {invalid} invalid");
+}
+
+#[test]
+fn keys_with_many_twin_operations_agree_with_the_oracle() {
+    let (valid, invalid) = run_cases(7, 2500, twins_key, simulate, 0.7);
+    eprintln!("twins: {valid} valid, {invalid} invalid");
+    assert!(valid >= 500 && invalid >= 500, "{valid} valid, {invalid} invalid");
+}

@@ -1,0 +1,94 @@
+//! What `faultline check` prints: one line per file plus the explanation of any failure, or
+//! one JSON document with `--json`.
+
+use super::FileResult;
+use faultline_checkers::report::Verdict;
+use serde_json::json;
+use std::io::Write;
+
+/// At most this many anomalies per file are written out in text.
+const MAX_ANOMALIES: usize = 3;
+
+/// Prints one file's result as text: a line on stdout (plus its explanation), or the error on
+/// stderr.
+pub(super) fn print_text(r: &FileResult) {
+    match &r.outcome {
+        Ok(c) => {
+            let report = &c.checked.report;
+            let timing = format!(
+                "[{} events, loaded in {}, checked in {}]",
+                c.events,
+                seconds(c.load_time),
+                seconds(c.check_time)
+            );
+            let text = if report.details.get("models").is_some() {
+                crate::check_txn::render_text(report, MAX_ANOMALIES)
+            } else {
+                report.render_text(MAX_ANOMALIES)
+            };
+            let mut lines = text.lines();
+            let head = lines.next().unwrap_or_default();
+            let mut out = format!("{}: {head} {timing}\n", r.file.display());
+            for line in lines {
+                out.push_str(line);
+                out.push('\n');
+            }
+            if report.verdict == Verdict::Invalid {
+                out.push('\n');
+            }
+            let _ = std::io::stdout().lock().write_all(out.as_bytes());
+        }
+        Err(e) => eprintln!("faultline: error: {e}"),
+    }
+}
+
+fn seconds(d: std::time::Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{:.1} ms", s * 1e3)
+    }
+}
+
+/// Prints every file's result as one JSON document on stdout.
+pub(super) fn print_json(results: &[FileResult], code: u8) -> anyhow::Result<()> {
+    let files: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| match &r.outcome {
+            Ok(c) => json!({
+                "file": r.file.display().to_string(),
+                "verdict": c.checked.report.verdict,
+                "exit_code": r.exit_code(),
+                "events": c.events,
+                "load_ms": c.load_time.as_secs_f64() * 1e3,
+                "check_ms": c.check_time.as_secs_f64() * 1e3,
+                "report": c.checked.report,
+            }),
+            Err(e) => {
+                eprintln!("faultline: error: {e}");
+                json!({
+                    "file": r.file.display().to_string(),
+                    "verdict": null,
+                    "exit_code": r.exit_code(),
+                    "error": e.to_string(),
+                    "line": e.line(),
+                })
+            }
+        })
+        .collect();
+    let verdict = match code {
+        0 => json!("valid"),
+        1 => json!("invalid"),
+        2 => json!("unknown"),
+        _ => json!(null),
+    };
+    let doc = json!({ "verdict": verdict, "exit_code": code, "files": files });
+    let mut text = serde_json::to_string_pretty(&doc)?;
+    text.push('\n');
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        // A reader that stopped early (`| head`) is not an error of ours.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}

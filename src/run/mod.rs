@@ -1,0 +1,332 @@
+//! `faultline run WORKLOAD`: one run, end to end. Cluster up, then clients and nemesis while the
+//! recorder streams the history to disk, then heal, settle and final reads, then nodes down,
+//! then the checkers on the history file, a summary, `results.json`, and Jepsen's exit code.
+//!
+//! Ctrl-C (or SIGTERM) stops clients and nemesis at once, kills the nodes, and still checks what
+//! was recorded; a second one exits immediately (the nodes die with the harness).
+
+pub mod checks;
+pub mod client_ops;
+pub mod nemesis_exec;
+pub mod progress;
+pub mod recorder;
+pub mod results;
+pub mod run_dir;
+pub mod workers;
+
+use crate::cluster::Cluster;
+use crate::nemesis::schedule;
+use crate::workload::duration::parse_duration;
+use crate::workload::generator::OpGenerator;
+use crate::workload::{FaultKind, Overrides, ReadRouting, Workload};
+use anyhow::Context;
+use clap::Args;
+use client_ops::Routing;
+use nemesis_exec::NemesisRunner;
+use progress::RunProgress;
+use recorder::Recorder;
+use results::RunResults;
+use run_dir::RunDir;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use workers::{RateLimiter, WorkerShared};
+
+/// Arguments of `faultline run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The workload file (TOML), e.g. workloads/single-leader-sync.toml.
+    pub workload: PathBuf,
+    /// How long clients run, e.g. 30s or 2m (overrides run.time_limit).
+    #[arg(long, value_parser = parse_duration)]
+    pub time_limit: Option<Duration>,
+    /// Concurrent clients (overrides client.concurrency).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Operations per second over all clients, 0 for unlimited (overrides client.rate).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Cluster size (overrides cluster.nodes).
+    #[arg(long)]
+    pub nodes: Option<usize>,
+    /// Seed for the generator and the fault schedule (overrides run.seed; random otherwise).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Faults to inject, comma-separated (e.g. partition-leader,kill), or "none".
+    #[arg(long, value_parser = parse_faults)]
+    pub faults: Option<FaultList>,
+    /// Where run directories go.
+    #[arg(long, default_value = "histories/runs")]
+    pub out: PathBuf,
+    /// Exit 0 when the verdict is the one the workload expects, 1 when it is not (for
+    /// campaigns that must keep showing a known anomaly).
+    #[arg(long)]
+    pub check_expectation: bool,
+}
+
+/// A comma-separated list of fault kinds given on the command line.
+#[derive(Debug, Clone)]
+pub struct FaultList(pub Vec<FaultKind>);
+
+fn parse_faults(text: &str) -> Result<FaultList, String> {
+    if text.trim() == "none" {
+        return Ok(FaultList(Vec::new()));
+    }
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|name| {
+            FaultKind::from_name(name).ok_or_else(|| {
+                let known: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
+                format!("unknown fault \"{name}\" (known: {}, or none)", known.join(", "))
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map(FaultList)
+}
+
+/// Runs `faultline run`.
+pub fn run(args: RunArgs) -> anyhow::Result<u8> {
+    let mut workload = Workload::load(&args.workload)?;
+    workload.apply(&Overrides {
+        time_limit: args.time_limit,
+        concurrency: args.concurrency,
+        rate: args.rate,
+        nodes: args.nodes,
+        seed: args.seed,
+        faults: args.faults.as_ref().map(|f| f.0.clone()),
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run_workload(workload, args))
+}
+
+/// The command that reproduces a run.
+fn reproduce_command(args: &RunArgs, seed: u64) -> String {
+    let mut cmd = format!("faultline run {} --seed {seed}", args.workload.display());
+    if let Some(t) = args.time_limit {
+        cmd += &format!(" --time-limit {}", crate::workload::duration::format_duration(t));
+    }
+    if let Some(c) = args.concurrency {
+        cmd += &format!(" --concurrency {c}");
+    }
+    if let Some(r) = args.rate {
+        cmd += &format!(" --rate {r}");
+    }
+    if let Some(n) = args.nodes {
+        cmd += &format!(" --nodes {n}");
+    }
+    if let Some(FaultList(f)) = &args.faults {
+        let names: Vec<&str> = f.iter().map(|k| k.name()).collect();
+        cmd += &format!(
+            " --faults {}",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(",")
+            }
+        );
+    }
+    cmd
+}
+
+/// Watches for Ctrl-C / SIGTERM: the first sets `stop`, the second exits at once.
+fn watch_signals(stop: watch::Sender<bool>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the Ctrl-C handler")?;
+    let mut terminate = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    tokio::spawn(async move {
+        let mut seen = 0;
+        loop {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            seen += 1;
+            if seen == 1 {
+                eprintln!(
+                    "\nfaultline: interrupted; stopping the clients and nodes, then checking what was recorded (again to quit at once)"
+                );
+                let _ = stop.send(true);
+            } else {
+                eprintln!("\nfaultline: interrupted twice; quitting (nodes die with the harness)");
+                std::process::exit(130);
+            }
+        }
+    });
+    Ok(())
+}
+
+async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
+    let seed = workload.run.seed.unwrap_or_else(rand::random);
+    let mut workload = workload;
+    workload.run.seed = Some(seed);
+    let run_dir = RunDir::create(&args.out, &workload.name)?;
+    std::fs::write(
+        run_dir.workload(),
+        toml::to_string_pretty(&workload).context("serializing the workload")?,
+    )
+    .context("writing workload.toml")?;
+    std::fs::write(run_dir.seed(), format!("{seed}\n")).context("writing the seed")?;
+    let command = reproduce_command(&args, seed);
+    eprintln!(
+        "faultline run {}: seed {seed}, {} {:?} nodes, {} clients, {} for {}",
+        workload.name,
+        workload.cluster.nodes,
+        workload.cluster.mode,
+        workload.client.concurrency,
+        if workload.faults.kinds.is_empty() {
+            "no faults".to_string()
+        } else {
+            workload
+                .faults
+                .kinds
+                .iter()
+                .map(|k| k.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+        crate::workload::duration::format_duration(workload.run.time_limit),
+    );
+    eprintln!("  run directory: {}", run_dir.root.display());
+
+    let (stop_tx, stop) = watch::channel(false);
+    watch_signals(stop_tx)?;
+    let binary = std::env::current_exe().context("locating the faultline binary")?;
+    let started = Instant::now();
+    let started_at = run_dir::utc_stamp(std::time::SystemTime::now());
+    let cluster = Cluster::start(&workload, &run_dir, &binary)
+        .await
+        .context("starting the cluster")?;
+
+    let recorder = Arc::new(Recorder::create(&run_dir.history()).context("creating history.jsonl")?);
+    let reads = workload.cluster.reads.unwrap_or(ReadRouting::Leader);
+    let routing = Routing::new(workload.cluster.mode, reads, cluster.ids.clone());
+    routing.set_leader(cluster.leader().await);
+    let generator_seed = seed ^ 0x5eed_0000_0000_0001;
+    let nemesis_seed = seed ^ 0x5eed_0000_0000_0002;
+    let plan = schedule::plan(
+        &workload.faults,
+        workload.run.time_limit,
+        workload.cluster.nodes,
+        nemesis_seed,
+    );
+    let current_fault = Arc::new(Mutex::new(String::new()));
+    let shared = Arc::new(WorkerShared {
+        client: cluster.client.clone(),
+        routing: routing.clone(),
+        recorder: recorder.clone(),
+        generator: Arc::new(Mutex::new(OpGenerator::new(&workload.generator, generator_seed))),
+        limiter: RateLimiter::new(workload.client.rate),
+        concurrency: workload.client.concurrency,
+        seed: generator_seed,
+    });
+    let mut nemesis = NemesisRunner {
+        cluster,
+        recorder: recorder.clone(),
+        routing: routing.clone(),
+        current: current_fault.clone(),
+        windows: Vec::new(),
+    };
+
+    // Clients and nemesis.
+    let deadline = tokio::time::Instant::now() + workload.run.time_limit;
+    let nemesis_stop = stop.clone();
+    let nemesis_task = tokio::spawn(async move {
+        nemesis.run(&plan, nemesis_stop).await;
+        nemesis
+    });
+    let mut worker_tasks = tokio::task::JoinSet::new();
+    for i in 0..workload.client.concurrency {
+        worker_tasks.spawn(workers::worker(shared.clone(), i, deadline, stop.clone()));
+    }
+    let mut progress = RunProgress::new(workload.run.time_limit);
+    let mut sessions = Vec::new();
+    loop {
+        tokio::select! {
+            done = worker_tasks.join_next() => match done {
+                Some(Ok(session)) => sessions.push(session),
+                Some(Err(e)) => anyhow::bail!("a client worker failed: {e}"),
+                None => break,
+            },
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {
+                let fault = current_fault.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                progress.update(recorder.elapsed(), recorder.counts(), &fault);
+            }
+        }
+    }
+    let mut nemesis = nemesis_task.await.context("the nemesis failed")?;
+    let interrupted = *stop.borrow();
+
+    // Heal, settle, final reads.
+    if !interrupted {
+        progress.phase("healing every fault");
+        nemesis.heal_all().await;
+        progress.phase("settling");
+        let mut s = stop.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(workload.run.settle) => {}
+            _ = s.wait_for(|v| *v) => {}
+        }
+    }
+    if !*stop.borrow() {
+        progress.phase("final reads");
+        let final_ops = shared
+            .generator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .final_reads();
+        let mut tasks = tokio::task::JoinSet::new();
+        let lanes = sessions.len().max(1);
+        let mut per_lane: Vec<Vec<_>> = (0..lanes).map(|_| Vec::new()).collect();
+        for (i, op) in final_ops.into_iter().enumerate() {
+            per_lane[i % lanes].push(op);
+        }
+        for (mut session, ops) in sessions.into_iter().zip(per_lane) {
+            let shared = shared.clone();
+            let mut s = stop.clone();
+            tasks.spawn(async move {
+                for op in ops {
+                    if workers::perform(&shared, &mut session, &op, &mut s)
+                        .await
+                        .is_none()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+    let interrupted = *stop.borrow();
+    nemesis.cluster.stop();
+    let windows = std::mem::take(&mut nemesis.windows);
+    drop(nemesis);
+    let events = recorder.finish().context("writing history.jsonl")?;
+    progress.phase("checking");
+    let counts = recorder.counts();
+
+    // Check the history as written.
+    let reports = checks::run_checkers(&workload, &run_dir.history())?;
+    progress.finish();
+    let results = RunResults::new(
+        &workload,
+        &args.workload,
+        command,
+        started_at,
+        started.elapsed(),
+        interrupted,
+        counts,
+        events,
+        windows,
+        reports,
+        args.check_expectation,
+    );
+    results.write(&run_dir.results())?;
+    eprint!("{}", results.summary(&run_dir));
+    Ok(results.exit_code)
+}

@@ -1,0 +1,279 @@
+//! Executes the planned faults against the running cluster, recording each fault and each heal
+//! in the history as a `nemesis` info event, and publishing the current fault for progress
+//! displays.
+
+use super::client_ops::Routing;
+use super::recorder::Recorder;
+use crate::cluster::Cluster;
+use crate::nemesis::partition::{self, Cut};
+use crate::nemesis::schedule::PlannedFault;
+use crate::workload::FaultKind;
+use faultline_checkers::history::{EventKind, Process};
+use serde_json::{Map, Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// A fault in force, and what healing it takes.
+enum Active {
+    Partition,
+    Killed(usize),
+    Paused(usize),
+    Clock(usize),
+}
+
+/// A fault window, as it happened, for results and reports.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FaultWindow {
+    pub kind: String,
+    /// Seconds from the start of the run.
+    pub start_s: f64,
+    pub end_s: Option<f64>,
+    /// What the fault did (nodes, cut links, offsets).
+    pub detail: Value,
+}
+
+/// Runs the nemesis.
+pub struct NemesisRunner {
+    pub cluster: Cluster,
+    pub recorder: Arc<Recorder>,
+    pub routing: Arc<Routing>,
+    /// The fault in force, for progress displays ("" when none).
+    pub current: Arc<Mutex<String>>,
+    pub windows: Vec<FaultWindow>,
+}
+
+impl NemesisRunner {
+    fn record(&self, f: &str, value: Value) {
+        self.recorder
+            .record(Process::Nemesis, EventKind::Info, f, None, value, Map::new());
+    }
+
+    fn set_current(&self, text: String) {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = text;
+    }
+
+    /// Runs the plan, healing each fault when its window ends. When `stop` turns true (Ctrl-C)
+    /// it returns at once: the nodes are about to be killed, so nothing is healed.
+    pub async fn run(&mut self, plan: &[PlannedFault], mut stop: watch::Receiver<bool>) {
+        for fault in plan {
+            if !self.sleep_until(fault.start, &mut stop).await {
+                return;
+            }
+            let active = self.start_fault(fault).await;
+            if !self.sleep_until(fault.end, &mut stop).await {
+                return;
+            }
+            if let Some(active) = active {
+                self.heal(active, fault).await;
+            }
+        }
+    }
+
+    /// Sleeps until `at` (from the start of the run); false if `stop` turned true first.
+    async fn sleep_until(&self, at: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+        let now = self.recorder.elapsed();
+        if at > now {
+            tokio::select! {
+                _ = tokio::time::sleep(at - now) => {}
+                _ = stop.wait_for(|s| *s) => return false,
+            }
+        }
+        !*stop.borrow()
+    }
+
+    fn names(&self, nodes: &[usize]) -> Vec<String> {
+        nodes.iter().map(|&i| self.cluster.ids[i].clone()).collect()
+    }
+
+    /// Picks the target node: the current leader for leader faults, a node other than the
+    /// current leader for follower faults (the planned node, or the next one if the planned
+    /// node leads), else the planned node. With no leader known, the planned node.
+    async fn target(&self, fault: &PlannedFault) -> (usize, Option<&'static str>) {
+        use FaultKind::*;
+        let leader_fault = matches!(fault.kind, PartitionLeader | KillLeader | PauseLeader);
+        let follower_fault = matches!(fault.kind, PartitionFollower | KillFollower | PauseFollower);
+        if !leader_fault && !follower_fault {
+            return (fault.node, None);
+        }
+        match self.cluster.leader().await {
+            Some(l) if leader_fault => (l, None),
+            Some(l) if l == fault.node => ((fault.node + 1) % self.cluster.len(), None),
+            Some(_) => (fault.node, None),
+            None => (
+                fault.node,
+                Some("no node claimed leadership; used the planned node"),
+            ),
+        }
+    }
+
+    async fn start_fault(&mut self, fault: &PlannedFault) -> Option<Active> {
+        let n = self.cluster.len();
+        let kind = fault.kind;
+        let (node, note) = self.target(fault).await;
+        let mut detail = json!({ "kind": kind.name() });
+        if let Some(note) = note {
+            detail["note"] = Value::from(note);
+        }
+        let (f, active) = match kind {
+            FaultKind::PartitionOne
+            | FaultKind::PartitionLeader
+            | FaultKind::PartitionFollower
+            | FaultKind::PartitionHalves
+            | FaultKind::PartitionRing
+            | FaultKind::PartitionBridge
+            | FaultKind::PartitionOneWay => {
+                let cut: Cut = match kind {
+                    FaultKind::PartitionHalves => partition::halves(&fault.permutation),
+                    FaultKind::PartitionRing => partition::majorities_ring(&fault.permutation),
+                    FaultKind::PartitionBridge => partition::bridge(&fault.permutation),
+                    FaultKind::PartitionOneWay => partition::one_way(n, node),
+                    _ => partition::isolate(n, node),
+                };
+                self.cluster.network.set_cut(&cut.links);
+                let groups: Vec<Vec<String>> = cut.groups.iter().map(|g| self.names(g)).collect();
+                let links: Vec<[String; 2]> = cut
+                    .links
+                    .iter()
+                    .map(|&(a, b)| [self.cluster.ids[a].clone(), self.cluster.ids[b].clone()])
+                    .collect();
+                detail["cut"] = json!(groups);
+                detail["links"] = json!(links);
+                if matches!(
+                    kind,
+                    FaultKind::PartitionLeader
+                        | FaultKind::PartitionFollower
+                        | FaultKind::PartitionOne
+                        | FaultKind::PartitionOneWay
+                ) {
+                    detail["node"] = Value::from(self.cluster.ids[node].clone());
+                }
+                ("start-partition", Some(Active::Partition))
+            }
+            FaultKind::Kill | FaultKind::KillLeader | FaultKind::KillFollower => {
+                self.cluster.kill(node);
+                detail["node"] = Value::from(self.cluster.ids[node].clone());
+                ("kill", Some(Active::Killed(node)))
+            }
+            FaultKind::Pause | FaultKind::PauseLeader | FaultKind::PauseFollower => {
+                detail["node"] = Value::from(self.cluster.ids[node].clone());
+                match self.cluster.pause(node) {
+                    Ok(()) => ("pause", Some(Active::Paused(node))),
+                    Err(e) => {
+                        detail["error"] = Value::from(format!("{e:#}"));
+                        ("pause", None)
+                    }
+                }
+            }
+            FaultKind::ClockBump | FaultKind::ClockStrobe => {
+                let id = self.cluster.ids[node].clone();
+                detail["node"] = Value::from(id.clone());
+                detail["delta_ms"] = Value::from(fault.skew_ms);
+                let result = if kind == FaultKind::ClockBump {
+                    self.cluster.client.clock_bump(&id, fault.skew_ms).await
+                } else {
+                    let period_ms = 100;
+                    detail["period_ms"] = Value::from(period_ms);
+                    let duration_ms = (fault.end - fault.start).as_millis() as u64;
+                    self.cluster
+                        .client
+                        .clock_strobe(&id, fault.skew_ms, period_ms, duration_ms)
+                        .await
+                };
+                if let Err(e) = result {
+                    detail["error"] = Value::from(format!("{e:#}"));
+                }
+                (
+                    if kind == FaultKind::ClockBump {
+                        "clock-bump"
+                    } else {
+                        "clock-strobe"
+                    },
+                    Some(Active::Clock(node)),
+                )
+            }
+        };
+        self.record(f, detail.clone());
+        self.set_current(describe(&detail));
+        self.windows.push(FaultWindow {
+            kind: kind.name().to_string(),
+            start_s: self.recorder.elapsed().as_secs_f64(),
+            end_s: None,
+            detail,
+        });
+        active
+    }
+
+    async fn heal(&mut self, active: Active, fault: &PlannedFault) {
+        let (f, mut detail) = match active {
+            Active::Partition => {
+                self.cluster.network.heal_all();
+                ("stop-partition", json!({ "kind": fault.kind.name() }))
+            }
+            Active::Killed(node) => {
+                let mut d = json!({ "node": self.cluster.ids[node] });
+                if let Err(e) = self.cluster.restart(node) {
+                    d["error"] = Value::from(format!("{e:#}"));
+                }
+                ("restart", d)
+            }
+            Active::Paused(node) => {
+                let mut d = json!({ "node": self.cluster.ids[node] });
+                if let Err(e) = self.cluster.resume(node) {
+                    d["error"] = Value::from(format!("{e:#}"));
+                }
+                ("resume", d)
+            }
+            Active::Clock(node) => {
+                let id = self.cluster.ids[node].clone();
+                let mut d = json!({ "node": id });
+                if let Err(e) = self.cluster.client.clock_reset(&id).await {
+                    d["error"] = Value::from(format!("{e:#}"));
+                }
+                ("clock-reset", d)
+            }
+        };
+        detail["kind"] = Value::from(fault.kind.name());
+        self.record(f, detail);
+        self.set_current(String::new());
+        if let Some(w) = self.windows.last_mut() {
+            w.end_s = Some(self.recorder.elapsed().as_secs_f64());
+        }
+        // A new leader may have been elected: let clients find it again.
+        self.routing.set_leader(self.cluster.leader().await);
+    }
+
+    /// After the last fault: every link healed, every node running and resumed, every clock
+    /// reset. Recorded as one `heal-all` event.
+    pub async fn heal_all(&mut self) {
+        self.cluster.network.heal_all();
+        let mut problems = Vec::new();
+        for node in 0..self.cluster.len() {
+            if !self.cluster.is_running(node)
+                && let Err(e) = self.cluster.restart(node)
+            {
+                problems.push(format!("{}: {e:#}", self.cluster.ids[node]));
+            }
+            let _ = self.cluster.resume(node);
+            let id = self.cluster.ids[node].clone();
+            if let Err(e) = self.cluster.client.clock_reset(&id).await {
+                problems.push(format!("{id}: clock reset failed: {e:#}"));
+            }
+        }
+        let mut detail = json!({ "kind": "heal-all" });
+        if !problems.is_empty() {
+            detail["errors"] = json!(problems);
+        }
+        self.record("heal-all", detail);
+        self.routing.set_leader(self.cluster.leader().await);
+    }
+}
+
+/// A short description of a fault for progress displays.
+fn describe(detail: &Value) -> String {
+    let kind = detail["kind"].as_str().unwrap_or("fault");
+    match detail.get("node").and_then(Value::as_str) {
+        Some(node) => format!("{kind} {node}"),
+        None => kind.to_string(),
+    }
+}

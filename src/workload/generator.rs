@@ -1,0 +1,220 @@
+//! The operation generator: a pure function of the workload's generator section and the seed.
+//!
+//! One generator serves all clients in turn, so the sequence of generated operations depends on
+//! the seed alone (which client performs which operation depends on timing, as in Jepsen).
+
+use super::{GeneratorConfig, RegisterMix};
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{RngExt, SeedableRng};
+use serde_json::{Value, json};
+
+/// One operation to perform: the `f`, `key` and `value` of its invocation event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenOp {
+    /// `read`, `write`, `cas` or `txn`.
+    pub f: &'static str,
+    /// The key, for register operations.
+    pub key: Option<u64>,
+    /// The argument: null for reads, the value to write, `[expected, new]` for cas, or the
+    /// micro-ops of a transaction.
+    pub value: Value,
+}
+
+/// Generates operations for a workload.
+pub struct OpGenerator {
+    rng: Xoshiro256PlusPlus,
+    kind: GeneratorState,
+}
+
+enum GeneratorState {
+    Register {
+        keys: u32,
+        values: u32,
+        mix: RegisterMix,
+    },
+    ListAppend {
+        max_txn_len: u32,
+        read_fraction: f64,
+        max_writes_per_key: u32,
+        /// The keys currently in use; a key that reached its write budget is replaced.
+        active: Vec<u64>,
+        /// Appends made so far to each active key (parallel to `active`).
+        appended: Vec<u32>,
+        next_key: u64,
+    },
+}
+
+impl OpGenerator {
+    /// A generator for the given section and seed.
+    pub fn new(config: &GeneratorConfig, seed: u64) -> OpGenerator {
+        let kind = match config {
+            GeneratorConfig::Register { keys, values, mix } => GeneratorState::Register {
+                keys: *keys,
+                values: *values,
+                mix: mix.clone(),
+            },
+            GeneratorConfig::ListAppend {
+                keys,
+                max_txn_len,
+                read_fraction,
+                max_writes_per_key,
+            } => GeneratorState::ListAppend {
+                max_txn_len: *max_txn_len,
+                read_fraction: *read_fraction,
+                max_writes_per_key: *max_writes_per_key,
+                active: (0..u64::from(*keys)).collect(),
+                appended: vec![0; *keys as usize],
+                next_key: u64::from(*keys),
+            },
+        };
+        OpGenerator {
+            rng: Xoshiro256PlusPlus::seed_from_u64(seed),
+            kind,
+        }
+    }
+
+    /// The next operation.
+    pub fn next_op(&mut self) -> GenOp {
+        let rng = &mut self.rng;
+        match &mut self.kind {
+            GeneratorState::Register { keys, values, mix } => {
+                let key = Some(rng.random_range(0..u64::from(*keys)));
+                let total = mix.read + mix.write + mix.cas;
+                let pick = rng.random::<f64>() * total;
+                let v = |rng: &mut Xoshiro256PlusPlus| rng.random_range(0..*values);
+                if pick < mix.read {
+                    GenOp {
+                        f: "read",
+                        key,
+                        value: Value::Null,
+                    }
+                } else if pick < mix.read + mix.write {
+                    GenOp {
+                        f: "write",
+                        key,
+                        value: json!(v(rng)),
+                    }
+                } else {
+                    let expected = v(rng);
+                    let new = v(rng);
+                    GenOp {
+                        f: "cas",
+                        key,
+                        value: json!([expected, new]),
+                    }
+                }
+            }
+            GeneratorState::ListAppend {
+                max_txn_len,
+                read_fraction,
+                max_writes_per_key,
+                active,
+                appended,
+                next_key,
+            } => {
+                let len = rng.random_range(1..=*max_txn_len);
+                let mut micro = Vec::with_capacity(len as usize);
+                for _ in 0..len {
+                    let slot = rng.random_range(0..active.len());
+                    let key = active[slot];
+                    if rng.random::<f64>() < *read_fraction {
+                        micro.push(json!(["r", key, null]));
+                    } else {
+                        appended[slot] += 1;
+                        micro.push(json!(["append", key, appended[slot]]));
+                        if appended[slot] >= *max_writes_per_key {
+                            active[slot] = *next_key;
+                            appended[slot] = 0;
+                            *next_key += 1;
+                        }
+                    }
+                }
+                GenOp {
+                    f: "txn",
+                    key: None,
+                    value: Value::Array(micro),
+                }
+            }
+        }
+    }
+
+    /// Reads of every key still in use, for the end of a run after the cluster has healed.
+    pub fn final_reads(&self) -> Vec<GenOp> {
+        match &self.kind {
+            GeneratorState::Register { keys, .. } => (0..u64::from(*keys))
+                .map(|k| GenOp {
+                    f: "read",
+                    key: Some(k),
+                    value: Value::Null,
+                })
+                .collect(),
+            GeneratorState::ListAppend { active, .. } => {
+                let mut keys = active.clone();
+                keys.sort_unstable();
+                keys.into_iter()
+                    .map(|k| GenOp {
+                        f: "txn",
+                        key: None,
+                        value: json!([["r", k, null]]),
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list_append() -> GeneratorConfig {
+        GeneratorConfig::ListAppend {
+            keys: 3,
+            max_txn_len: 4,
+            read_fraction: 0.5,
+            max_writes_per_key: 4,
+        }
+    }
+
+    #[test]
+    fn same_seed_same_operations() {
+        let config = GeneratorConfig::Register {
+            keys: 3,
+            values: 5,
+            mix: RegisterMix::default(),
+        };
+        let a: Vec<_> = {
+            let mut g = OpGenerator::new(&config, 7);
+            (0..100).map(|_| g.next_op()).collect()
+        };
+        let mut g = OpGenerator::new(&config, 7);
+        let b: Vec<_> = (0..100).map(|_| g.next_op()).collect();
+        assert_eq!(a, b);
+        let mut g = OpGenerator::new(&config, 8);
+        let c: Vec<_> = (0..100).map(|_| g.next_op()).collect();
+        assert_ne!(a, c);
+        for f in ["read", "write", "cas"] {
+            assert!(a.iter().any(|o| o.f == f), "{f} never generated");
+        }
+    }
+
+    #[test]
+    fn appends_are_unique_per_key_and_keys_rotate() {
+        let mut g = OpGenerator::new(&list_append(), 1);
+        let mut seen = std::collections::HashSet::new();
+        let mut max_key = 0;
+        for _ in 0..500 {
+            let op = g.next_op();
+            for m in op.value.as_array().unwrap() {
+                if m[0] == "append" {
+                    let key = m[1].as_u64().unwrap();
+                    max_key = max_key.max(key);
+                    assert!(seen.insert((key, m[2].as_u64().unwrap())), "duplicate append {m}");
+                    assert!(m[2].as_u64().unwrap() <= 4);
+                }
+            }
+        }
+        assert!(max_key > 10, "keys rotate once their write budget is spent");
+        assert_eq!(g.final_reads().len(), 3);
+    }
+}

@@ -1,0 +1,667 @@
+//! Workload files (`workloads/*.toml`): what cluster to start, what operations to generate,
+//! which faults to inject, which checkers to run, and what verdict to expect.
+//!
+//! [`Workload::load`] reads and validates a file; errors name the file and line. The command
+//! line can override the run settings ([`Overrides`]). [`generator`] turns a workload and a seed
+//! into the operations clients perform.
+
+pub mod duration;
+pub mod generator;
+
+use crate::exit::BadInput;
+use duration::serde_duration;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Duration;
+
+/// A whole workload file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Short name, used in run directory names.
+    pub name: String,
+    /// What the workload shows, in a sentence or two.
+    #[serde(default)]
+    pub description: String,
+    /// The store cluster to start.
+    pub cluster: ClusterConfig,
+    /// The operations to generate.
+    pub generator: GeneratorConfig,
+    /// Client settings.
+    #[serde(default)]
+    pub client: ClientConfig,
+    /// Run length and seed.
+    pub run: RunConfig,
+    /// Faults to inject.
+    #[serde(default)]
+    pub faults: FaultConfig,
+    /// Checkers to run on the history.
+    pub check: CheckConfig,
+    /// The verdict this configuration is expected to get.
+    pub expect: Expectation,
+}
+
+/// Replication design of the built-in store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreMode {
+    SingleLeader,
+    MultiLeader,
+    Leaderless,
+}
+
+/// Single-leader replication: when the leader acknowledges a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Replication {
+    Sync,
+    SemiSync,
+    Async,
+}
+
+/// Single-leader reads: where they are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadRouting {
+    Leader,
+    Any,
+    ReadYourWrites,
+}
+
+/// Whether each node fsyncs its write-ahead log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fsync {
+    Always,
+    #[default]
+    Never,
+}
+
+/// The cluster section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    pub mode: StoreMode,
+    #[serde(default = "default_nodes")]
+    pub nodes: usize,
+    /// single-leader only.
+    pub replication: Option<Replication>,
+    /// single-leader only.
+    pub reads: Option<ReadRouting>,
+    /// leaderless only: replicas per key.
+    pub n: Option<usize>,
+    /// leaderless only: read quorum.
+    pub r: Option<usize>,
+    /// leaderless only: write quorum.
+    pub w: Option<usize>,
+    #[serde(default)]
+    pub fsync: Fsync,
+    /// Extra flags passed to every `faultline node`.
+    #[serde(default)]
+    pub node_args: Vec<String>,
+}
+
+fn default_nodes() -> usize {
+    3
+}
+
+/// The generator section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum GeneratorConfig {
+    /// Single-register operations (read, write, cas) over `keys` keys.
+    Register {
+        #[serde(default = "default_keys")]
+        keys: u32,
+        /// Written values are drawn from `0..values` (small, as in Jepsen, so cas succeeds).
+        #[serde(default = "default_values")]
+        values: u32,
+        #[serde(default)]
+        mix: RegisterMix,
+    },
+    /// List-append transactions of 1 to `max_txn_len` micro-ops.
+    ListAppend {
+        #[serde(default = "default_keys")]
+        keys: u32,
+        #[serde(default = "default_txn_len")]
+        max_txn_len: u32,
+        /// Fraction of micro-ops that are reads.
+        #[serde(default = "default_read_fraction")]
+        read_fraction: f64,
+        /// A key takes at most this many appends, then a fresh key replaces it.
+        #[serde(default = "default_writes_per_key")]
+        max_writes_per_key: u32,
+    },
+}
+
+fn default_keys() -> u32 {
+    5
+}
+fn default_values() -> u32 {
+    5
+}
+fn default_txn_len() -> u32 {
+    4
+}
+fn default_read_fraction() -> f64 {
+    0.5
+}
+fn default_writes_per_key() -> u32 {
+    32
+}
+
+/// Relative weights of register operations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterMix {
+    pub read: f64,
+    pub write: f64,
+    pub cas: f64,
+}
+
+impl Default for RegisterMix {
+    fn default() -> Self {
+        RegisterMix {
+            read: 2.0,
+            write: 1.0,
+            cas: 1.0,
+        }
+    }
+}
+
+/// The client section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// Concurrent client workers.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Operations per second over all clients; 0 means as fast as they can.
+    #[serde(default = "default_rate")]
+    pub rate: f64,
+    /// How long a client waits for a reply before recording the operation as `info`.
+    #[serde(default = "default_op_timeout", with = "serde_duration")]
+    pub timeout: Duration,
+}
+
+fn default_concurrency() -> usize {
+    5
+}
+fn default_rate() -> f64 {
+    100.0
+}
+fn default_op_timeout() -> Duration {
+    Duration::from_millis(1500)
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            concurrency: default_concurrency(),
+            rate: default_rate(),
+            timeout: default_op_timeout(),
+        }
+    }
+}
+
+/// The run section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// How long clients run (faults included), before the final heal.
+    #[serde(with = "serde_duration")]
+    pub time_limit: Duration,
+    /// After the final heal, how long the cluster settles before the final reads.
+    #[serde(default = "default_settle", with = "serde_duration")]
+    pub settle: Duration,
+    /// Fixed seed; when absent a random one is drawn, printed and recorded.
+    pub seed: Option<u64>,
+}
+
+fn default_settle() -> Duration {
+    Duration::from_secs(3)
+}
+
+/// A kind of fault the nemesis can inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// Cut one random node off from all others.
+    PartitionOne,
+    /// Cut the current leader off from all others.
+    PartitionLeader,
+    /// Cut one node that is not the current leader off from all others.
+    PartitionFollower,
+    /// Split the nodes into two random halves.
+    PartitionHalves,
+    /// Every node sees a majority, no two the same majority (needs 5+ nodes to cut anything).
+    PartitionRing,
+    /// Two halves joined by one bridge node that sees both.
+    PartitionBridge,
+    /// One random node cannot send to the others (they can still reach it).
+    PartitionOneWay,
+    /// SIGKILL a random node, restart it when the fault ends.
+    Kill,
+    /// SIGKILL the current leader, restart it when the fault ends.
+    KillLeader,
+    /// SIGKILL a node that is not the current leader, restart it when the fault ends.
+    KillFollower,
+    /// SIGSTOP a random node, SIGCONT it when the fault ends.
+    Pause,
+    /// SIGSTOP the current leader, SIGCONT it when the fault ends.
+    PauseLeader,
+    /// SIGSTOP a node that is not the current leader, SIGCONT it when the fault ends.
+    PauseFollower,
+    /// Bump a random node's clock by a random offset, reset when the fault ends.
+    ClockBump,
+    /// Flip a random node's clock back and forth while the fault lasts, then reset.
+    ClockStrobe,
+}
+
+impl FaultKind {
+    /// Every fault kind.
+    pub const ALL: [FaultKind; 15] = [
+        FaultKind::PartitionOne,
+        FaultKind::PartitionLeader,
+        FaultKind::PartitionFollower,
+        FaultKind::PartitionHalves,
+        FaultKind::PartitionRing,
+        FaultKind::PartitionBridge,
+        FaultKind::PartitionOneWay,
+        FaultKind::Kill,
+        FaultKind::KillLeader,
+        FaultKind::KillFollower,
+        FaultKind::Pause,
+        FaultKind::PauseLeader,
+        FaultKind::PauseFollower,
+        FaultKind::ClockBump,
+        FaultKind::ClockStrobe,
+    ];
+
+    /// The name used in workload files and flags.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::PartitionOne => "partition-one",
+            FaultKind::PartitionLeader => "partition-leader",
+            FaultKind::PartitionFollower => "partition-follower",
+            FaultKind::PartitionHalves => "partition-halves",
+            FaultKind::PartitionRing => "partition-ring",
+            FaultKind::PartitionBridge => "partition-bridge",
+            FaultKind::PartitionOneWay => "partition-one-way",
+            FaultKind::Kill => "kill",
+            FaultKind::KillLeader => "kill-leader",
+            FaultKind::KillFollower => "kill-follower",
+            FaultKind::Pause => "pause",
+            FaultKind::PauseLeader => "pause-leader",
+            FaultKind::PauseFollower => "pause-follower",
+            FaultKind::ClockBump => "clock-bump",
+            FaultKind::ClockStrobe => "clock-strobe",
+        }
+    }
+
+    /// Parses a name used in workload files and flags.
+    pub fn from_name(name: &str) -> Option<FaultKind> {
+        FaultKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// The faults section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultConfig {
+    /// Which faults, used in turn (in a seeded random order). Leader and follower faults pick
+    /// their node when they start, from the nodes' status.
+    #[serde(default)]
+    pub kinds: Vec<FaultKind>,
+    /// A new fault starts every `interval` (the first after one interval of calm).
+    #[serde(default = "default_fault_interval", with = "serde_duration")]
+    pub interval: Duration,
+    /// Each fault lasts this long, then is healed.
+    #[serde(default = "default_fault_duration", with = "serde_duration")]
+    pub duration: Duration,
+    /// Largest clock offset a clock fault applies.
+    #[serde(default = "default_max_skew", with = "serde_duration")]
+    pub max_skew: Duration,
+}
+
+fn default_fault_interval() -> Duration {
+    Duration::from_secs(4)
+}
+fn default_fault_duration() -> Duration {
+    Duration::from_secs(2)
+}
+fn default_max_skew() -> Duration {
+    Duration::from_secs(5)
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        FaultConfig {
+            kinds: Vec::new(),
+            interval: default_fault_interval(),
+            duration: default_fault_duration(),
+            max_skew: default_max_skew(),
+        }
+    }
+}
+
+/// A checker to run on a workload's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckerName {
+    /// Linearizability of each key (register histories).
+    Linearizability,
+    /// Dependency-graph anomalies and session guarantees (list-append histories).
+    ListAppend,
+}
+
+/// The check section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckConfig {
+    pub checkers: Vec<CheckerName>,
+    /// Linearizability model: `register` or `cas-register`.
+    #[serde(default = "default_model")]
+    pub model: String,
+    /// Consistency models for the dependency-graph checker (its defaults when empty).
+    #[serde(default)]
+    pub consistency_models: Vec<String>,
+    /// Time budget for checking; past it the verdict is unknown.
+    #[serde(default, with = "option_duration")]
+    pub timeout: Option<Duration>,
+}
+
+fn default_model() -> String {
+    "cas-register".into()
+}
+
+mod option_duration {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        serde_duration::deserialize(d).map(Some)
+    }
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => serde_duration::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// What verdict the workload should get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpectedVerdict {
+    Valid,
+    Invalid,
+}
+
+/// The expect section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    pub verdict: ExpectedVerdict,
+    /// Why, in a sentence (shown in the summary).
+    #[serde(default)]
+    pub because: String,
+}
+
+/// Command-line overrides of a workload's settings.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub time_limit: Option<Duration>,
+    pub concurrency: Option<usize>,
+    pub rate: Option<f64>,
+    pub nodes: Option<usize>,
+    pub seed: Option<u64>,
+    pub faults: Option<Vec<FaultKind>>,
+}
+
+impl Workload {
+    /// Reads and validates a workload file.
+    pub fn load(path: &Path) -> anyhow::Result<Workload> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| BadInput(format!("{}: cannot read the workload file: {e}", path.display())))?;
+        Workload::parse(&path.display().to_string(), &text)
+    }
+
+    /// Parses and validates workload text; `source` names it in errors.
+    pub fn parse(source: &str, text: &str) -> anyhow::Result<Workload> {
+        let workload: Workload = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let message = e.message().trim().to_string();
+            match line {
+                Some(line) => BadInput(format!("{source}:{line}: {message}")),
+                None => BadInput(format!("{source}: {message}")),
+            }
+        })?;
+        workload
+            .validate()
+            .map_err(|m| BadInput(format!("{source}: {m}")))?;
+        Ok(workload)
+    }
+
+    /// Applies command-line overrides, then validates again.
+    pub fn apply(&mut self, o: &Overrides) -> anyhow::Result<()> {
+        if let Some(t) = o.time_limit {
+            self.run.time_limit = t;
+        }
+        if let Some(c) = o.concurrency {
+            self.client.concurrency = c;
+        }
+        if let Some(r) = o.rate {
+            self.client.rate = r;
+        }
+        if let Some(n) = o.nodes {
+            self.cluster.nodes = n;
+        }
+        if let Some(s) = o.seed {
+            self.run.seed = Some(s);
+        }
+        if let Some(f) = &o.faults {
+            self.faults.kinds = f.clone();
+        }
+        self.validate()
+            .map_err(|m| BadInput(format!("after the command-line overrides: {m}")))?;
+        Ok(())
+    }
+
+    /// Checks the settings fit together; returns what is wrong, in words.
+    pub fn validate(&self) -> Result<(), String> {
+        let c = &self.cluster;
+        if c.nodes == 0 || c.nodes > 15 {
+            return Err(format!(
+                "cluster.nodes must be between 1 and 15, found {}",
+                c.nodes
+            ));
+        }
+        let leader_only = c.replication.is_some() || c.reads.is_some();
+        let quorum = c.n.is_some() || c.r.is_some() || c.w.is_some();
+        match c.mode {
+            StoreMode::SingleLeader if quorum => {
+                return Err("cluster.n, r and w apply to mode = \"leaderless\" only".into());
+            }
+            StoreMode::MultiLeader if quorum || leader_only => {
+                return Err("mode = \"multi-leader\" takes no replication, reads, n, r or w".into());
+            }
+            StoreMode::Leaderless if leader_only => {
+                return Err(
+                    "cluster.replication and cluster.reads apply to mode = \"single-leader\" only".into(),
+                );
+            }
+            StoreMode::Leaderless => {
+                let n = c.n.unwrap_or(c.nodes);
+                if n == 0 || n > c.nodes {
+                    return Err(format!(
+                        "cluster.n must be between 1 and cluster.nodes ({}), found {n}",
+                        c.nodes
+                    ));
+                }
+                for (name, q) in [("r", c.r), ("w", c.w)] {
+                    if let Some(q) = q
+                        && (q == 0 || q > n)
+                    {
+                        return Err(format!("cluster.{name} must be between 1 and n ({n}), found {q}"));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if self.client.concurrency == 0 || self.client.concurrency > 1000 {
+            return Err(format!(
+                "client.concurrency must be between 1 and 1000, found {}",
+                self.client.concurrency
+            ));
+        }
+        if !(self.client.rate >= 0.0 && self.client.rate.is_finite()) {
+            return Err(format!(
+                "client.rate must be 0 (unlimited) or a positive number, found {}",
+                self.client.rate
+            ));
+        }
+        if self.client.timeout.is_zero() {
+            return Err("client.timeout must be positive".into());
+        }
+        if self.run.time_limit.is_zero() {
+            return Err("run.time_limit must be positive".into());
+        }
+        if !self.faults.kinds.is_empty() && self.faults.duration >= self.faults.interval {
+            return Err(
+                "faults.duration must be shorter than faults.interval (faults do not overlap)".into(),
+            );
+        }
+        match &self.generator {
+            GeneratorConfig::Register { keys, values, mix } => {
+                if *keys == 0 || *values == 0 {
+                    return Err("generator.keys and generator.values must be at least 1".into());
+                }
+                let weights = [mix.read, mix.write, mix.cas];
+                if weights.iter().any(|w| !(*w >= 0.0 && w.is_finite())) || weights.iter().sum::<f64>() <= 0.0
+                {
+                    return Err("generator.mix weights must be non-negative and not all zero".into());
+                }
+            }
+            GeneratorConfig::ListAppend {
+                keys,
+                max_txn_len,
+                read_fraction,
+                max_writes_per_key,
+            } => {
+                if *keys == 0 || *max_txn_len == 0 || *max_writes_per_key == 0 {
+                    return Err(
+                        "generator.keys, max_txn_len and max_writes_per_key must be at least 1".into(),
+                    );
+                }
+                if !(0.0..=1.0).contains(read_fraction) {
+                    return Err("generator.read_fraction must be between 0 and 1".into());
+                }
+            }
+        }
+        if self.check.checkers.is_empty() {
+            return Err("check.checkers must name at least one checker".into());
+        }
+        for checker in &self.check.checkers {
+            let fits = matches!(
+                (checker, &self.generator),
+                (CheckerName::Linearizability, GeneratorConfig::Register { .. })
+                    | (CheckerName::ListAppend, GeneratorConfig::ListAppend { .. })
+            );
+            if !fits {
+                return Err(format!(
+                    "checker {checker:?} does not fit generator kind {}",
+                    self.generator.kind_name()
+                ));
+            }
+        }
+        if let Err(m) = crate::check_txn::TxnArgs::from_model_names(&self.check.consistency_models) {
+            return Err(format!("check.consistency_models: {m}"));
+        }
+        if !matches!(self.check.model.as_str(), "register" | "cas-register") {
+            return Err(format!(
+                "check.model must be register or cas-register, found \"{}\"",
+                self.check.model
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl GeneratorConfig {
+    /// The generator's kind name.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            GeneratorConfig::Register { .. } => "register",
+            GeneratorConfig::ListAppend { .. } => "list-append",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "t"
+[cluster]
+mode = "single-leader"
+replication = "sync"
+reads = "leader"
+[generator]
+kind = "register"
+keys = 3
+[run]
+time_limit = "5s"
+[faults]
+kinds = ["partition-leader", "kill"]
+[check]
+checkers = ["linearizability"]
+[expect]
+verdict = "valid"
+"#;
+
+    #[test]
+    fn loads_a_workload_with_defaults() {
+        let w = Workload::parse("w.toml", GOOD).unwrap();
+        assert_eq!(w.cluster.nodes, 3);
+        assert_eq!(w.run.time_limit, Duration::from_secs(5));
+        assert_eq!(w.faults.kinds, vec![FaultKind::PartitionLeader, FaultKind::Kill]);
+        assert_eq!(w.client.concurrency, 5);
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let bad = GOOD.replace("kill\"]", "explode\"]");
+        let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
+        assert!(e.starts_with("w.toml:13: "), "{e}");
+        assert!(e.contains("explode"), "{e}");
+        let bad = GOOD.replace("keys = 3", "keys = 3\nbogus = 1");
+        let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
+        assert!(e.contains("w.toml:") && e.contains("bogus"), "{e}");
+        let bad = GOOD.replace("reads = \"leader\"", "reads = \"leader\"\nn = 3");
+        let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
+        assert!(e.contains("leaderless"), "{e}");
+    }
+
+    #[test]
+    fn overrides_apply_and_revalidate() {
+        let mut w = Workload::parse("w.toml", GOOD).unwrap();
+        let o = Overrides {
+            nodes: Some(5),
+            faults: Some(vec![]),
+            ..Default::default()
+        };
+        w.apply(&o).unwrap();
+        assert_eq!(w.cluster.nodes, 5);
+        assert!(w.faults.kinds.is_empty());
+        let o = Overrides {
+            concurrency: Some(0),
+            ..Default::default()
+        };
+        assert!(w.apply(&o).is_err());
+    }
+}
