@@ -272,10 +272,7 @@ impl SingleLeader {
             };
         }
         st.term_start = last;
-        st.pending = Pending::rebuild(
-            &st.data,
-            st.log.slice(st.commit + 1, usize::MAX).iter().map(|e| &**e),
-        );
+        st.pending = Pending::rebuild(st.log.slice(st.commit + 1, usize::MAX).iter().map(|e| &**e));
         // Its own log may not all be in its WAL yet: the durability tracker moves this on.
         st.own_durable = st.commit;
         st.unsynced.clear();

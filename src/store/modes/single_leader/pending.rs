@@ -8,24 +8,35 @@
 //! committed, and a refusal decided against uncommitted entries waits for them to commit (see
 //! `SingleLeader::write`). Clients' reads use the committed data only.
 //!
-//! [`Pending`] holds, per key touched by an uncommitted entry, the cell as the whole log leaves
-//! it and the last index that touched it; a key is dropped once that index is committed (the
-//! committed data then holds the same cell).
+//! [`Pending`] holds, per key touched by an uncommitted entry, what those entries did to it (the
+//! register they left, or the elements they appended) and the last index that touched it; a key
+//! is dropped once that index is committed (the committed data then holds the same cell).
 
 use super::state::{Cell, Data, Effect, Entry, LogVersion};
 use crate::store::modes::txn::{Kind, LocalStore};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
-/// The effects of the uncommitted entries, per key.
+/// What the uncommitted entries did to one key.
+#[derive(Debug, Clone, PartialEq)]
+enum PendingCell {
+    /// The register as the last uncommitted write to it left it.
+    Register(Value, LogVersion),
+    /// Elements appended after the committed list (or to a key the committed data lacks), so an
+    /// append costs the element, not a copy of the list.
+    Appended(VecDeque<Value>, LogVersion),
+}
+
+/// The effects of the uncommitted entries, per key: what they did to it, and the last index that
+/// touched it.
 #[derive(Debug, Default)]
 pub struct Pending {
-    cells: HashMap<String, (Cell, u64)>,
+    cells: HashMap<String, (PendingCell, u64)>,
 }
 
 impl Pending {
-    /// The view of a node that has `entries` (in order) after its committed `data`.
-    pub fn rebuild<'a>(data: &Data, entries: impl IntoIterator<Item = &'a Entry>) -> Pending {
+    /// The view of a node that has `entries` (in order) after its committed data.
+    pub fn rebuild<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Pending {
         let mut pending = Pending::default();
         for entry in entries {
             let version = LogVersion {
@@ -33,7 +44,7 @@ impl Pending {
                 index: entry.index,
             };
             for effect in &entry.effects {
-                pending.record(data, effect, version);
+                pending.record(effect, version);
             }
         }
         pending
@@ -53,29 +64,26 @@ impl Pending {
     }
 
     /// Adds one effect of the entry at `version`.
-    fn record(&mut self, data: &Data, effect: &Effect, version: LogVersion) {
+    fn record(&mut self, effect: &Effect, version: LogVersion) {
         match effect {
             Effect::Write(key, value) => {
                 self.cells.insert(
                     key.clone(),
-                    (Cell::Register(value.clone(), version), version.index),
+                    (PendingCell::Register(value.clone(), version), version.index),
                 );
             }
             Effect::Append(key, value) => {
-                let slot = self.cells.entry(key.clone()).or_insert_with(|| {
-                    let base = match data.map.get(key) {
-                        Some(Cell::List(items, ver)) => Cell::List(items.clone(), *ver),
-                        // The leader checks types, so an append never follows a register write.
-                        _ => Cell::List(Vec::new(), version),
-                    };
-                    (base, version.index)
-                });
+                let slot = self
+                    .cells
+                    .entry(key.clone())
+                    .or_insert_with(|| (PendingCell::Appended(VecDeque::new(), version), version.index));
                 match &mut slot.0 {
-                    Cell::List(items, ver) => {
-                        items.push(value.clone());
+                    PendingCell::Appended(items, ver) => {
+                        items.push_back(value.clone());
                         *ver = version;
                     }
-                    cell => *cell = Cell::List(vec![value.clone()], version),
+                    // The leader checks types, so an append never follows a register write.
+                    cell => *cell = PendingCell::Appended(VecDeque::from([value.clone()]), version),
                 }
                 slot.1 = version.index;
             }
@@ -89,17 +97,20 @@ impl Pending {
             return;
         }
         for effect in &entry.effects {
-            if self
-                .cells
-                .get(effect.key())
-                .is_some_and(|(_, last)| *last <= commit)
-            {
+            let Some((cell, last)) = self.cells.get_mut(effect.key()) else {
+                continue;
+            };
+            if *last <= commit {
                 self.cells.remove(effect.key());
+            } else if let (Effect::Append(..), PendingCell::Appended(items, _)) = (effect, cell) {
+                // The committed data now holds this element; the later ones stay pending. The
+                // elements are kept in log order, so it is the first one.
+                items.pop_front();
             }
         }
     }
 
-    fn get(&self, key: &str) -> Option<&Cell> {
+    fn get(&self, key: &str) -> Option<&PendingCell> {
         self.cells.get(key).map(|(cell, _)| cell)
     }
 }
@@ -116,7 +127,7 @@ pub struct Speculative<'a> {
 
 impl Speculative<'_> {
     fn add(&mut self, effect: Effect) -> Value {
-        self.pending.record(self.data, &effect, self.version);
+        self.pending.record(&effect, self.version);
         self.effects.push(effect);
         self.version.to_json()
     }
@@ -125,15 +136,22 @@ impl Speculative<'_> {
 impl LocalStore for Speculative<'_> {
     fn kind(&self, key: &str) -> Option<Kind> {
         match self.pending.get(key) {
-            Some(Cell::Register(..)) => Some(Kind::Register),
-            Some(Cell::List(..)) => Some(Kind::List),
+            Some(PendingCell::Register(..)) => Some(Kind::Register),
+            Some(PendingCell::Appended(..)) => Some(Kind::List),
             None => self.data.kind(key),
         }
     }
     fn read(&self, key: &str) -> (Value, Value) {
         match self.pending.get(key) {
-            Some(Cell::Register(v, ver)) => (v.clone(), ver.to_json()),
-            Some(Cell::List(items, ver)) => (Value::Array(items.clone()), ver.to_json()),
+            Some(PendingCell::Register(v, ver)) => (v.clone(), ver.to_json()),
+            Some(PendingCell::Appended(appended, ver)) => {
+                let mut items = match self.data.map.get(key) {
+                    Some(Cell::List(items, _)) => items.clone(),
+                    _ => Vec::new(),
+                };
+                items.extend(appended.iter().cloned());
+                (Value::Array(items), ver.to_json())
+            }
             None => self.data.read(key),
         }
     }
@@ -175,7 +193,7 @@ mod tests {
         data.apply(&entry(2, vec![Effect::Write("x".into(), json!("a"))]));
         let e3 = entry(3, vec![Effect::Append("l".into(), json!(2))]);
         let e4 = entry(4, vec![Effect::Write("x".into(), json!("b"))]);
-        let mut pending = Pending::rebuild(&data, [&e3, &e4]);
+        let mut pending = Pending::rebuild([&e3, &e4]);
         let mut s = spec(&data, &mut pending, 5);
         assert_eq!(s.read("l").0, json!([1, 2]));
         assert_eq!(s.read("x"), (json!("b"), json!({"term": 1, "index": 4})));
