@@ -126,6 +126,8 @@ pub(crate) struct FileResult {
 pub(crate) struct FileChecked {
     /// Events in the history.
     pub events: usize,
+    /// Lines of a Jepsen log that were other loggers' output, not operations.
+    pub skipped_lines: usize,
     /// The checker's result.
     pub checked: Checked,
     /// Time to read, parse and pair the history.
@@ -243,12 +245,14 @@ fn check_file(
         let checking = Instant::now();
         let checked = check_history(&history, args, threads, &|done, total| bar.keys(done, total))?;
         let events = history.events.len();
+        let skipped_lines = history.skipped_lines;
         if args.files.len() == 1 {
             // The process exits right after; freeing millions of events would only add time.
             std::mem::forget(history);
         }
         Ok(FileChecked {
             events,
+            skipped_lines,
             checked,
             load_time,
             check_time: checking.elapsed(),

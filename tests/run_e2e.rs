@@ -13,7 +13,9 @@ fn binary() -> PathBuf {
 }
 
 fn workload(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads").join(format!("{name}.toml"))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("workloads")
+        .join(format!("{name}.toml"))
 }
 
 /// Processes (other than zombies) whose command line mentions `marker`.
@@ -21,8 +23,12 @@ fn processes_mentioning(marker: &str) -> Vec<String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().filter(|n| n.chars().all(|c| c.is_ascii_digit())) else { continue };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let Some(pid) = name.to_str().filter(|n| n.chars().all(|c| c.is_ascii_digit())) else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         let zombie = std::fs::read_to_string(entry.path().join("stat"))
             .map(|s| s.rsplit(") ").next().unwrap_or("").starts_with('Z'))
@@ -56,24 +62,42 @@ fn a_configuration_that_must_pass_passes_and_check_agrees() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("Verdict: VALID"), "{stderr}");
-    assert!(stderr.contains("--seed 7"), "the summary says how to reproduce: {stderr}");
+    assert!(
+        stderr.contains("--seed 7"),
+        "the summary says how to reproduce: {stderr}"
+    );
     let run = latest_run(out.path());
     let r = results(&run);
     assert_eq!(r["verdict"], "valid");
     assert_eq!(r["seed"], 7);
     assert!(r["ops"]["ok"].as_u64().unwrap() > 100, "{r}");
-    assert!(!r["faults"].as_array().unwrap().is_empty(), "faults were injected: {r}");
-    for f in ["history.jsonl", "workload.toml", "seed", "nodes/n1.log", "nodes/n3.log"] {
+    assert!(
+        !r["faults"].as_array().unwrap().is_empty(),
+        "faults were injected: {r}"
+    );
+    for f in [
+        "history.jsonl",
+        "workload.toml",
+        "seed",
+        "nodes/n1.log",
+        "nodes/n3.log",
+    ] {
         assert!(run.join(f).exists(), "{f} missing from the run directory");
     }
     let history = History::load(&run.join("history.jsonl"), None).unwrap();
-    assert!(!history.nemesis.is_empty(), "faults and heals are recorded as nemesis events");
+    assert!(
+        !history.nemesis.is_empty(),
+        "faults and heals are recorded as nemesis events"
+    );
     Command::new(binary())
         .args(["check", "--model", "cas-register"])
         .arg(run.join("history.jsonl"))
         .assert()
         .code(0);
-    assert_eq!(processes_mentioning(out.path().to_str().unwrap()), Vec::<String>::new());
+    assert_eq!(
+        processes_mentioning(out.path().to_str().unwrap()),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -82,7 +106,15 @@ fn async_follower_reads_under_a_leader_partition_are_caught() {
     let assert = Command::new(binary())
         .arg("run")
         .arg(workload("single-leader-async-follower-reads"))
-        .args(["--time-limit", "10s", "--faults", "partition-leader", "--rate", "300", "--out"])
+        .args([
+            "--time-limit",
+            "10s",
+            "--faults",
+            "partition-leader",
+            "--rate",
+            "300",
+            "--out",
+        ])
         .arg(out.path())
         .timeout(Duration::from_secs(120))
         .assert();
@@ -91,18 +123,29 @@ fn async_follower_reads_under_a_leader_partition_are_caught() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("Verdict: INVALID (expected invalid"), "{stderr}");
     assert!(stderr.contains("nonlinearizable"), "{stderr}");
-    assert!(stderr.contains("First linearizability anomaly"), "an explanation is printed: {stderr}");
+    assert!(
+        stderr.contains("First linearizability anomaly"),
+        "an explanation is printed: {stderr}"
+    );
     let run = latest_run(out.path());
     let r = results(&run);
     assert_eq!(r["verdict"], "invalid");
     assert_eq!(r["expectation_met"], true);
-    assert!(!r["checkers"][0]["anomalies"][0]["steps"].as_array().unwrap().is_empty());
+    assert!(
+        !r["checkers"][0]["anomalies"][0]["steps"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     Command::new(binary())
         .args(["check", "--model", "cas-register"])
         .arg(run.join("history.jsonl"))
         .assert()
         .code(1);
-    assert_eq!(processes_mentioning(out.path().to_str().unwrap()), Vec::<String>::new());
+    assert_eq!(
+        processes_mentioning(out.path().to_str().unwrap()),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
@@ -121,7 +164,9 @@ fn ctrl_c_stops_everything_and_still_checks_what_was_recorded() {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let history = out.path().join("latest/history.jsonl");
-        let lines = std::fs::read_to_string(&history).map(|t| t.lines().count()).unwrap_or(0);
+        let lines = std::fs::read_to_string(&history)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
         if lines > 300 {
             break;
         }
@@ -130,19 +175,29 @@ fn ctrl_c_stops_everything_and_still_checks_what_was_recorded() {
     }
     let marker = out.path().to_str().unwrap().to_string();
     assert!(processes_mentioning(&marker).len() >= 3, "nodes are running");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT)
-        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
     let status = wait_with_timeout(&mut child, Duration::from_secs(60));
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-    assert!(matches!(status, Some(0) | Some(1) | Some(2)), "exit {status:?}: {stderr}");
+    assert!(
+        matches!(status, Some(0) | Some(1) | Some(2)),
+        "exit {status:?}: {stderr}"
+    );
     assert!(stderr.contains("interrupted"), "{stderr}");
     let run = latest_run(out.path());
     let history = History::load(&run.join("history.jsonl"), None).expect("the history is readable");
     assert!(history.ops.len() > 25);
     let r = results(&run);
     assert_eq!(r["interrupted"], true);
-    assert_eq!(processes_mentioning(&marker), Vec::<String>::new(), "no node outlives the run");
+    assert_eq!(
+        processes_mentioning(&marker),
+        Vec::<String>::new(),
+        "no node outlives the run"
+    );
 }
 
 fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
@@ -167,7 +222,13 @@ fn a_bad_workload_file_is_refused_with_its_line() {
         .unwrap()
         .replace("kinds = [\"partition-leader\"", "kinds = [\"meteor-strike\"");
     std::fs::write(&path, text).unwrap();
-    let output = Command::new(binary()).arg("run").arg(&path).args(["--out"]).arg(dir.path()).output().unwrap();
+    let output = Command::new(binary())
+        .arg("run")
+        .arg(&path)
+        .args(["--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(254), "{stderr}");
     assert!(stderr.contains(&format!("{}:", path.display())), "{stderr}");

@@ -15,8 +15,12 @@ pub(super) fn print_text(r: &FileResult) {
     match &r.outcome {
         Ok(c) => {
             let report = &c.checked.report;
+            let skipped = match c.skipped_lines {
+                0 => String::new(),
+                n => format!(", {n} other log lines skipped"),
+            };
             let timing = format!(
-                "[{} events, loaded in {}, checked in {}]",
+                "[{} events{skipped}, loaded in {}, checked in {}]",
                 c.events,
                 seconds(c.load_time),
                 seconds(c.check_time)
@@ -61,6 +65,7 @@ pub(super) fn print_json(results: &[FileResult], code: u8) -> anyhow::Result<()>
                 "verdict": c.checked.report.verdict,
                 "exit_code": r.exit_code(),
                 "events": c.events,
+                "skipped_lines": c.skipped_lines,
                 "load_ms": c.load_time.as_secs_f64() * 1e3,
                 "check_ms": c.check_time.as_secs_f64() * 1e3,
                 "report": c.checked.report,

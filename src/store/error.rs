@@ -103,13 +103,27 @@ impl ApiError {
         }
     }
 
-    /// A read-your-writes read on a node that had not applied the position in time (503,
+    /// A read-your-writes read on a node that had not committed the position in time (503,
     /// definite: reads have no effect).
-    pub fn behind(applied: u64, after: u64) -> ApiError {
+    pub fn behind(committed: u64, after: u64) -> ApiError {
         ApiError::new(
             503,
             "behind",
-            format!("this node has applied log position {applied}, not yet {after}"),
+            format!("this node has committed log position {committed}, not yet {after}"),
+            true,
+        )
+    }
+
+    /// A leader read on a new leader that had not yet committed the entries it had when elected
+    /// (503, definite: reads have no effect).
+    pub fn behind_leader(committed: u64, needed: u64) -> ApiError {
+        ApiError::new(
+            503,
+            "behind",
+            format!(
+                "this node leads but has committed log position {committed}, not yet {needed} \
+                 (the last entry it had when elected): it serves leader reads once it has"
+            ),
             true,
         )
     }

@@ -133,9 +133,15 @@ impl NodeProcess {
         self.child.as_ref().map(OwnedChild::pid)
     }
 
-    /// Is the process running?
+    /// Has the process been started and not killed by us? (See [`NodeProcess::exited`].)
     pub fn is_running(&self) -> bool {
         self.child.is_some()
+    }
+
+    /// If the process exited on its own (crashed), how it ended.
+    pub fn exited(&mut self) -> Option<String> {
+        let child = self.child.as_mut()?;
+        (child.state() == ChildState::Exited).then(|| child.exit_description())
     }
 
     /// Pauses the process (SIGSTOP), returning once the kernel reports it stopped.

@@ -117,6 +117,11 @@ impl Wal {
         self.queue.lock().unwrap_or_else(|p| p.into_inner()).0
     }
 
+    /// Watches the sequence number up to which records are durable.
+    pub fn durable(&self) -> watch::Receiver<u64> {
+        self.durable.clone()
+    }
+
     /// Waits until every record up to `seq` is written (and synced, with `--fsync always`).
     pub async fn wait_durable(&self, seq: u64) {
         let mut rx = self.durable.clone();

@@ -23,7 +23,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::watch;
 
 /// Most entries shipped in one request.
 const MAX_BATCH: usize = 4096;
@@ -58,8 +57,10 @@ pub struct ShipResponse {
 struct State {
     data: LwwData,
     stamps: StampSource,
-    /// The writes this node originated: `own[i].seq == i + 1`.
-    own: Vec<Arc<Shipped>>,
+    /// The writes this node originated, `own[i].0.seq == i + 1`, with their WAL sequence
+    /// numbers: only writes already in the WAL are shipped, so a write lost in a crash before
+    /// reaching the WAL never reaches a peer (its number is reused after the restart).
+    own: Vec<(Arc<Shipped>, u64)>,
     /// Per origin (including this node), the last of its writes applied here.
     have: BTreeMap<String, u64>,
     /// Writes applied here, from any origin (this node's log position).
@@ -73,7 +74,6 @@ pub struct MultiLeader {
     wal: Wal,
     peers: Peers,
     state: Mutex<State>,
-    own_len: watch::Sender<u64>,
 }
 
 impl MultiLeader {
@@ -102,7 +102,7 @@ impl MultiLeader {
                             .chain(&cell.items)
                             .for_each(|(s, _)| st.stamps.observe(s));
                     }
-                    st.own.push(entry.clone());
+                    st.own.push((entry.clone(), 0));
                     (cfg.id.clone(), entry)
                 }
                 Record::Remote { origin, entry } => (origin, entry),
@@ -121,7 +121,6 @@ impl MultiLeader {
         ));
         let peers = Peers::new(&cfg)?;
         let node = Arc::new(MultiLeader {
-            own_len: watch::Sender::new(st.own.len() as u64),
             state: Mutex::new(st),
             cfg,
             clock,
@@ -202,14 +201,13 @@ impl MultiLeader {
                     seq: st.own.len() as u64 + 1,
                     effects,
                 });
-                wal_seq = Some(
-                    self.wal
-                        .append(serde_json::to_vec(&Record::Local(entry.clone())).unwrap_or_default()),
-                );
+                let seq = self
+                    .wal
+                    .append(serde_json::to_vec(&Record::Local(entry.clone())).unwrap_or_default());
+                wal_seq = Some(seq);
                 st.have.insert(self.cfg.id.clone(), entry.seq);
-                st.own.push(entry);
+                st.own.push((entry, seq));
                 st.applied += 1;
-                self.own_len.send_replace(st.own.len() as u64);
             }
             (st.applied, results, wal_seq)
         };
@@ -222,26 +220,25 @@ impl MultiLeader {
 
 /// Ships this node's writes to peer `i`, forever.
 async fn ship_to(node: Arc<MultiLeader>, i: usize) {
-    let mut own_len = node.own_len.subscribe();
+    let mut durable = node.wal.durable();
     // Unknown until the peer says how far it has applied our writes.
     let mut next: Option<u64> = None;
     loop {
         let entries: Vec<Arc<Shipped>> = match next {
             None => Vec::new(),
             Some(n) => {
+                let durable_seq = *durable.borrow_and_update();
                 let st = node.lock();
-                own_len.borrow_and_update();
-                st.own
-                    .iter()
-                    .skip(n as usize - 1)
-                    .take(MAX_BATCH)
-                    .cloned()
+                let pending = st.own.iter().skip(n as usize - 1).take(MAX_BATCH);
+                pending
+                    .take_while(|(_, seq)| *seq <= durable_seq)
+                    .map(|(e, _)| e.clone())
                     .collect()
             }
         };
         if next.is_some() && entries.is_empty() {
             // Caught up: wait for new writes, re-probing now and then.
-            if tokio::time::timeout(node.cfg.election_timeout, own_len.changed())
+            if tokio::time::timeout(node.cfg.election_timeout, durable.changed())
                 .await
                 .is_err()
             {

@@ -13,7 +13,8 @@
 //! by a majority, so a failover can lose acknowledged async (or semi-sync) writes, and an old
 //! leader keeps serving until it notices.
 
-use super::{Role, SingleLeader, State, replication};
+use super::pending::Pending;
+use super::{Role, SingleLeader, State, commit, replication};
 use crate::store::log::log;
 use crate::store::modes::single_leader::state::Record;
 use axum::extract::State as AxState;
@@ -61,6 +62,7 @@ pub async fn ticker(node: Arc<SingleLeader>) {
         tick.tick().await;
         let start = {
             let mut st = node.lock();
+            node.persist_commit(&mut st);
             match st.role {
                 Role::Leader => {
                     node.check_quorum(&mut st);
@@ -230,6 +232,7 @@ impl SingleLeader {
             st.voted_for = None;
             st.role = Role::Follower;
             st.leader = leader;
+            st.pending.clear();
             self.wal.append(
                 Record::Term {
                     term,
@@ -249,13 +252,18 @@ impl SingleLeader {
         st.role = Role::Follower;
         st.leader = Some(leader.to_string());
         st.last_heard = Instant::now();
+        st.pending.clear();
         self.update_acks(st);
     }
 
+    /// Takes the lead of the current term. The entries after the commit index stay: the new
+    /// leader commits them once the replication setting holds for them in its term, and serves
+    /// `read=leader` reads only after that (see `term_start`).
     pub(super) fn become_leader(self: &Arc<Self>, st: &mut State) {
         st.role = Role::Leader;
         st.leader = Some(self.cfg.id.clone());
-        let next = st.log.last().index + 1;
+        let last = st.log.last().index;
+        let next = last + 1;
         for p in &mut st.progress {
             *p = super::Progress {
                 next,
@@ -263,12 +271,18 @@ impl SingleLeader {
                 last_contact: Some(Instant::now()),
             };
         }
+        st.term_start = last;
+        st.pending = Pending::rebuild(st.log.slice(st.commit + 1, usize::MAX).iter().map(|e| &**e));
+        // Its own log may not all be in its WAL yet: the durability tracker moves this on.
+        st.own_durable = st.commit;
+        st.unsynced.clear();
+        st.unsynced.push_back((self.wal.last_seq(), last));
         log(format_args!(
-            "became leader of term {} (log up to index {})",
-            st.term,
-            next - 1
+            "became leader of term {} (log up to index {}, committed up to {})",
+            st.term, last, st.commit
         ));
         self.update_acks(st);
+        tokio::spawn(commit::track_durability(self.clone(), st.term));
         for i in 0..self.peers.list.len() {
             tokio::spawn(replication::ship_to(self.clone(), i, st.term));
         }
@@ -293,6 +307,7 @@ impl SingleLeader {
             st.role = Role::Follower;
             st.leader = None;
             st.last_heard = Instant::now();
+            st.pending.clear();
             self.update_acks(st);
         }
     }

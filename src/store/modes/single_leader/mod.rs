@@ -1,19 +1,24 @@
 //! Single-leader replication: one leader appends every write to its log and ships the log to the
-//! followers in batches; a write is acknowledged per the replication setting (`async`: once in
-//! the leader's WAL; `semi-sync`: and in one follower's; `sync`: and in every follower's).
+//! followers in batches; an entry is committed per the replication setting (`async`: once in
+//! the leader's WAL; `semi-sync`: and in one follower's; `sync`: and in every follower's), and a
+//! write is acknowledged once its entry is committed ([`commit`]).
 //!
-//! Reads: `leader` (only the leader answers), `any` (any node answers from its local state,
-//! possibly stale), and `?after=P` (read-your-writes: the node answers once it has applied log
-//! position P, else `behind`). Writes sent to a follower are refused with `not_leader` naming the
-//! leader. Failover ([`election`]) is simple on purpose: heartbeats, terms, and votes that go to
-//! the most up-to-date reachable node; it is not consensus (see docs/store.md).
+//! Every node serves reads from its committed data only. Reads: `leader` (only the leader
+//! answers; a new leader first commits every entry it had when elected), `any` (any node answers
+//! from its committed data, possibly stale), and `?after=P` (read-your-writes: the node answers
+//! once it has committed log position P, else `behind`). Writes sent to a follower are refused
+//! with `not_leader` naming the leader. Failover ([`election`]) is simple on purpose: heartbeats,
+//! terms, and votes that go to the most up-to-date reachable node; it is not consensus (see
+//! docs/store.md for what each replication setting guarantees).
 
+mod commit;
 mod election;
+mod pending;
 mod replication;
 pub mod state;
 
 use crate::store::clock::Clock;
-use crate::store::config::{NodeConfig, Replication};
+use crate::store::config::NodeConfig;
 use crate::store::error::ApiError;
 use crate::store::log::log;
 use crate::store::modes::txn;
@@ -21,8 +26,10 @@ use crate::store::modes::{EngineStatus, OpResult, Reply};
 use crate::store::ops::{Command, RequestOptions};
 use crate::store::peers::Peers;
 use crate::store::wal::Wal;
+use pending::{Pending, Speculative};
 use serde_json::json;
-use state::{Data, Entry, Log, LogVersion, ReadOnly, Record, Recorder};
+use state::{Data, Entry, Log, LogVersion, ReadOnly, Record};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -60,13 +67,12 @@ struct Progress {
     last_contact: Option<Instant>,
 }
 
-/// What writers waiting for replication watch.
+/// What writers waiting for their entries to commit watch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct AckState {
     term: u64,
     leading: bool,
-    /// Highest index replicated as the replication setting requires.
-    acked: u64,
+    commit: u64,
 }
 
 /// Everything behind the state lock.
@@ -76,7 +82,22 @@ struct State {
     role: Role,
     leader: Option<String>,
     log: Log,
+    /// The committed data: the effects of exactly the entries up to `commit`. Client reads
+    /// see nothing else.
     data: Data,
+    /// The commit index: the entries up to here are committed and applied to `data`.
+    commit: u64,
+    /// The commit index last recorded in the WAL.
+    commit_persisted: u64,
+    /// Leader only: the effects of the entries after `commit`, to decide new writes against.
+    pending: Pending,
+    /// Leader only: the last log index when it became leader. It serves `read=leader` reads
+    /// only once this is committed (entries of earlier terms may have been acknowledged).
+    term_start: u64,
+    /// Leader only: the highest index known to be in its own WAL, and the (WAL sequence number,
+    /// index) of appends not yet known durable.
+    own_durable: u64,
+    unsynced: VecDeque<(u64, u64)>,
     /// When this node last heard from a leader (or granted a vote, or started an election).
     last_heard: Instant,
     /// How long without a leader before this node starts an election (randomised).
@@ -92,8 +113,10 @@ pub struct SingleLeader {
     wal: Wal,
     peers: Peers,
     state: Mutex<State>,
-    /// The last applied log index (for read-your-writes waits and waking replication).
-    applied: watch::Sender<u64>,
+    /// The commit index (for `after=` waits and a new leader's first reads).
+    committed: watch::Sender<u64>,
+    /// (last log index, commit index): wakes the shipping loops.
+    log_changes: watch::Sender<(u64, u64)>,
     acks: watch::Sender<AckState>,
 }
 
@@ -109,10 +132,11 @@ impl SingleLeader {
         let peers = Peers::new(&cfg)?;
         let last = recovered.log.last();
         log(format_args!(
-            "single-leader ({} replication): recovered term {}, log up to index {} ({} keys)",
+            "single-leader ({} replication): recovered term {}, log up to index {}, committed up to {} ({} keys)",
             cfg.replication.name(),
             recovered.term,
             last.index,
+            recovered.commit,
             recovered.data.map.len()
         ));
         let state = State {
@@ -122,17 +146,24 @@ impl SingleLeader {
             leader: None,
             log: recovered.log,
             data: recovered.data,
+            commit: recovered.commit,
+            commit_persisted: recovered.commit,
+            pending: Pending::default(),
+            term_start: 0,
+            own_durable: 0,
+            unsynced: VecDeque::new(),
             last_heard: Instant::now(),
             election_after: election::random_timeout(cfg.election_timeout),
             progress: vec![Progress::default(); peers.list.len()],
         };
         let fresh = state.term == 0 && last.index == 0;
         let node = Arc::new(SingleLeader {
-            applied: watch::Sender::new(last.index),
+            committed: watch::Sender::new(state.commit),
+            log_changes: watch::Sender::new((last.index, state.commit)),
             acks: watch::Sender::new(AckState {
                 term: state.term,
                 leading: false,
-                acked: 0,
+                commit: state.commit,
             }),
             state: Mutex::new(state),
             cfg,
@@ -188,9 +219,12 @@ impl SingleLeader {
             role: st.role.name(),
             term: st.term,
             leader: st.leader.clone(),
-            applied: last.index,
+            applied: st.commit,
             detail: json!({
                 "replication": self.cfg.replication.name(),
+                "commit": st.commit,
+                "last_log_index": last.index,
+                "pending_keys": st.pending.len(),
                 "last_log_term": last.term,
                 "log_base": st.log.base.index,
                 "voted_for": st.voted_for,
@@ -213,120 +247,148 @@ impl SingleLeader {
             )));
         }
         if let Some(after) = opts.after {
-            self.wait_applied(after).await?;
+            self.wait_position(after).await?;
         }
         if cmd.is_write() {
             self.write(cmd).await
         } else {
-            self.read(cmd, read_mode == "leader")
+            self.read(cmd, read_mode == "leader").await
         }
     }
 
-    async fn wait_applied(&self, after: u64) -> Result<(), ApiError> {
-        let mut rx = self.applied.subscribe();
-        let waited = tokio::time::timeout(self.cfg.ryw_wait, rx.wait_for(|&a| a >= after)).await;
-        match waited {
-            Ok(Ok(_)) => Ok(()),
-            _ => Err(ApiError::behind(*self.applied.borrow(), after)),
-        }
-    }
-
-    fn read(&self, cmd: Command, leader_only: bool) -> Result<Reply, ApiError> {
-        let st = self.lock();
-        if leader_only && st.role != Role::Leader {
-            return Err(ApiError::not_leader(&self.cfg.id, st.leader.clone()));
-        }
+    /// Serves a read from the committed data. With `leader_only`, only a leader answers, and a
+    /// new leader first waits (up to `--ryw-wait-ms`) until it has committed every entry it had
+    /// when elected: some may have been committed and acknowledged by an earlier leader.
+    async fn read(&self, cmd: Command, leader_only: bool) -> Result<Reply, ApiError> {
         let Command::Txn { ops, .. } = cmd else {
             unreachable!("a read is a read-only transaction")
         };
-        let results = txn::run(&mut ReadOnly(&st.data), &ops);
-        Ok(Reply {
-            pos: st.log.last().index,
-            results,
-        })
+        let deadline = tokio::time::Instant::now() + self.cfg.ryw_wait;
+        let mut committed = self.committed.subscribe();
+        loop {
+            let needed = {
+                let st = self.lock();
+                if leader_only && st.role != Role::Leader {
+                    return Err(ApiError::not_leader(&self.cfg.id, st.leader.clone()));
+                }
+                if !leader_only || st.commit >= st.term_start {
+                    let results = txn::run(&mut ReadOnly(&st.data), &ops);
+                    return Ok(Reply {
+                        pos: st.commit,
+                        results,
+                    });
+                }
+                st.term_start
+            };
+            let waited = tokio::time::timeout_at(deadline, committed.wait_for(|&c| c >= needed)).await;
+            if waited.is_err() {
+                return Err(ApiError::behind_leader(*self.committed.borrow(), needed));
+            }
+        }
     }
 
     async fn write(&self, cmd: Command) -> Result<Reply, ApiError> {
-        let (term, index, wal_seq, results) = {
+        let decided = {
             let mut st = self.lock();
             if st.role != Role::Leader {
                 return Err(ApiError::not_leader(&self.cfg.id, st.leader.clone()));
             }
-            let version = LogVersion {
-                term: st.term,
-                index: st.log.last().index + 1,
-            };
-            let st = &mut *st;
-            let mut recorder = Recorder {
-                data: &mut st.data,
-                version,
-                effects: Vec::new(),
-            };
-            let results = match cmd {
-                Command::Txn { ops, .. } => {
-                    txn::check_types(&recorder, &ops)?;
-                    txn::run(&mut recorder, &ops)
-                }
-                Command::Cas { key, from, to } => {
-                    txn::check_cas(&recorder, &key, &from)?;
-                    let version = txn::LocalStore::write(&mut recorder, &key, to.clone());
-                    vec![OpResult { value: to, version }]
-                }
-            };
-            let entry = Arc::new(Entry {
-                term: version.term,
-                index: version.index,
-                ts: self.clock.now_ns(),
-                effects: recorder.effects,
-            });
-            let wal_seq = self.wal.append(Record::Entry(entry.clone()).encode());
-            st.log.entries.push(entry);
-            self.applied.send_replace(version.index);
-            if st.log.entries.len() > 2 * RETAINED_ENTRIES {
-                // A follower more than this far behind will get a snapshot.
-                st.log.compact(version.index - RETAINED_ENTRIES as u64);
+            self.append_write(&mut st, cmd)
+        };
+        match decided {
+            Decided::Appended { term, index, results } => {
+                self.wait_committed(term, index).await?;
+                Ok(Reply { pos: index, results })
             }
-            (version.term, version.index, wal_seq, results)
-        };
-        self.wal.wait_durable(wal_seq).await;
-        if self.cfg.replication != Replication::Async && !self.peers.list.is_empty() {
-            self.wait_replicated(term, index).await?;
-        }
-        Ok(Reply { pos: index, results })
-    }
-
-    /// Waits until the replication setting is met for `index`, or leadership is lost, or the
-    /// operation timeout passes.
-    async fn wait_replicated(&self, term: u64, index: u64) -> Result<(), ApiError> {
-        let mut rx = self.acks.subscribe();
-        let wait = rx.wait_for(|a| a.term != term || !a.leading || a.acked >= index);
-        match tokio::time::timeout(self.cfg.op_timeout, wait).await {
-            Ok(Ok(a)) if a.term == term && a.leading => Ok(()),
-            Ok(_) => Err(ApiError::stepped_down(format!(
-                "{} stopped leading term {term} before index {index} was replicated ({}); it may survive or not",
-                self.cfg.id,
-                self.cfg.replication.name()
-            ))),
-            Err(_) => Err(ApiError::timeout(format!(
-                "index {index} is in the leader's log but was not replicated ({}) within {} ms; it may survive or not",
-                self.cfg.replication.name(),
-                self.cfg.op_timeout.as_millis()
-            ))),
+            Decided::Refused { error, term, at } => {
+                // Decided against entries not yet committed: answer once they are, so the
+                // refusal never reflects a state that a failover could still undo.
+                match self.wait_committed(term, at).await {
+                    Ok(()) => Err(error),
+                    Err(_) => Err(ApiError::unavailable(format!(
+                        "refused ({}) against log position {at}, which was not committed in time; the request did not take effect",
+                        error.code
+                    ))),
+                }
+            }
+            Decided::RefusedCommitted(error) => Err(error),
         }
     }
 
-    /// Publishes the term, role and replicated index to writers waiting for acknowledgements.
-    fn update_acks(&self, st: &State) {
-        let matched = st.progress.iter().map(|p| p.matched);
-        let acked = match self.cfg.replication {
-            Replication::Sync => matched.min().unwrap_or(u64::MAX),
-            Replication::SemiSync => matched.max().unwrap_or(0),
-            Replication::Async => st.log.last().index,
-        };
-        self.acks.send_replace(AckState {
+    /// On the leader: decides a write against the speculative view and appends its entry.
+    fn append_write(&self, st: &mut State, cmd: Command) -> Decided {
+        let version = LogVersion {
             term: st.term,
-            leading: st.role == Role::Leader,
-            acked,
+            index: st.log.last().index + 1,
+        };
+        let st = &mut *st;
+        let mut view = Speculative {
+            data: &st.data,
+            pending: &mut st.pending,
+            version,
+            effects: Vec::new(),
+        };
+        let checked = match &cmd {
+            Command::Txn { ops, .. } => txn::check_types(&view, ops),
+            Command::Cas { key, from, .. } => txn::check_cas(&view, key, from),
+        };
+        if let Err(error) = checked {
+            let at = version.index - 1;
+            return if at <= st.commit {
+                Decided::RefusedCommitted(error)
+            } else {
+                Decided::Refused {
+                    error,
+                    term: version.term,
+                    at,
+                }
+            };
+        }
+        let results = match cmd {
+            Command::Txn { ops, .. } => txn::run(&mut view, &ops),
+            Command::Cas { key, to, .. } => {
+                let version = txn::LocalStore::write(&mut view, &key, to.clone());
+                vec![OpResult { value: to, version }]
+            }
+        };
+        let entry = Arc::new(Entry {
+            term: version.term,
+            index: version.index,
+            ts: self.clock.now_ns(),
+            effects: view.effects,
         });
+        let wal_seq = self.wal.append(Record::Entry(entry.clone()).encode());
+        st.log.entries.push(entry);
+        st.unsynced.push_back((wal_seq, version.index));
+        self.notify_shipping(st);
+        self.compact(st);
+        Decided::Appended {
+            term: version.term,
+            index: version.index,
+            results,
+        }
     }
+
+    /// Keeps the in-memory log short: forgets committed entries beyond the retained count (a
+    /// follower that needs them gets a snapshot).
+    fn compact(&self, st: &mut State) {
+        if st.log.entries.len() > 2 * RETAINED_ENTRIES {
+            let upto = st.log.last().index - RETAINED_ENTRIES as u64;
+            st.log.compact(upto.min(st.commit));
+        }
+    }
+}
+
+/// What the leader decided for a write.
+enum Decided {
+    /// Appended at `index` of `term`; the results go to the client once it is committed.
+    Appended {
+        term: u64,
+        index: u64,
+        results: Vec<OpResult>,
+    },
+    /// Refused against the view after log position `at`, which is not yet committed.
+    Refused { error: ApiError, term: u64, at: u64 },
+    /// Refused against committed data.
+    RefusedCommitted(ApiError),
 }

@@ -1,11 +1,12 @@
-//! Single-leader local state: the replicated log (entries after a snapshot base), the data the
-//! applied entries produced, and the term/vote bookkeeping, plus the WAL records that persist
-//! them and their replay on start-up.
+//! Single-leader local state: the replicated log (entries after a snapshot base), the committed
+//! data (the effects of the entries up to the commit index), and the term/vote bookkeeping, plus
+//! the WAL records that persist them and their replay on start-up.
 //!
 //! Entries carry *effects* (set a register, append to a list), never the client's request: the
-//! leader evaluates compare-and-set and transactions against its own state when it appends, so
-//! followers apply exactly what the leader decided. A node applies entries as soon as they are in
-//! its log.
+//! leader evaluates compare-and-set and transactions when it appends (against its speculative
+//! view, see [`super::pending`]), so followers apply exactly what the leader decided. A node
+//! applies an entry to its data only once the entry is committed (see [`super::commit`]); the
+//! entries after the commit index sit in the log, unread.
 
 use crate::store::modes::txn::{Kind, LocalStore};
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,15 @@ pub struct Data {
     pub map: HashMap<String, Cell>,
 }
 
+impl Effect {
+    /// The key the effect changes.
+    pub fn key(&self) -> &str {
+        match self {
+            Effect::Write(k, _) | Effect::Append(k, _) => k,
+        }
+    }
+}
+
 impl Data {
     /// Applies one entry's effects.
     pub fn apply(&mut self, entry: &Entry) {
@@ -84,7 +94,7 @@ impl Data {
         }
     }
 
-    fn kind(&self, key: &str) -> Option<Kind> {
+    pub fn kind(&self, key: &str) -> Option<Kind> {
         match self.map.get(key) {
             None => None,
             Some(Cell::Register(..)) => Some(Kind::Register),
@@ -92,7 +102,7 @@ impl Data {
         }
     }
 
-    fn read(&self, key: &str) -> (Value, Value) {
+    pub fn read(&self, key: &str) -> (Value, Value) {
         match self.map.get(key) {
             None => (Value::Null, Value::Null),
             Some(Cell::Register(v, ver)) => (v.clone(), ver.to_json()),
@@ -116,45 +126,6 @@ impl LocalStore for ReadOnly<'_> {
     }
     fn append(&mut self, _: &str, _: Value) -> Value {
         unreachable!("read-only transactions hold no writes")
-    }
-}
-
-/// Runs a transaction on the leader: applies each write at once (so later micro-ops see it)
-/// and records it as an effect of the entry being built.
-pub struct Recorder<'a> {
-    pub data: &'a mut Data,
-    pub version: LogVersion,
-    pub effects: Vec<Effect>,
-}
-
-impl LocalStore for Recorder<'_> {
-    fn kind(&self, key: &str) -> Option<Kind> {
-        self.data.kind(key)
-    }
-    fn read(&self, key: &str) -> (Value, Value) {
-        self.data.read(key)
-    }
-    fn write(&mut self, key: &str, value: Value) -> Value {
-        self.data
-            .map
-            .insert(key.to_string(), Cell::Register(value.clone(), self.version));
-        self.effects.push(Effect::Write(key.to_string(), value));
-        self.version.to_json()
-    }
-    fn append(&mut self, key: &str, value: Value) -> Value {
-        match self.data.map.get_mut(key) {
-            Some(Cell::List(items, ver)) => {
-                items.push(value.clone());
-                *ver = self.version;
-            }
-            _ => {
-                self.data
-                    .map
-                    .insert(key.to_string(), Cell::List(vec![value.clone()], self.version));
-            }
-        }
-        self.effects.push(Effect::Append(key.to_string(), value));
-        self.version.to_json()
     }
 }
 
@@ -192,6 +163,25 @@ impl Log {
             .map(|e| e.term)
     }
 
+    /// The entry at `index`, if the log holds it (not the base).
+    pub fn entry(&self, index: u64) -> Option<&Arc<Entry>> {
+        if index <= self.base.index {
+            return None;
+        }
+        self.entries.get((index - self.base.index - 1) as usize)
+    }
+
+    /// The position of `index` (with its term), if the log has it (or it is the base).
+    pub fn position(&self, index: u64) -> Option<LogVersion> {
+        self.term_at(index).map(|term| LogVersion { term, index })
+    }
+
+    /// Drops every entry after `index` (which must not be before the base).
+    pub fn truncate_after(&mut self, index: u64) {
+        let keep = index.saturating_sub(self.base.index) as usize;
+        self.entries.truncate(keep);
+    }
+
     /// Does the log hold this exact position?
     pub fn has(&self, at: LogVersion) -> bool {
         self.term_at(at.index) == Some(at.term)
@@ -226,7 +216,14 @@ pub enum Record {
     Term { term: u64, voted_for: Option<String> },
     /// An entry appended to the log.
     Entry(Arc<Entry>),
-    /// The log was replaced by a snapshot of the data at `base`.
+    /// The entries after `after` were dropped (uncommitted entries that conflicted with the
+    /// leader's log).
+    Truncate { after: u64 },
+    /// The entries up to `index` are committed (a hint for recovery: written lazily, so a
+    /// restarted node may recover an older commit index and learn the rest from the leader).
+    Commit { index: u64 },
+    /// The log was replaced by a snapshot of the committed data at `base` (entries after it
+    /// follow as `Entry` records).
     Snapshot {
         base: LogVersion,
         data: Vec<(String, Cell)>,
@@ -246,10 +243,14 @@ pub struct Recovered {
     pub term: u64,
     pub voted_for: Option<String>,
     pub log: Log,
+    /// The data of the entries up to `commit`.
     pub data: Data,
+    /// The last commit index recorded (never beyond the log).
+    pub commit: u64,
 }
 
-/// Replays WAL records.
+/// Replays WAL records: rebuilds the log, then applies the entries up to the recorded commit
+/// index to the data.
 pub fn replay(records: &[Vec<u8>]) -> anyhow::Result<Recovered> {
     let mut r = Recovered::default();
     for (i, bytes) in records.iter().enumerate() {
@@ -269,9 +270,18 @@ pub fn replay(records: &[Vec<u8>]) -> anyhow::Result<Recovered> {
                     );
                 }
                 r.term = r.term.max(entry.term);
-                r.data.apply(&entry);
                 r.log.entries.push(entry);
             }
+            Record::Truncate { after } => {
+                if after < r.commit || after < r.log.base.index {
+                    anyhow::bail!(
+                        "WAL record {i}: truncation after index {after}, below the commit index {}",
+                        r.commit
+                    );
+                }
+                r.log.truncate_after(after);
+            }
+            Record::Commit { index } => r.commit = r.commit.max(index),
             Record::Snapshot { base, data } => {
                 r.log = Log {
                     base,
@@ -280,8 +290,15 @@ pub fn replay(records: &[Vec<u8>]) -> anyhow::Result<Recovered> {
                 r.data = Data {
                     map: data.into_iter().collect(),
                 };
+                r.commit = base.index;
                 r.term = r.term.max(base.term);
             }
+        }
+    }
+    r.commit = r.commit.min(r.log.last().index);
+    for index in r.log.base.index + 1..=r.commit {
+        if let Some(entry) = r.log.entry(index) {
+            r.data.apply(entry);
         }
     }
     Ok(r)
@@ -334,16 +351,72 @@ mod tests {
                 )],
             },
             Record::Entry(entry(3, 6, vec![Effect::Append("l".into(), json!(8))])),
+            Record::Entry(entry(3, 7, vec![Effect::Write("x".into(), json!(10))])),
+            Record::Commit { index: 6 },
         ];
         let bytes: Vec<Vec<u8>> = records.iter().map(Record::encode).collect();
         let r = replay(&bytes).unwrap();
         assert_eq!(r.term, 3);
-        assert_eq!(r.log.last(), LogVersion { term: 3, index: 6 });
+        assert_eq!(r.log.last(), LogVersion { term: 3, index: 7 });
         assert!(r.log.has(LogVersion { term: 2, index: 5 }));
         assert!(!r.log.has(LogVersion { term: 1, index: 2 }));
-        assert_eq!(r.data.read("x").0, json!(9));
+        assert_eq!(r.commit, 6);
+        assert_eq!(
+            r.data.read("x").0,
+            json!(9),
+            "entry 7 is not committed: not applied"
+        );
         assert_eq!(r.data.read("l").0, json!([8]));
         let gap = vec![Record::Entry(entry(1, 2, vec![])).encode()];
         assert!(replay(&gap).is_err());
+    }
+
+    #[test]
+    fn replay_applies_only_committed_entries_and_honours_truncation() {
+        let w = |k: &str, v| vec![Effect::Write(k.into(), json!(v))];
+        let records = [
+            Record::Entry(entry(1, 1, w("x", 1))),
+            Record::Entry(entry(1, 2, w("x", 2))),
+            Record::Commit { index: 1 },
+            Record::Entry(entry(1, 3, w("y", 3))),
+            Record::Truncate { after: 1 },
+            Record::Entry(entry(2, 2, w("y", 4))),
+        ];
+        let bytes: Vec<Vec<u8>> = records.iter().map(Record::encode).collect();
+        let r = replay(&bytes).unwrap();
+        assert_eq!(r.log.last(), LogVersion { term: 2, index: 2 });
+        assert_eq!(
+            (r.commit, r.data.read("x").0, r.data.read("y").0),
+            (1, json!(1), Value::Null)
+        );
+        // Without a commit record nothing is applied; a commit beyond the log is clamped.
+        let bytes = vec![records[0].encode(), Record::Commit { index: 9 }.encode()];
+        let r = replay(&bytes).unwrap();
+        assert_eq!((r.commit, r.data.read("x").0), (1, json!(1)));
+        assert_eq!(replay(&bytes[..1]).unwrap().data.read("x").0, Value::Null);
+        // A truncation below the commit index is a corrupt log.
+        let bad = [
+            Record::Entry(entry(1, 1, w("x", 1))),
+            Record::Commit { index: 1 },
+            Record::Truncate { after: 0 },
+        ];
+        assert!(replay(&bad.iter().map(Record::encode).collect::<Vec<_>>()).is_err());
+    }
+
+    #[test]
+    fn truncation_and_positions() {
+        let mut log = Log::default();
+        for i in 1..=5 {
+            log.entries.push(entry(1, i, vec![]));
+        }
+        log.compact(2);
+        assert_eq!(log.position(2), Some(LogVersion { term: 1, index: 2 }));
+        assert_eq!(log.position(1), None);
+        assert!(log.entry(2).is_none(), "the base is not an entry");
+        assert_eq!(log.entry(4).map(|e| e.index), Some(4));
+        log.truncate_after(3);
+        assert_eq!(log.last().index, 3);
+        log.truncate_after(2);
+        assert_eq!(log.last(), LogVersion { term: 1, index: 2 });
     }
 }
