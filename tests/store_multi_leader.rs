@@ -70,7 +70,10 @@ async fn a_clock_running_behind_makes_a_later_acknowledged_write_lose() {
             .await
             .is_ok()
     );
-    wait_value(c, "n1", "x", &local(), WAIT, |v| *v == json!("earlier")).await;
+    // Every node holds it first, so what follows compares stamps, not arrival order.
+    for node in ALL {
+        wait_value(c, node, "x", &local(), WAIT, |v| *v == json!("earlier")).await;
+    }
     // Written later in real time, acknowledged, but stamped a minute in the past.
     let later = c.write("n1", "x", json!("later"), &Options::default()).await;
     assert!(later.is_ok(), "{later:?}");
