@@ -5,6 +5,11 @@
 #![allow(dead_code)]
 
 pub mod browser;
+#[path = "../process_support/mod.rs"]
+mod process_support;
+
+#[allow(unused_imports)] // not every test that shares this module looks for processes
+pub use process_support::processes_mentioning;
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -64,28 +69,6 @@ impl Drop for GroupGuard {
         let _ = nix::sys::signal::kill(pgid, nix::sys::signal::Signal::SIGKILL);
         let _ = self.child.wait();
     }
-}
-
-/// Processes (other than zombies) whose command line mentions `marker`.
-pub fn processes_mentioning(marker: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().filter(|n| n.chars().all(|c| c.is_ascii_digit())) else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let zombie = std::fs::read_to_string(entry.path().join("stat"))
-            .map(|s| s.rsplit(") ").next().unwrap_or("").starts_with('Z'))
-            .unwrap_or(true);
-        if cmdline.contains(marker) && !zombie {
-            found.push(format!("{pid}: {cmdline}"));
-        }
-    }
-    found
 }
 
 /// A register history of `n` operations over 100 keys by 20 client slots, one operation at a

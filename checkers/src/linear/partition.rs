@@ -35,6 +35,17 @@ pub(crate) struct LinOp {
 }
 
 impl LinOp {
+    /// A test operation numbered by its invocation.
+    #[cfg(test)]
+    pub fn at(call: usize, ret: Option<usize>, action: Action) -> LinOp {
+        LinOp {
+            op: call,
+            call,
+            ret,
+            action,
+        }
+    }
+
     /// True if the operation must be linearized (it has a completion it must precede).
     pub fn required(&self) -> bool {
         self.ret.is_some()

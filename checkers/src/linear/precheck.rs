@@ -84,24 +84,15 @@ pub(crate) fn refute(ops: &[LinOp], culprit: u32, limits: Limits) -> (Outcome, S
 mod tests {
     use super::*;
 
-    fn op(call: usize, ret: Option<usize>, action: Action) -> LinOp {
-        LinOp {
-            op: call,
-            call,
-            ret,
-            action,
-        }
-    }
-
     #[test]
     fn finds_values_nothing_wrote_in_time() {
         let ops = [
-            op(0, Some(1), Action::Write(1)),
-            op(2, Some(3), Action::Read(1)),
-            op(4, Some(7), Action::Read(2)), // 2 is written only after it returned
-            op(5, Some(6), Action::Read(0)), // the initial value
-            op(8, None, Action::Write(2)),
-            op(9, Some(10), Action::Cas(3, 1)), // nothing writes 3
+            LinOp::at(0, Some(1), Action::Write(1)),
+            LinOp::at(2, Some(3), Action::Read(1)),
+            LinOp::at(4, Some(7), Action::Read(2)), // 2 is written only after it returned
+            LinOp::at(5, Some(6), Action::Read(0)), // the initial value
+            LinOp::at(8, None, Action::Write(2)),
+            LinOp::at(9, Some(10), Action::Cas(3, 1)), // nothing writes 3
         ];
         assert_eq!(unexplained(&ops, 0), Some(2));
         assert_eq!(unexplained(&ops[..2], 0), None);

@@ -55,22 +55,13 @@ mod tests {
     use super::*;
     use crate::linear::model::Action;
 
-    fn op(call: usize, ret: Option<usize>, action: Action) -> LinOp {
-        LinOp {
-            op: call,
-            call,
-            ret,
-            action,
-        }
-    }
-
     #[test]
     fn accepts_linearizations_and_rejects_everything_else() {
         let ops = [
-            op(0, Some(3), Action::Write(1)),
-            op(1, Some(2), Action::Read(0)),
-            op(4, Some(5), Action::Read(1)),
-            op(6, None, Action::Write(2)),
+            LinOp::at(0, Some(3), Action::Write(1)),
+            LinOp::at(1, Some(2), Action::Read(0)),
+            LinOp::at(4, Some(5), Action::Read(1)),
+            LinOp::at(6, None, Action::Write(2)),
         ];
         assert_eq!(verify(&ops, 0, &[1, 0, 2]), Ok(()));
         assert_eq!(verify(&ops, 0, &[1, 0, 2, 3]), Ok(()));
@@ -89,15 +80,15 @@ mod tests {
         // An optional write may take effect late, but not before it was invoked: the one
         // invoked at 6 cannot come before the read that returned at 5.
         let ops = [
-            op(0, Some(1), Action::Write(1)),
-            op(4, Some(5), Action::Read(2)),
-            op(3, None, Action::Write(2)),
+            LinOp::at(0, Some(1), Action::Write(1)),
+            LinOp::at(4, Some(5), Action::Read(2)),
+            LinOp::at(3, None, Action::Write(2)),
         ];
         assert_eq!(verify(&ops, 0, &[0, 2, 1]), Ok(()));
         let late = [
-            op(0, Some(1), Action::Write(1)),
-            op(4, Some(5), Action::Read(2)),
-            op(6, None, Action::Write(2)),
+            LinOp::at(0, Some(1), Action::Write(1)),
+            LinOp::at(4, Some(5), Action::Read(2)),
+            LinOp::at(6, None, Action::Write(2)),
         ];
         assert!(
             verify(&late, 0, &[0, 2, 1])

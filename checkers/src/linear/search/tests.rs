@@ -4,15 +4,6 @@
 use super::*;
 use crate::linear::model::Action;
 
-fn op(call: usize, ret: Option<usize>, action: Action) -> LinOp {
-    LinOp {
-        op: call,
-        call,
-        ret,
-        action,
-    }
-}
-
 fn run(ops: &[LinOp]) -> Outcome {
     search(ops, 0, Limits::default()).0
 }
@@ -20,13 +11,22 @@ fn run(ops: &[LinOp]) -> Outcome {
 #[test]
 fn sequential_and_concurrent_histories() {
     // w1 [0,1], r1 [2,3]: fine.
-    let ok = [op(0, Some(1), Action::Write(1)), op(2, Some(3), Action::Read(1))];
+    let ok = [
+        LinOp::at(0, Some(1), Action::Write(1)),
+        LinOp::at(2, Some(3), Action::Read(1)),
+    ];
     assert_eq!(run(&ok), Outcome::Linearizable { witness: vec![0, 1] });
     // r1 [0,3] concurrent with w1 [1,2]: the read goes after the write.
-    let concurrent = [op(0, Some(3), Action::Read(1)), op(1, Some(2), Action::Write(1))];
+    let concurrent = [
+        LinOp::at(0, Some(3), Action::Read(1)),
+        LinOp::at(1, Some(2), Action::Write(1)),
+    ];
     assert_eq!(run(&concurrent), Outcome::Linearizable { witness: vec![1, 0] });
     // w1 [0,1] then r0 [2,3]: a stale read.
-    let stale = [op(0, Some(1), Action::Write(1)), op(2, Some(3), Action::Read(0))];
+    let stale = [
+        LinOp::at(0, Some(1), Action::Write(1)),
+        LinOp::at(2, Some(3), Action::Read(0)),
+    ];
     assert_eq!(
         run(&stale),
         Outcome::NotLinearizable {
@@ -41,10 +41,10 @@ fn sequential_and_concurrent_histories() {
 fn optional_ops_may_happen_late_or_never() {
     // info w1 at 0; r0 [1,2]; r1 [3,4]; r1 again [5,6].
     let late = [
-        op(0, None, Action::Write(1)),
-        op(1, Some(2), Action::Read(0)),
-        op(3, Some(4), Action::Read(1)),
-        op(5, Some(6), Action::Read(1)),
+        LinOp::at(0, None, Action::Write(1)),
+        LinOp::at(1, Some(2), Action::Read(0)),
+        LinOp::at(3, Some(4), Action::Read(1)),
+        LinOp::at(5, Some(6), Action::Read(1)),
     ];
     assert_eq!(
         run(&late),
@@ -53,18 +53,24 @@ fn optional_ops_may_happen_late_or_never() {
         }
     );
     // info w1 never taking effect.
-    let never = [op(0, None, Action::Write(1)), op(1, Some(2), Action::Read(0))];
+    let never = [
+        LinOp::at(0, None, Action::Write(1)),
+        LinOp::at(1, Some(2), Action::Read(0)),
+    ];
     assert_eq!(run(&never), Outcome::Linearizable { witness: vec![1] });
     // But it cannot take effect before it was invoked.
-    let early = [op(0, Some(1), Action::Read(1)), op(2, None, Action::Write(1))];
+    let early = [
+        LinOp::at(0, Some(1), Action::Read(1)),
+        LinOp::at(2, None, Action::Write(1)),
+    ];
     assert!(matches!(run(&early), Outcome::NotLinearizable { culprit: 0, .. }));
     // Nor twice: r1, r0 after w0... : info w1, ok w0 [1,2], r1 [3,4], r0 [5,6] -> invalid
     // (w1 must come after w0 for r1, then nothing resets to 0).
     let twice = [
-        op(0, None, Action::Write(1)),
-        op(1, Some(2), Action::Write(0)),
-        op(3, Some(4), Action::Read(1)),
-        op(5, Some(6), Action::Read(0)),
+        LinOp::at(0, None, Action::Write(1)),
+        LinOp::at(1, Some(2), Action::Write(0)),
+        LinOp::at(3, Some(4), Action::Read(1)),
+        LinOp::at(5, Some(6), Action::Read(0)),
     ];
     assert!(matches!(run(&twice), Outcome::NotLinearizable { culprit: 3, .. }));
 }
@@ -72,7 +78,7 @@ fn optional_ops_may_happen_late_or_never() {
 #[test]
 fn deadline_gives_up() {
     let ops: Vec<LinOp> = (0..10_000)
-        .map(|i| op(2 * i, Some(2 * i + 1), Action::Write(1)))
+        .map(|i| LinOp::at(2 * i, Some(2 * i + 1), Action::Write(1)))
         .collect();
     let limits = Limits {
         deadline: Some(Instant::now()),
@@ -115,7 +121,7 @@ fn random_ops(rng: &mut Lcg) -> Vec<LinOp> {
             (Action::Write(_) | Action::Cas(..), 0) => None,
             _ => Some(t + 1 + rng.below(12) as usize * 2),
         };
-        ops.push(op(t * 2, ret.map(|r| r * 2 + 1), action));
+        ops.push(LinOp::at(t * 2, ret.map(|r| r * 2 + 1), action));
     }
     ops
 }

@@ -12,7 +12,7 @@
 mod link;
 pub mod replica;
 
-use super::lww::{LwwCell, StampSource};
+use super::lww::{LwwCell, Stamp, StampSource};
 use super::{EngineStatus, OpResult, Reply};
 use crate::store::clock::Clock;
 use crate::store::config::{NodeConfig, check_quorums};
@@ -66,6 +66,14 @@ struct Quorum {
 }
 
 impl Leaderless {
+    /// A fresh stamp from this node's (possibly skewed) clock, above every stamp it made before.
+    fn next_stamp(&self) -> Stamp {
+        self.stamps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .next(&self.clock)
+    }
+
     /// Replays the WAL and starts the links to every peer.
     pub fn start(
         cfg: NodeConfig,
@@ -184,11 +192,7 @@ impl Leaderless {
                             OpResult { value, version }
                         }),
                         MicroFn::Write | MicroFn::Append => {
-                            let stamp = self
-                                .stamps
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .next(&self.clock);
+                            let stamp = self.next_stamp();
                             let version = stamp.to_json();
                             let cell = if op.f == MicroFn::Write {
                                 LwwCell::register(stamp, op.value.clone())
@@ -241,11 +245,7 @@ impl Leaderless {
         if current != from {
             return Err(ApiError::cas_mismatch(key, &from, &current));
         }
-        let stamp = self
-            .stamps
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .next(&self.clock);
+        let stamp = self.next_stamp();
         let version = stamp.to_json();
         self.write(key, LwwCell::register(stamp, to.clone()), q).await?;
         Ok(vec![OpResult { value: to, version }])
