@@ -143,7 +143,7 @@ impl RunResults {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "\n{} in {:.1}s{}: {} ops ({} ok, {} fail, {} info), {} faults",
+            "\n{} in {:.1}s{}: {} ops ({} ok, {} fail, {} info), {} fault{}",
             self.workload,
             self.duration_s,
             if self.interrupted { " (interrupted)" } else { "" },
@@ -151,7 +151,8 @@ impl RunResults {
             self.ops.ok,
             self.ops.fail,
             self.ops.info,
-            self.faults.len()
+            self.faults.len(),
+            if self.faults.len() == 1 { "" } else { "s" }
         );
         let _ = writeln!(out, "{}", Table::new(rows).with(Style::sharp()));
         for r in self.checkers.iter().filter(|r| r.verdict == Verdict::Invalid) {
