@@ -17,6 +17,7 @@ const MODE: &[&str] = &["--mode", "leaderless", "--n", "3", "--r", "2", "--w", "
 #[tokio::test(flavor = "multi_thread")]
 async fn quorum_reads_return_the_newest_acknowledged_value() {
     let t = TestCluster::start(3, MODE);
+    t.wait_peers_reachable(WAIT).await;
     let c = &t.client;
     let o = Options::default();
     for i in 0..60usize {

@@ -10,11 +10,10 @@ pub mod process;
 use crate::client::StoreClient;
 use crate::net::Network;
 use crate::run::run_dir::RunDir;
-use crate::store::launch::{NodeProcess, NodeSpec};
+use crate::store::launch::{NodeProcess, NodeSpec, reserve_ports};
 use crate::workload::{StoreMode, Workload};
 use anyhow::{Context, bail};
 use serde_json::Value;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -42,10 +41,12 @@ impl Cluster {
         let network = Network::start(n).await.context("starting the link proxies")?;
         let flags = node_flags::node_flags(&workload.cluster, workload.client.timeout);
         let mut nodes = Vec::with_capacity(n);
+        // Outside the ephemeral range, so a killed node's port is still free when it restarts.
+        let listen = reserve_ports(n)?;
         for (i, id) in ids.iter().enumerate() {
             let spec = NodeSpec {
                 id: id.clone(),
-                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                listen: listen[i],
                 peers: network
                     .links_of(i)
                     .peers

@@ -36,16 +36,57 @@ pub struct NodeProcess {
     child: Option<OwnedChild>,
 }
 
-/// Reserves `count` distinct loopback ports by binding port 0 and releasing them.
+/// Reserves `count` distinct loopback ports for nodes to listen on, checking that each can be
+/// bound, then releasing them for the nodes.
+///
+/// The ports are drawn at random from below the kernel's ephemeral range
+/// (`net.ipv4.ip_local_port_range`), not by binding port 0: a port from the ephemeral range can
+/// be taken, between its release and the node's bind or while a killed node is down, as the
+/// local port of any outgoing connection on the machine (a client's, a proxy's, another test's),
+/// and the node could then not listen on it. Below that range only another explicit bind can
+/// take it. Falls back to port 0 when that range is too small.
 pub fn reserve_ports(count: usize) -> anyhow::Result<Vec<SocketAddr>> {
-    let listeners: Vec<TcpListener> = (0..count)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<_, _>>()
-        .context("reserving loopback ports")?;
+    let (low, high) = listen_port_range();
+    let mut listeners: Vec<TcpListener> = Vec::with_capacity(count);
+    let mut state = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+        ^ (u64::from(std::process::id()) << 32)
+        | 1;
+    let mut attempts = 0;
+    while high > low && listeners.len() < count && attempts < 100 * count {
+        attempts += 1;
+        // xorshift64: a different sequence per process and moment, no fixed ports.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let port = low + (state % u64::from(high - low)) as u16;
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            listeners.push(listener);
+        }
+    }
+    while listeners.len() < count {
+        listeners.push(TcpListener::bind("127.0.0.1:0").context("reserving loopback ports")?);
+    }
     listeners
         .iter()
         .map(|l| l.local_addr().context("reading a reserved port"))
         .collect()
+}
+
+/// Ports from 15000 up to the start of the ephemeral range (32768 by default on Linux).
+fn listen_port_range() -> (u16, u16) {
+    const LOW: u16 = 15000;
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    if ephemeral_start > LOW + 1000 {
+        (LOW, ephemeral_start)
+    } else {
+        (0, 0)
+    }
 }
 
 impl NodeProcess {

@@ -88,11 +88,35 @@ impl TestCluster {
         }
         let cluster = LocalCluster { nodes };
         let client = StoreClient::new(cluster.endpoints(), Duration::from_secs(5)).expect("client");
-        TestCluster {
+        let t = TestCluster {
             proxies,
             cluster,
             client,
             dir,
+        };
+        t.wait_peers_reachable(Duration::from_secs(10)).await;
+        t
+    }
+
+    /// Waits until every node reports every peer reachable, where its mode tracks that (a
+    /// leaderless node refuses with `no_quorum` until its first pings to the others succeed).
+    pub async fn wait_peers_reachable(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        for (id, _) in self.cluster.endpoints() {
+            loop {
+                let status = self.client.status(&id).await.ok();
+                let peers = status.as_ref().and_then(|s| s["detail"]["peers"].as_array());
+                match peers {
+                    Some(peers) if peers.iter().all(|p| p["reachable"] == true) => break,
+                    None if status.is_some() => break,
+                    _ => {}
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{id} does not see every peer: {status:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
         }
     }
 
