@@ -55,8 +55,10 @@ fn a_failing_runs_report_shows_the_verdict_and_the_anomalys_operations() {
         .arg("run")
         .arg(repo_path("workloads/single-leader-async-follower-reads.toml"))
         .args([
+            // Two windows of the leader partition (from 4 s and 8 s), so a stale read is seen
+            // even when a loaded machine slows the first failover.
             "--time-limit",
-            "8s",
+            "10s",
             "--faults",
             "partition-leader",
             "--rate",
