@@ -176,28 +176,23 @@ pub(crate) fn shortest_cycle(
             let Some(start) = class.step(State::default(), anchor) else {
                 continue;
             };
-            match bfs(
-                graph, &members, class, allowed, a as usize, b as usize, start, limit, &mut work, budget,
-            ) {
+            let search = Anchored {
+                graph,
+                members: &members,
+                class,
+                allowed,
+                a: a as usize,
+                b: b as usize,
+                start,
+            };
+            match search.bfs(limit, &mut work, budget) {
                 Walk::Simple(c) => best = Some(c),
                 Walk::NotSimple(walk_len) => {
                     // The depth-first search gets a share of the budget per anchor; if it runs
                     // out, this anchor's cycles are not ruled out.
                     let mut dfs_work = 0usize;
                     let cap = (budget / 50).max(1);
-                    let found = dfs(
-                        graph,
-                        &members,
-                        class,
-                        allowed,
-                        a as usize,
-                        b as usize,
-                        start,
-                        walk_len,
-                        limit,
-                        &mut dfs_work,
-                        cap,
-                    );
+                    let found = search.dfs(walk_len, limit, &mut dfs_work, cap);
                     work = work.saturating_add(dfs_work);
                     if dfs_work >= cap {
                         exhaustive = false;
@@ -268,72 +263,170 @@ enum Walk {
     None,
 }
 
-/// BFS from `b` (after the anchor edge `a -> b`) back to `a`, over walks shorter than `limit`.
-#[allow(clippy::too_many_arguments)]
-fn bfs(
-    graph: &DepGraph,
-    members: &Members,
+/// One anchored search in a component: cycles of `class` that start with the edge `a -> b`,
+/// taken with the label that put the class in `start`.
+struct Anchored<'g> {
+    graph: &'g DepGraph,
+    members: &'g Members,
     class: CycleClass,
     allowed: u8,
     a: usize,
     b: usize,
     start: State,
-    limit: usize,
-    work: &mut usize,
-    budget: usize,
-) -> Walk {
-    let anchor_label = start.first;
-    // (node, packed state) -> (parent key, label used to get here)
-    let mut parent: Parents = FxHashMap::default();
-    let start_key = (b as u32, start.pack());
-    parent.insert(start_key, ((a as u32, 0), anchor_label));
-    let mut queue: VecDeque<(u32, State, usize)> = VecDeque::from([(b as u32, start, 1)]);
-    while let Some((node, state, len)) = queue.pop_front() {
-        *work += 1;
-        // Closing from here makes a walk of len + 1 edges; BFS pops in order of len.
-        if len + 1 >= limit || *work >= budget {
-            return Walk::None;
+}
+
+impl Anchored<'_> {
+    /// BFS from `b` (after the anchor edge `a -> b`) back to `a`, over walks shorter than `limit`.
+    fn bfs(&self, limit: usize, work: &mut usize, budget: usize) -> Walk {
+        let Anchored {
+            graph,
+            members,
+            class,
+            allowed,
+            a,
+            b,
+            start,
+        } = *self;
+        let anchor_label = start.first;
+        // (node, packed state) -> (parent key, label used to get here)
+        let mut parent: Parents = FxHashMap::default();
+        let start_key = (b as u32, start.pack());
+        parent.insert(start_key, ((a as u32, 0), anchor_label));
+        let mut queue: VecDeque<(u32, State, usize)> = VecDeque::from([(b as u32, start, 1)]);
+        while let Some((node, state, len)) = queue.pop_front() {
+            *work += 1;
+            // Closing from here makes a walk of len + 1 edges; BFS pops in order of len.
+            if len + 1 >= limit || *work >= budget {
+                return Walk::None;
+            }
+            let (targets, kinds) = graph.out(node as usize);
+            for (&next, &k) in targets.iter().zip(kinds) {
+                if !members.contains(next) {
+                    continue;
+                }
+                for label in each_label(usable_labels(k, allowed)) {
+                    let Some(s) = class.step(state, label) else {
+                        continue;
+                    };
+                    if next as usize == a {
+                        if class.accepts(s) && len + 1 < limit {
+                            let (nodes, labels_path) = unwind(&parent, (node, state.pack()), label, a);
+                            let simple = {
+                                let mut seen = FxHashSet::default();
+                                nodes.iter().all(|n| seen.insert(*n))
+                            };
+                            return if simple {
+                                Walk::Simple(Cycle {
+                                    nodes,
+                                    labels: labels_path,
+                                })
+                            } else {
+                                Walk::NotSimple(nodes.len())
+                            };
+                        }
+                        continue;
+                    }
+                    let key = (next, s.pack());
+                    if parent.contains_key(&key) {
+                        continue;
+                    }
+                    parent.insert(key, ((node, state.pack()), label));
+                    queue.push_back((next, s, len + 1));
+                }
+            }
         }
-        let (targets, kinds) = graph.out(node as usize);
+        Walk::None
+    }
+
+    /// Depth-first search for a simple cycle through the anchor, with between `min_len` and
+    /// `limit - 1` edges; the shortest such within the budget.
+    fn dfs(&self, min_len: usize, limit: usize, work: &mut usize, budget: usize) -> Option<Cycle> {
+        let (a, b) = (self.a, self.b);
+        // Iterative deepening: the first depth that yields a cycle yields a shortest one.
+        let max_len = limit.saturating_sub(1).min(self.members.len());
+        for depth in min_len.max(2)..=max_len {
+            let mut path = DfsPath {
+                nodes: vec![a, b],
+                labels: vec![self.start.first],
+                on_path: [a, b].into_iter().collect(),
+            };
+            if self.dfs_step(self.start, depth, &mut path, work, budget) {
+                return Some(Cycle {
+                    nodes: path.nodes,
+                    labels: path.labels,
+                });
+            }
+            if *work >= budget {
+                return None;
+            }
+        }
+        None
+    }
+
+    fn dfs_step(
+        &self,
+        state: State,
+        depth: usize,
+        path: &mut DfsPath,
+        work: &mut usize,
+        budget: usize,
+    ) -> bool {
+        let Anchored {
+            graph,
+            members,
+            class,
+            allowed,
+            a,
+            ..
+        } = *self;
+        *work += 1;
+        if *work >= budget {
+            return false;
+        }
+        let node = *path.nodes.last().expect("path starts with two nodes");
+        let (targets, kinds) = graph.out(node);
         for (&next, &k) in targets.iter().zip(kinds) {
-            if !members.contains(next) {
+            *work += 1;
+            let next = next as usize;
+            if !members.contains(next as u32) {
                 continue;
             }
-            let mut labels = usable_labels(k, allowed);
-            while labels != 0 {
-                let label = labels & labels.wrapping_neg();
-                labels &= labels - 1;
+            for label in each_label(usable_labels(k, allowed)) {
                 let Some(s) = class.step(state, label) else {
                     continue;
                 };
-                if next as usize == a {
-                    if class.accepts(s) && len + 1 < limit {
-                        let (nodes, labels_path) = unwind(&parent, (node, state.pack()), label, a);
-                        let simple = {
-                            let mut seen = FxHashSet::default();
-                            nodes.iter().all(|n| seen.insert(*n))
-                        };
-                        return if simple {
-                            Walk::Simple(Cycle {
-                                nodes,
-                                labels: labels_path,
-                            })
-                        } else {
-                            Walk::NotSimple(nodes.len())
-                        };
+                let edges_so_far = path.labels.len() + 1;
+                if next == a {
+                    if edges_so_far == depth && class.accepts(s) {
+                        path.labels.push(label);
+                        return true;
                     }
                     continue;
                 }
-                let key = (next, s.pack());
-                if parent.contains_key(&key) {
+                if edges_so_far >= depth || path.on_path.contains(&next) {
                     continue;
                 }
-                parent.insert(key, ((node, state.pack()), label));
-                queue.push_back((next, s, len + 1));
+                path.nodes.push(next);
+                path.labels.push(label);
+                path.on_path.insert(next);
+                if self.dfs_step(s, depth, path, work, budget) {
+                    return true;
+                }
+                path.on_path.remove(&next);
+                path.labels.pop();
+                path.nodes.pop();
             }
         }
+        false
     }
-    Walk::None
+}
+
+/// The walk of a depth-first search: its nodes from the anchor, the labels of its edges, and
+/// the nodes as a set.
+struct DfsPath {
+    nodes: Vec<usize>,
+    labels: Vec<u8>,
+    on_path: FxHashSet<usize>,
 }
 
 /// Rebuilds the cycle ending with the edge `last -> a` labelled `label`.
@@ -357,112 +450,6 @@ fn unwind(parent: &Parents, last: (u32, u32), label: u8, a: usize) -> (Vec<usize
     (nodes, labels)
 }
 
-/// Depth-first search for a simple cycle through the anchor `a -> b`, with between
-/// `min_len` and `limit - 1` edges; the shortest such within the budget.
-#[allow(clippy::too_many_arguments)]
-fn dfs(
-    graph: &DepGraph,
-    members: &Members,
-    class: CycleClass,
-    allowed: u8,
-    a: usize,
-    b: usize,
-    start: State,
-    min_len: usize,
-    limit: usize,
-    work: &mut usize,
-    budget: usize,
-) -> Option<Cycle> {
-    // Iterative deepening: the first depth that yields a cycle yields a shortest one.
-    let max_len = limit.saturating_sub(1).min(members.len());
-    for depth in min_len.max(2)..=max_len {
-        let mut path = vec![a, b];
-        let mut labels = vec![start.first];
-        let mut on_path: FxHashSet<usize> = [a, b].into_iter().collect();
-        if dfs_step(
-            graph,
-            members,
-            class,
-            allowed,
-            a,
-            start,
-            depth,
-            &mut path,
-            &mut labels,
-            &mut on_path,
-            work,
-            budget,
-        ) {
-            return Some(Cycle { nodes: path, labels });
-        }
-        if *work >= budget {
-            return None;
-        }
-    }
-    None
-}
-
-#[allow(clippy::too_many_arguments)]
-fn dfs_step(
-    graph: &DepGraph,
-    members: &Members,
-    class: CycleClass,
-    allowed: u8,
-    a: usize,
-    state: State,
-    depth: usize,
-    path: &mut Vec<usize>,
-    labels: &mut Vec<u8>,
-    on_path: &mut FxHashSet<usize>,
-    work: &mut usize,
-    budget: usize,
-) -> bool {
-    *work += 1;
-    if *work >= budget {
-        return false;
-    }
-    let node = *path.last().expect("path starts with two nodes");
-    let (targets, kinds) = graph.out(node);
-    for (&next, &k) in targets.iter().zip(kinds) {
-        *work += 1;
-        let next = next as usize;
-        if !members.contains(next as u32) {
-            continue;
-        }
-        let mut ls = usable_labels(k, allowed);
-        while ls != 0 {
-            let label = ls & ls.wrapping_neg();
-            ls &= ls - 1;
-            let Some(s) = class.step(state, label) else {
-                continue;
-            };
-            let edges_so_far = labels.len() + 1;
-            if next == a {
-                if edges_so_far == depth && class.accepts(s) {
-                    labels.push(label);
-                    return true;
-                }
-                continue;
-            }
-            if edges_so_far >= depth || on_path.contains(&next) {
-                continue;
-            }
-            path.push(next);
-            labels.push(label);
-            on_path.insert(next);
-            if dfs_step(
-                graph, members, class, allowed, a, s, depth, path, labels, on_path, work, budget,
-            ) {
-                return true;
-            }
-            on_path.remove(&next);
-            labels.pop();
-            path.pop();
-        }
-    }
-    false
-}
-
 /// The labels an edge of kinds `k` may play in a cycle: the allowed kinds it has, except that
 /// an edge counts as process order only when it is not also a ww or wr edge, and as real-time
 /// order only when it is neither of those nor a process edge (so a cycle is named by the
@@ -476,6 +463,17 @@ pub(crate) fn usable_labels(k: u8, allowed: u8) -> u8 {
         labels &= !kind::REALTIME;
     }
     labels
+}
+
+/// Each single-bit label set in `labels`, lowest first.
+fn each_label(mut labels: u8) -> impl Iterator<Item = u8> {
+    std::iter::from_fn(move || {
+        (labels != 0).then(|| {
+            let label = labels & labels.wrapping_neg();
+            labels &= labels - 1;
+            label
+        })
+    })
 }
 
 /// Every class, in the order searched and reported.
