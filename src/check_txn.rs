@@ -11,6 +11,7 @@ use faultline_checkers::history::{History, HistoryError};
 use faultline_checkers::report::Report;
 use serde_json::Value;
 use std::fmt::Write as _;
+use std::str::FromStr;
 
 /// The transactional workloads `--model` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -40,47 +41,15 @@ impl TxnModel {
     }
 }
 
-/// `--consistency-model` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ConsistencyModelArg {
-    ReadCommitted,
-    ReadAtomic,
-    SnapshotIsolation,
-    Serializable,
-    StrictSerializable,
-    ReadYourWrites,
-    MonotonicReads,
-    MonotonicWrites,
-    WritesFollowReads,
-    ConsistentPrefix,
-}
-
-impl ConsistencyModelArg {
-    /// The checker crate's model.
-    pub fn model(self) -> ConsistencyModel {
-        use ConsistencyModelArg as A;
-        match self {
-            A::ReadCommitted => ConsistencyModel::ReadCommitted,
-            A::ReadAtomic => ConsistencyModel::ReadAtomic,
-            A::SnapshotIsolation => ConsistencyModel::SnapshotIsolation,
-            A::Serializable => ConsistencyModel::Serializable,
-            A::StrictSerializable => ConsistencyModel::StrictSerializable,
-            A::ReadYourWrites => ConsistencyModel::ReadYourWrites,
-            A::MonotonicReads => ConsistencyModel::MonotonicReads,
-            A::MonotonicWrites => ConsistencyModel::MonotonicWrites,
-            A::WritesFollowReads => ConsistencyModel::WritesFollowReads,
-            A::ConsistentPrefix => ConsistencyModel::ConsistentPrefix,
-        }
-    }
-}
-
 /// Options of the transactional checker (flatten into `faultline check`'s arguments).
 #[derive(Debug, Clone, Default, Args)]
 pub struct TxnArgs {
-    /// Consistency models to check (repeat or comma-separate). Default: strict-serializable and
-    /// every session guarantee.
-    #[arg(long = "consistency-model", value_enum, value_delimiter = ',')]
-    pub consistency_models: Vec<ConsistencyModelArg>,
+    /// Consistency models to check (repeat or comma-separate): read-committed, read-atomic,
+    /// snapshot-isolation, serializable, strict-serializable, read-your-writes, monotonic-reads,
+    /// monotonic-writes, writes-follow-reads, consistent-prefix. Default: strict-serializable
+    /// and every session guarantee.
+    #[arg(long = "consistency-model", value_parser = ConsistencyModel::from_str, value_delimiter = ',')]
+    pub consistency_models: Vec<ConsistencyModel>,
     /// Do not infer real-time order (strict serializability then stays unknown).
     #[arg(long)]
     pub no_realtime: bool,
@@ -99,21 +68,7 @@ impl TxnArgs {
     /// Arguments from consistency model names as workload files write them
     /// (`"strict-serializable"`, `"read-your-writes"`, ...); none means the defaults.
     pub fn from_model_names(names: &[String]) -> Result<TxnArgs, String> {
-        let consistency_models = names
-            .iter()
-            .map(|name| {
-                ConsistencyModelArg::from_str(name, false).map_err(|_| {
-                    let known: Vec<String> = ConsistencyModelArg::value_variants()
-                        .iter()
-                        .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
-                        .collect();
-                    format!(
-                        "unknown consistency model \"{name}\" (known: {})",
-                        known.join(", ")
-                    )
-                })
-            })
-            .collect::<Result<_, _>>()?;
+        let consistency_models = names.iter().map(|name| name.parse()).collect::<Result<_, _>>()?;
         Ok(TxnArgs {
             consistency_models,
             ..TxnArgs::default()
@@ -123,7 +78,7 @@ impl TxnArgs {
     /// The checker options for a workload.
     pub fn options(&self, model: TxnModel) -> TxnCheckOptions {
         let mut o = TxnCheckOptions::new(model.workload());
-        o.models = self.consistency_models.iter().map(|m| m.model()).collect();
+        o.models = self.consistency_models.clone();
         o.realtime_order = !self.no_realtime;
         o.process_order = !self.no_process;
         o.register_order = RegisterOrderAssumptions {

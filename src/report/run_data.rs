@@ -3,6 +3,8 @@
 //! so reports of older or hand-edited runs still render; a malformed file is bad input.
 
 use crate::exit::BadInput;
+use crate::run::nemesis_exec::FaultWindow;
+use crate::run::results::OpCounts;
 use anyhow::Context;
 use faultline_checkers::report::{Report, Verdict};
 use serde::Deserialize;
@@ -26,7 +28,7 @@ pub struct RunSummary {
     pub concurrency: usize,
     pub ops: OpCounts,
     pub events: u64,
-    pub faults: Vec<FaultRecord>,
+    pub faults: Vec<FaultWindow>,
     pub expected: String,
     pub because: String,
     pub verdict: Option<Verdict>,
@@ -35,27 +37,7 @@ pub struct RunSummary {
     pub checkers: Vec<Report>,
 }
 
-/// Operation counts of a run.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-#[serde(default)]
-pub struct OpCounts {
-    pub invoked: u64,
-    pub ok: u64,
-    pub fail: u64,
-    pub info: u64,
-}
-
-/// One fault of a run, as the harness recorded it.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct FaultRecord {
-    pub kind: String,
-    pub start_s: f64,
-    pub end_s: Option<f64>,
-    pub detail: Value,
-}
-
-impl FaultRecord {
+impl FaultWindow {
     /// "partition-leader n1 (4.00–6.00 s)".
     pub fn describe(&self) -> String {
         let node = self

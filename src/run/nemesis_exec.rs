@@ -22,8 +22,10 @@ enum Active {
     Clock(usize),
 }
 
-/// A fault window, as it happened, for results and reports.
-#[derive(Debug, Clone, serde::Serialize)]
+/// A fault window, as it happened, for results and reports (read back leniently: every field
+/// optional).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct FaultWindow {
     pub kind: String,
     /// Seconds from the start of the run.

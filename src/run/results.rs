@@ -44,8 +44,9 @@ pub struct RunResults {
     pub checkers: Vec<Report>,
 }
 
-/// Operation counts for results.
-#[derive(Debug, Clone, Copy, Serialize)]
+/// Operation counts for results (read back leniently: every field optional).
+#[derive(Debug, Clone, Copy, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct OpCounts {
     pub invoked: u64,
     pub ok: u64,
