@@ -12,7 +12,7 @@
 use anyhow::Context;
 use clap::Parser;
 use faultline::client::{Options, Outcome, StoreClient};
-use faultline::store::launch::LocalCluster;
+use faultline::cluster::launch::LocalCluster;
 use rand::RngExt;
 use serde_json::json;
 use std::path::PathBuf;

@@ -15,7 +15,7 @@ pub enum Command {
     /// Check saved histories (native JSON Lines, Jepsen history.edn, or Jepsen log lines).
     Check(crate::check::CheckArgs),
     /// Run one node of the built-in replicated store (the harness starts these itself).
-    Node(Box<crate::store::NodeArgs>),
+    Node(Box<faultline_store::NodeArgs>),
     /// Run a workload: start a cluster, drive clients, inject faults, record and check.
     Run(Box<crate::run::RunArgs>),
     /// Write the HTML report of a run directory or of a history file.

@@ -27,7 +27,9 @@ impl std::error::Error for BadInput {}
 
 /// The exit code for an error: 254 when bad input caused it, 255 otherwise.
 pub fn code_for_error(e: &anyhow::Error) -> u8 {
-    let bad = e.chain().any(|c| c.is::<BadInput>() || c.is::<HistoryError>());
+    let bad = e
+        .chain()
+        .any(|c| c.is::<BadInput>() || c.is::<HistoryError>() || c.is::<faultline_store::BadConfig>());
     if bad { BAD_INPUT } else { INTERNAL }
 }
 

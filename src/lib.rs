@@ -1,5 +1,5 @@
-//! The faultline harness as a library: the commands of the `faultline` binary, the built-in
-//! store, and (as they land) the network, nemesis, clients, workloads, runs and reports.
+//! The faultline harness as a library: the commands of the `faultline` binary (the built-in
+//! store's node is the crate `faultline-store`), and (as they land) the network, nemesis, clients, workloads, runs and reports.
 //!
 //! `src/main.rs` is a thin shell over this crate, so integration tests, examples and benchmarks
 //! can use the same pieces the binary does.
@@ -15,5 +15,4 @@ pub mod net;
 pub mod report;
 pub mod run;
 pub mod serve;
-pub mod store;
 pub mod workload;

@@ -5,7 +5,7 @@
 //! error.
 
 use clap::Parser;
-use faultline::{check, cli, exit, report, run, serve, store};
+use faultline::{check, cli, exit, report, run, serve};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         cli::Command::Check(args) => check::run(args),
-        cli::Command::Node(args) => store::run(*args),
+        cli::Command::Node(args) => faultline_store::run(*args).map(|()| exit::VALID),
         cli::Command::Run(args) => run::run(*args),
         cli::Command::Report(args) => report::command::run(*args),
         cli::Command::Serve(args) => serve::run(args),

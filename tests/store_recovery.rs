@@ -103,7 +103,7 @@ async fn a_restarted_follower_recovers_then_catches_up() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_ephemeral_port_is_reported_and_reused_on_restart() {
-    use faultline::store::launch::{NodeProcess, NodeSpec};
+    use faultline::cluster::launch::{NodeProcess, NodeSpec};
     let dir = tempfile::tempdir().unwrap();
     let spec = NodeSpec {
         id: "solo".into(),

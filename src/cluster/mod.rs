@@ -4,15 +4,16 @@
 //! The nemesis owns the [`Cluster`] while a run goes (it alone kills, pauses and partitions);
 //! clients hold clones of its client. Dropping a cluster kills every node.
 
+pub mod launch;
 pub mod node_flags;
 pub mod process;
 
 use crate::client::StoreClient;
 use crate::net::Network;
 use crate::run::run_dir::RunDir;
-use crate::store::launch::{NodeProcess, NodeSpec, reserve_ports};
 use crate::workload::{StoreMode, Workload};
 use anyhow::{Context, bail};
+use launch::{NodeProcess, NodeSpec, reserve_ports};
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};

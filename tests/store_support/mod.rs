@@ -8,7 +8,7 @@
 pub mod proxy;
 
 use faultline::client::{Options, Outcome, StoreClient};
-use faultline::store::launch::{LocalCluster, NodeProcess, NodeSpec, reserve_ports};
+use faultline::cluster::launch::{LocalCluster, NodeProcess, NodeSpec, reserve_ports};
 use proxy::Proxy;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

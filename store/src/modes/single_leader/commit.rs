@@ -13,8 +13,8 @@
 
 use super::state::Record;
 use super::{AckState, Role, SingleLeader, State};
-use crate::store::config::Replication;
-use crate::store::error::ApiError;
+use crate::config::Replication;
+use crate::error::ApiError;
 use std::sync::Arc;
 
 impl SingleLeader {

@@ -2,8 +2,8 @@
 //! batched operations coordinators send it (fetch a key's cell, merge a cell into a key), and
 //! their WAL records and replay. Merges are acknowledged only once they are in the WAL.
 
-use crate::store::modes::lww::{LwwCell, LwwData, StampSource};
-use crate::store::wal::Wal;
+use crate::modes::lww::{LwwCell, LwwData, StampSource};
+use crate::wal::Wal;
 use serde::{Deserialize, Serialize};
 use std::sync::{Mutex, MutexGuard};
 

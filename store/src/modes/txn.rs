@@ -6,8 +6,8 @@
 //! atomic on the node that runs it.
 
 use super::OpResult;
-use crate::store::error::ApiError;
-use crate::store::ops::{MicroFn, MicroOp};
+use crate::error::ApiError;
+use crate::ops::{MicroFn, MicroOp};
 use serde_json::Value;
 use std::collections::HashMap;
 

@@ -4,7 +4,7 @@
 //! requests instead of one each.
 
 use super::replica::{BatchRequest, BatchResponse, ReplicaOp, ReplicaResult};
-use crate::store::peers::{PeerError, Peers};
+use crate::peers::{PeerError, Peers};
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 

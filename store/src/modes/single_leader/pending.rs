@@ -13,7 +13,7 @@
 //! is dropped once that index is committed (the committed data then holds the same cell).
 
 use super::state::{Cell, Data, Effect, Entry, LogVersion};
-use crate::store::modes::txn::{Kind, LocalStore};
+use crate::modes::txn::{Kind, LocalStore};
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 

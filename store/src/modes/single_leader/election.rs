@@ -15,8 +15,8 @@
 
 use super::pending::Pending;
 use super::{Role, SingleLeader, State, commit, replication};
-use crate::store::log::log;
-use crate::store::modes::single_leader::state::Record;
+use crate::log::log;
+use crate::modes::single_leader::state::Record;
 use axum::extract::State as AxState;
 use axum::{Json, Router, routing::post};
 use rand::RngExt;

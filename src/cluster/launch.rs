@@ -3,7 +3,7 @@
 //! available to the harness. A [`NodeProcess`] is killed (SIGKILL) and reaped when dropped, so a
 //! test that fails half-way leaves no node behind.
 
-use crate::cluster::process::{ChildState, OwnedChild};
+use super::process::{ChildState, OwnedChild};
 use anyhow::{Context, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;

@@ -7,7 +7,7 @@
 //! A clock that runs behind really makes a node's later writes lose to earlier ones.
 
 use super::txn::{Kind, LocalStore};
-use crate::store::clock::Clock;
+use crate::clock::Clock;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;

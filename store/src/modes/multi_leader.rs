@@ -10,13 +10,13 @@
 
 use super::lww::{LwwCell, LwwData, StampSource, StampingStore};
 use super::{EngineStatus, OpResult, Reply, txn};
-use crate::store::clock::Clock;
-use crate::store::config::NodeConfig;
-use crate::store::error::ApiError;
-use crate::store::log::log;
-use crate::store::ops::{Command, RequestOptions};
-use crate::store::peers::Peers;
-use crate::store::wal::Wal;
+use crate::clock::Clock;
+use crate::config::NodeConfig;
+use crate::error::ApiError;
+use crate::log::log;
+use crate::ops::{Command, RequestOptions};
+use crate::peers::Peers;
+use crate::wal::Wal;
 use axum::extract::State as AxState;
 use axum::{Json, Router, routing::post};
 use serde::{Deserialize, Serialize};

@@ -6,15 +6,13 @@
 //! Layout: [`config`] (flags and file), [`node`] (start-up and serving), [`api`] and [`admin`]
 //! (HTTP routes), [`ops`] (request parsing), [`error`] (client-visible errors), [`modes`] (the
 //! three designs), [`wal`] (durable log), [`clock`] (skewable clock), [`peers`] (node-to-node
-//! requests), [`launch`] (starting nodes as child processes, for tests, benchmarks and the
-//! harness).
+//! requests). Starting nodes as child processes is harness code (`faultline::cluster::launch`).
 
 pub mod admin;
 pub mod api;
 pub mod clock;
 pub mod config;
 pub mod error;
-pub mod launch;
 pub mod log;
 pub mod modes;
 pub mod node;
@@ -24,12 +22,23 @@ pub mod wal;
 
 pub use config::NodeArgs;
 
-use crate::exit::BadInput;
+/// A node configuration that cannot be used (a bad flag, peer or config file): the user's
+/// input is wrong, so the binary exits 254 rather than 255.
+#[derive(Debug)]
+pub struct BadConfig(pub String);
+
+impl std::fmt::Display for BadConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadConfig {}
 
 /// Runs one store node until it is stopped.
-pub fn run(args: NodeArgs) -> anyhow::Result<u8> {
-    let cfg = config::NodeConfig::resolve(args).map_err(|e| anyhow::Error::new(BadInput(e.0)))?;
+pub fn run(args: NodeArgs) -> anyhow::Result<()> {
+    let cfg = config::NodeConfig::resolve(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(node::serve(cfg))?;
-    Ok(crate::exit::VALID)
+    Ok(())
 }

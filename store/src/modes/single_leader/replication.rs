@@ -14,7 +14,7 @@
 //! follower's log and data.
 use super::state::{Cell, Data, Entry, Log, LogVersion, Record};
 use super::{Role, SingleLeader};
-use crate::store::log::log;
+use crate::log::log;
 use axum::extract::State as AxState;
 use axum::{Json, Router, routing::post};
 use serde::{Deserialize, Serialize};

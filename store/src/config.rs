@@ -4,8 +4,8 @@
 //! Peers are given as `ID=ADDR`: the address this node DIALS to reach that peer. The harness
 //! points these at its own per-link proxies; a node never learns peer addresses any other way.
 
-use crate::exit::BadInput;
-use crate::store::wal::FsyncPolicy;
+use crate::BadConfig;
+use crate::wal::FsyncPolicy;
 use clap::Args;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -205,12 +205,12 @@ impl NodeConfig {
     }
 
     /// Resolves flags (and the file they name) into a validated configuration.
-    pub fn resolve(args: NodeArgs) -> Result<NodeConfig, BadInput> {
+    pub fn resolve(args: NodeArgs) -> Result<NodeConfig, BadConfig> {
         let file = match &args.config {
             Some(path) => load_file(path)?,
             None => FileConfig::default(),
         };
-        let bad = |m: String| BadInput(m);
+        let bad = |m: String| BadConfig(m);
         let id = args
             .id
             .or(file.id)
@@ -292,10 +292,10 @@ impl NodeConfig {
         let r = args.r.or(file.r).unwrap_or(n / 2 + 1);
         let w = args.w.or(file.w).unwrap_or(n / 2 + 1);
         check_quorums(n, r, w, size).map_err(bad)?;
-        let ms = |a: Option<u64>, f: Option<u64>, default: u64, name: &str| -> Result<Duration, BadInput> {
+        let ms = |a: Option<u64>, f: Option<u64>, default: u64, name: &str| -> Result<Duration, BadConfig> {
             let v = a.or(f).unwrap_or(default);
             if v == 0 {
-                return Err(BadInput(format!("--{name} must be at least 1")));
+                return Err(BadConfig(format!("--{name} must be at least 1")));
             }
             Ok(Duration::from_millis(v))
         };
@@ -374,10 +374,10 @@ fn check_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn parse_peer(id: &str, addr: &str) -> Result<PeerAddr, BadInput> {
-    check_id(id).map_err(|m| BadInput(format!("peer: {m}")))?;
+fn parse_peer(id: &str, addr: &str) -> Result<PeerAddr, BadConfig> {
+    check_id(id).map_err(|m| BadConfig(format!("peer: {m}")))?;
     let addr = addr.parse::<SocketAddr>().map_err(|_| {
-        BadInput(format!(
+        BadConfig(format!(
             "peer {id}: {addr:?} is not an IP:port address (e.g. 127.0.0.1:7002)"
         ))
     })?;
@@ -387,10 +387,10 @@ fn parse_peer(id: &str, addr: &str) -> Result<PeerAddr, BadInput> {
     })
 }
 
-fn load_file(path: &Path) -> Result<FileConfig, BadInput> {
+fn load_file(path: &Path) -> Result<FileConfig, BadConfig> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| BadInput(format!("cannot read the config file {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| BadInput(format!("config file {}: {e}", path.display())))
+        .map_err(|e| BadConfig(format!("cannot read the config file {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| BadConfig(format!("config file {}: {e}", path.display())))
 }
 
 #[cfg(test)]

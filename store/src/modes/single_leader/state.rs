@@ -8,7 +8,7 @@
 //! applies an entry to its data only once the entry is committed (see [`super::commit`]); the
 //! entries after the commit index sit in the log, unread.
 
-use crate::store::modes::txn::{Kind, LocalStore};
+use crate::modes::txn::{Kind, LocalStore};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
