@@ -9,3 +9,4 @@ pub mod history;
 pub mod linear;
 pub mod report;
 pub mod session;
+pub mod situation;
