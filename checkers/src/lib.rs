@@ -7,6 +7,7 @@
 pub mod graph;
 pub mod history;
 pub mod linear;
+pub mod lost_appends;
 pub mod report;
 pub mod session;
 pub mod situation;
