@@ -8,14 +8,18 @@
 //! operation belongs to the fault window it was invoked in. Operation types: `read`, `write`
 //! and `cas` for register histories; a transaction is a `read` when all its micro-ops read, a
 //! `write` otherwise; any other function counts under its own name.
+//!
+//! Every type reads back leniently from JSON (every field optional), so results files written
+//! by older versions still load.
 
 use crate::history::{FaultWindow, History, Operation, Outcome};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Outcome counts of a set of operations, with failures broken down by error code.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Outcomes {
     pub ok: u64,
     pub fail: u64,
@@ -61,7 +65,8 @@ impl Outcomes {
 }
 
 /// One operation type's availability over a stretch of the run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct OpAvailability {
     /// The operation type (`read`, `write`, `cas`, ...).
     pub op: String,
@@ -79,7 +84,8 @@ pub struct OpAvailability {
 }
 
 /// One fault window's availability.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct WindowAvailability {
     pub kind: String,
     /// `partition-leader n1`, `kill n2`.
@@ -93,7 +99,8 @@ pub struct WindowAvailability {
 }
 
 /// Every window of one fault kind together.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct KindAvailability {
     pub kind: String,
     pub windows: usize,
@@ -104,7 +111,8 @@ pub struct KindAvailability {
 }
 
 /// The longest stretch of the load phase with no successful operation of one type.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Stall {
     pub op: String,
     pub seconds: f64,
@@ -115,7 +123,8 @@ pub struct Stall {
 }
 
 /// Availability of a whole history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Availability {
     /// False when the history has no times: then rates are known but no stretch lengths.
     pub timed: bool,

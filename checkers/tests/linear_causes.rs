@@ -196,12 +196,12 @@ impl Facts<'_> {
         }
     }
 
-    /// Operations that may have written `v` (not failed).
-    fn writers_of(&self, v: &Value) -> Vec<&Operation> {
+    /// Operations that may have written `v` (not failed), invoked before position `limit`.
+    fn writers_of(&self, v: &Value, limit: usize) -> Vec<&Operation> {
         self.h
             .ops
             .iter()
-            .filter(|o| o.outcome != Outcome::Fail && self.writes(o).as_ref() == Some(v))
+            .filter(|o| o.outcome != Outcome::Fail && o.invoke < limit && self.writes(o).as_ref() == Some(v))
             .collect()
     }
 
@@ -209,9 +209,10 @@ impl Facts<'_> {
         a.outcome != Outcome::Info && a.complete.is_some_and(|c| c < b.invoke)
     }
 
-    /// Every write of `u` was before `w` (or `u` is nil and nothing wrote it).
-    fn overwritten_by(&self, u: &Value, w: &Operation) -> bool {
-        let writers = self.writers_of(u);
+    /// Every write of `u` that read `r` could have seen was before `w` (or there was none and
+    /// `u` is nil).
+    fn overwritten_by(&self, u: &Value, w: &Operation, r: &Operation) -> bool {
+        let writers = self.writers_of(u, r.complete.unwrap());
         if writers.is_empty() {
             return u.is_null();
         }
@@ -244,7 +245,7 @@ impl Facts<'_> {
                 assert_eq!(w.outcome, Outcome::Ok);
                 assert_ne!(self.writes(w), Some(u.clone()));
                 assert!(Self::before(w, r));
-                assert!(self.overwritten_by(&u, w), "{cause}");
+                assert!(self.overwritten_by(&u, w, r), "{cause}");
             }
             "lost-write" => {
                 let (w, r) = (role("lost write"), role("later read"));
@@ -252,7 +253,7 @@ impl Facts<'_> {
                 let v = self.writes(w).unwrap();
                 let u = self.observed(r).unwrap();
                 assert!(Self::before(w, r));
-                assert!(self.overwritten_by(&u, w), "{cause}");
+                assert!(self.overwritten_by(&u, w, r), "{cause}");
                 let seen_later = self.h.ops.iter().any(|o| {
                     self.observed(o).as_ref() == Some(&v) && o.complete.is_some_and(|c| c > w.invoke)
                 });
@@ -261,26 +262,29 @@ impl Facts<'_> {
             "failed-write-took-effect" => {
                 let (r, f) = (role("read"), role("failed write"));
                 let u = self.observed(r).unwrap();
+                let limit = r.complete.unwrap();
                 assert!(!u.is_null());
-                assert!(self.writers_of(&u).is_empty());
+                assert!(self.writers_of(&u, limit).is_empty());
                 assert_eq!((f.outcome, self.writes(f)), (Outcome::Fail, Some(u)));
-                assert!(f.invoke < r.complete.unwrap());
+                assert!(f.invoke < limit);
             }
             "never-written" => {
                 let r = role("read");
                 let u = self.observed(r).unwrap();
                 assert!(!u.is_null());
-                let wrote = self.h.ops.iter().any(|o| {
-                    self.writes(o).as_ref() == Some(&u)
-                        && (o.outcome != Outcome::Fail || o.invoke < r.complete.unwrap())
-                });
+                let wrote = self
+                    .h
+                    .ops
+                    .iter()
+                    .any(|o| self.writes(o).as_ref() == Some(&u) && o.invoke < r.complete.unwrap());
                 assert!(!wrote, "{cause}");
             }
             "timed-out-write-surfaced" => {
                 let (i, seen, r) = (role("timed-out write"), role("read of it"), role("later read"));
                 let v = self.writes(i).unwrap();
-                let writers = self.writers_of(&v);
-                assert!(!v.is_null() && writers.iter().all(|x| x.outcome == Outcome::Info));
+                let writers = self.writers_of(&v, seen.complete.unwrap());
+                assert!(!v.is_null() && !writers.is_empty());
+                assert!(writers.iter().all(|x| x.outcome == Outcome::Info));
                 assert!(
                     writers
                         .iter()
@@ -289,7 +293,7 @@ impl Facts<'_> {
                 assert_eq!(self.observed(seen), Some(v));
                 assert!(Self::before(seen, r));
                 let u = self.observed(r).unwrap();
-                let older = self.writers_of(&u);
+                let older = self.writers_of(&u, r.complete.unwrap());
                 assert!(
                     if older.is_empty() {
                         u.is_null()
@@ -310,7 +314,7 @@ impl Facts<'_> {
                     .filter(|o| o.f == "cas" && self.observed(o).as_ref() == Some(&x))
                     .filter(|o| self.writes(o).as_ref() != Some(&x))
                     .count();
-                let supply = self.writers_of(&x).len() + usize::from(x.is_null());
+                let supply = self.writers_of(&x, usize::MAX).len() + usize::from(x.is_null());
                 assert!(from_x > supply, "{cause}");
             }
             "not-classified" => {}

@@ -2,20 +2,25 @@
 //! kind is a pattern that alone proves the key's history is not linearizable, so a name is never
 //! given where it does not hold ("not classified" otherwise).
 //!
-//! Writing "a before b" for "a completed before b was invoked" (real-time order), and "every
-//! write of u" for every operation that may have set the register to u (`ok` or `info` writes
-//! and compare-and-sets to u; `fail`ed ones certainly did not):
+//! Writing "a before b" for "a completed before b was invoked" (real-time order), and "the
+//! writes of u a read could have seen" for the operations that may have set the register to u
+//! (`ok` or `info` writes and compare-and-sets to u; `fail`ed ones certainly did not) and were
+//! invoked before the read completed:
 //!
 //! - **stale read**: a read (or successful compare-and-set) saw u, although an acknowledged
-//!   write W of another value was before it, and every write of u was before W (or u is the
-//!   initial value): u had been overwritten before the read began.
+//!   write W of another value was before it, and every write of u it could have seen was before
+//!   W (or there was none and u is the initial value): u had been overwritten before the read
+//!   began.
 //! - **lost write**: an acknowledged write W of v, that no operation completing after W began
 //!   ever saw, and a read that began after W completed saw a value W had overwritten (as above).
-//! - **failed write took effect**: a read saw u, which only `fail`ed writes wrote.
-//! - **value never written**: a read saw u, which nothing wrote and is not the initial value.
-//! - **write surfaced after it timed out**: u was written only by writes that timed out
-//!   (`info`); a read that began after they had all timed out saw u, so one took effect late;
-//!   then a later read saw a value whose every write was before every write of u.
+//! - **failed write took effect**: a read saw u, not the initial value, which only `fail`ed
+//!   writes invoked before it completed wrote.
+//! - **value never written**: a read saw u, not the initial value, which nothing invoked before
+//!   it completed wrote.
+//! - **write surfaced after it timed out**: the writes of u a read R could have seen all timed
+//!   out (`info`) before R began, and R saw u, so one took effect late; then a read that began
+//!   after R completed saw a value whose every write it could have seen was before every write
+//!   of u.
 //! - **lost update**: more compare-and-sets from x (to another value) succeeded than there were
 //!   writes of x (counting the initial value): one of them changed a value already replaced.
 //!
@@ -242,18 +247,24 @@ struct Facts<'a> {
     history: &'a History,
     key: &'a KeyHistory,
     name: String,
-    /// Per value: the operations (indices into `key.ops`) that may have written it.
+    /// Per value: the operations (indices into `key.ops`) that may have written it, by
+    /// invocation.
     writers: Vec<Vec<usize>>,
-    /// Per value: the position by which every write of it had completed; [`BEFORE_ALL`] for the
-    /// initial value never written again; [`NEVER`] when some write of it never completed, or
-    /// nothing wrote it (then it is no older than anything).
-    written_by: Vec<i64>,
+    /// Per value, per prefix of `writers`: the position by which every write of the prefix had
+    /// completed, or [`NEVER`] once one of them has no known completion (`info`).
+    writers_done: Vec<Vec<i64>>,
+    /// Per value, per prefix of `writers`: the latest time-out (`info` completion) of the
+    /// prefix, or `None` once one of them was acknowledged or never completed.
+    writers_timed_out: Vec<Vec<Option<usize>>>,
     /// Per value: the latest completion of an operation that saw it, [`BEFORE_ALL`] if none.
     last_seen: Vec<i64>,
     /// Per value: failed writes of it ([`History::ops`] positions).
     failed: Vec<Vec<usize>>,
     /// Operations that saw a value (ok reads, ok compare-and-sets), by invocation.
     observers: Vec<usize>,
+    /// Per operation: for an observer, by when every write it could have seen had completed
+    /// (see [`Facts::age`]); [`NEVER`] otherwise.
+    observed_age: Vec<i64>,
     /// Acknowledged writes as (completion, invocation, index), by completion, with the running
     /// maximum of invocations (and whose) up to each.
     acked: Vec<(usize, usize, usize)>,
@@ -262,7 +273,7 @@ struct Facts<'a> {
     /// the value, the read that proved it, the value), by `by when`, with the running maximum.
     surfaced: Vec<(usize, usize, usize, u32)>,
     surfaced_latest_start: Vec<(usize, usize)>,
-    /// Suffix minimum over `observers` of `written_by` of the value seen, and whose.
+    /// Suffix minimum over `observers` of `observed_age`, and whose.
     observers_oldest_after: Vec<(i64, usize)>,
 }
 
@@ -313,16 +324,35 @@ impl<'a> Facts<'a> {
                 last_seen[v as usize] = last_seen[v as usize].max(done);
             }
         }
-        let written_by: Vec<i64> = (0..m)
-            .map(|v| {
-                let ws = &writers[v];
-                if ws.is_empty() {
-                    return if v as u32 == INITIAL { BEFORE_ALL } else { NEVER };
-                }
-                ws.iter().fold(BEFORE_ALL, |acc, &w| match ops[w].ret {
-                    Some(r) if acc != NEVER => acc.max(r as i64),
-                    _ => NEVER,
-                })
+        let writers_done = writers
+            .iter()
+            .map(|ws| {
+                let mut acc = BEFORE_ALL;
+                ws.iter()
+                    .map(|&w| {
+                        acc = match ops[w].ret {
+                            Some(r) if acc != NEVER => acc.max(r as i64),
+                            _ => NEVER,
+                        };
+                        acc
+                    })
+                    .collect()
+            })
+            .collect();
+        let writers_timed_out = writers
+            .iter()
+            .map(|ws| {
+                let mut acc = Some(0);
+                ws.iter()
+                    .map(|&w| {
+                        let o = &history.ops[ops[w].op];
+                        let timed_out = (ops[w].ret.is_none() && o.outcome == Outcome::Info)
+                            .then_some(o.complete)
+                            .flatten();
+                        acc = acc.zip(timed_out).map(|(a, t)| a.max(t));
+                        acc
+                    })
+                    .collect()
             })
             .collect();
         let mut acked: Vec<(usize, usize, usize)> = ops
@@ -337,16 +367,23 @@ impl<'a> Facts<'a> {
             key,
             name: key_label(&key.key),
             writers,
-            written_by,
+            writers_done,
+            writers_timed_out,
             last_seen,
             failed,
             observers,
+            observed_age: vec![NEVER; ops.len()],
             acked,
             acked_latest_start,
             surfaced: Vec::new(),
             surfaced_latest_start: Vec::new(),
             observers_oldest_after: Vec::new(),
         };
+        for &i in &facts.observers {
+            if let (Some(u), Some(done)) = (seen(&ops[i]), ops[i].ret) {
+                facts.observed_age[i] = facts.age(u, done);
+            }
+        }
         facts.surfaced = facts.surfaced_writes();
         let as_triples: Vec<(usize, usize, usize)> = facts
             .surfaced
@@ -358,9 +395,8 @@ impl<'a> Facts<'a> {
         let mut oldest = (NEVER, usize::MAX);
         let mut suffix = vec![(NEVER, usize::MAX); facts.observers.len()];
         for (j, &i) in facts.observers.iter().enumerate().rev() {
-            let age = seen(&ops[i]).map_or(NEVER, |v| facts.written_by[v as usize]);
-            if age <= oldest.0 {
-                oldest = (age, i);
+            if facts.observed_age[i] <= oldest.0 {
+                oldest = (facts.observed_age[i], i);
             }
             suffix[j] = oldest;
         }
@@ -368,39 +404,45 @@ impl<'a> Facts<'a> {
         facts
     }
 
-    /// Values written only by writes that timed out, and seen by a read that began after they
-    /// all had: (the read's completion, the earliest invocation of those writes, the read, the
-    /// value), sorted.
+    /// How many writes of `v` were invoked before position `limit` (a read completing there
+    /// can only have seen those).
+    fn writes_before(&self, v: u32, limit: usize) -> usize {
+        let ops = &self.key.ops;
+        self.writers[v as usize].partition_point(|&w| ops[w].call < limit)
+    }
+
+    /// For a read of `u` completing at `limit`: the position by which every write of `u` it
+    /// could have seen had completed; [`BEFORE_ALL`] for the initial value nothing had
+    /// rewritten; [`NEVER`] when one of them may still have been in flight, or none existed.
+    fn age(&self, u: u32, limit: usize) -> i64 {
+        match self.writes_before(u, limit) {
+            0 if u == INITIAL => BEFORE_ALL,
+            0 => NEVER,
+            n => self.writers_done[u as usize][n - 1],
+        }
+    }
+
+    /// Values a read saw although every write of them it could have seen had timed out before
+    /// it began: (the read's completion, the earliest invocation of those writes, the read, the
+    /// value), the earliest such read per value, sorted.
     fn surfaced_writes(&self) -> Vec<(usize, usize, usize, u32)> {
         let ops = &self.key.ops;
-        let mut out = Vec::new();
-        for (v, ws) in self.writers.iter().enumerate() {
-            if v as u32 == INITIAL || ws.is_empty() {
+        let mut first: FxHashMap<u32, (usize, usize, usize, u32)> = FxHashMap::default();
+        for &r in &self.observers {
+            let (Some(v), Some(done)) = (seen(&ops[r]), ops[r].ret) else {
+                continue;
+            };
+            let n = self.writes_before(v, done);
+            if v == INITIAL || n == 0 || first.get(&v).is_some_and(|f| f.0 <= done) {
                 continue;
             }
-            let timeouts: Option<Vec<usize>> = ws
-                .iter()
-                .map(|&w| {
-                    let o = &self.history.ops[ops[w].op];
-                    (ops[w].ret.is_none() && o.outcome == Outcome::Info)
-                        .then_some(o.complete)
-                        .flatten()
-                })
-                .collect();
-            let Some(timeouts) = timeouts else { continue };
-            let timed_out = timeouts.iter().copied().max().unwrap_or(0);
-            let earliest_start = ws.iter().map(|&w| ops[w].call).min().unwrap_or(0);
-            let first_read = self
-                .observers
-                .iter()
-                .copied()
-                .filter(|&r| seen(&ops[r]) == Some(v as u32) && ops[r].call > timed_out)
-                .filter_map(|r| Some((ops[r].ret?, r)))
-                .min();
-            if let Some((done, r)) = first_read {
-                out.push((done, earliest_start, r, v as u32));
+            let timed_out = self.writers_timed_out[v as usize][n - 1];
+            if timed_out.is_some_and(|t| t < ops[r].call) {
+                let earliest_start = ops[self.writers[v as usize][0]].call;
+                first.insert(v, (done, earliest_start, r, v));
             }
         }
+        let mut out: Vec<_> = first.into_values().collect();
         out.sort_unstable();
         out
     }
@@ -425,12 +467,11 @@ impl<'a> Facts<'a> {
 
     /// For an observer: the acknowledged write that makes it a stale read, if any.
     fn stale_against(&self, r: usize) -> Option<usize> {
-        let o = self.op(r);
-        let u = seen(o)?;
-        let age = self.written_by[u as usize];
+        let age = self.observed_age[r];
         if age == NEVER {
             return None;
         }
+        let o = self.op(r);
         let (start, w) = Self::latest_before(&self.acked, &self.acked_latest_start, o.call)?;
         (start as i64 > age).then_some(w)
     }
@@ -438,12 +479,11 @@ impl<'a> Facts<'a> {
     /// For an observer: the surfaced timed-out value (as an index into `surfaced`) that makes
     /// it read an older value, if any.
     fn flip_flop_against(&self, r: usize) -> Option<usize> {
-        let o = self.op(r);
-        let age = self.written_by[seen(o)? as usize];
+        let age = self.observed_age[r];
         if age == NEVER {
             return None;
         }
-        let n = self.surfaced.partition_point(|e| e.0 < o.call);
+        let n = self.surfaced.partition_point(|e| e.0 < self.op(r).call);
         if n == 0 {
             return None;
         }
@@ -479,17 +519,17 @@ impl<'a> Facts<'a> {
         self.observers[from..]
             .iter()
             .copied()
-            .find(|&r| seen(self.op(r)).is_some_and(|u| self.written_by[u as usize] < o.call as i64))
+            .find(|&r| self.observed_age[r] < o.call as i64)
     }
 
-    /// For an observer of a value nothing (or only failed writes) wrote: the cause.
+    /// For an observer of a value nothing (or only failed writes) had written before it
+    /// completed: the cause.
     fn unwritten(&self, r: usize) -> Option<Cause> {
         let o = self.op(r);
-        let u = seen(o)?;
-        if u == INITIAL || !self.writers[u as usize].is_empty() {
+        let (u, limit) = (seen(o)?, o.ret?);
+        if u == INITIAL || self.writes_before(u, limit) > 0 {
             return None;
         }
-        let limit = o.ret.unwrap_or(usize::MAX);
         let failed = self.failed[u as usize]
             .iter()
             .copied()
@@ -662,12 +702,17 @@ impl<'a> Facts<'a> {
         )
     }
 
-    fn overwritten_value(&self, u: u32) -> String {
-        if self.writers[u as usize].is_empty() {
+    /// Why the value an observer saw is older than a later write: "every write of 1 to k1 the
+    /// read could have seen had completed before that write began", or "nil was k1's initial
+    /// value".
+    fn overwritten_value(&self, r: usize) -> String {
+        let o = self.op(r);
+        let u = seen(o).unwrap_or(INITIAL);
+        if self.writes_before(u, o.ret.unwrap_or(usize::MAX)) == 0 {
             format!("{} was {}'s initial value", self.value(u), self.name)
         } else {
             format!(
-                "every write of {} to {} had completed before it began",
+                "every write of {} to {} the read could have seen had completed before that write began",
                 self.value(u),
                 self.name
             )
@@ -681,7 +726,7 @@ impl<'a> Facts<'a> {
             upper_first(&self.observation(r)),
             self.write_deed(w),
             self.acknowledged(w),
-            self.overwritten_value(u),
+            self.overwritten_value(r),
             self.value(u)
         );
         Cause {
@@ -696,14 +741,13 @@ impl<'a> Facts<'a> {
 
     fn lost_write(&self, w: usize, r: usize) -> Cause {
         let v = written(self.op(w)).unwrap_or(INITIAL);
-        let u = seen(self.op(r)).unwrap_or(INITIAL);
         let text = format!(
             "{}, {}, but no operation saw {} after that write began; {}, after the acknowledgement, a value the write had overwritten ({}).",
             upper_first(&self.write_deed(w)),
             self.acknowledged(w),
             self.value(v),
             self.observation(r),
-            self.overwritten_value(u)
+            self.overwritten_value(r)
         );
         Cause {
             kind: CauseKind::LostWrite,
@@ -724,7 +768,7 @@ impl<'a> Facts<'a> {
             })
             .unwrap_or_default();
         let text = format!(
-            "{}, but the only writes of {} to {} failed: process {}'s, invoked at {}, failed{error}.",
+            "{}, but the only write of {} to {} begun before the read completed, process {}'s (invoked at {}), failed{error}.",
             upper_first(&self.observation(r)),
             self.value(u),
             self.name,
@@ -740,8 +784,13 @@ impl<'a> Facts<'a> {
 
     fn never_written(&self, r: usize) -> Cause {
         let u = seen(self.op(r)).unwrap_or(INITIAL);
+        let never = if self.writers[u as usize].is_empty() {
+            "no operation wrote"
+        } else {
+            "no operation had begun writing"
+        };
         let text = format!(
-            "{}, but no operation wrote {} to {}, and it is not its initial value.",
+            "{}, but {never} {} to {} before the read completed, and it is not its initial value.",
             upper_first(&self.observation(r)),
             self.value(u),
             self.name
@@ -754,39 +803,35 @@ impl<'a> Facts<'a> {
     }
 
     fn surfaced_then_stale(&self, s: usize, r: usize) -> Cause {
-        let (_, _, reader, v) = self.surfaced[s];
-        let writes = &self.writers[v as usize];
-        let first = writes[0];
-        let timed_out = self.history.ops[self.op(first).op]
-            .complete
-            .unwrap_or(self.op(first).call);
-        let u = seen(self.op(r)).unwrap_or(INITIAL);
-        let others = match writes.len() {
+        let (done, _, reader, v) = self.surfaced[s];
+        let n = self.writes_before(v, done);
+        let first = self.writers[v as usize][0];
+        let timed_out = self.writers_timed_out[v as usize][n - 1].unwrap_or(self.op(first).call);
+        let others = match n {
             1 => String::new(),
             n => format!(
-                " (and {} other write(s) of {}, all timed out)",
+                " (with {} other write(s) of {}, all timed out)",
                 n - 1,
                 self.value(v)
             ),
         };
         let text = format!(
-            "{}'s write of {} to {} timed out at {}{others}; {}, after the time-out, so the write took effect late; then {}, a value older than that write ({}).",
-            upper_first(&format!("process {}", self.process(first))),
+            "Process {}'s write of {} to {} timed out{others} by {}; {}, after the time-out, so the write took effect late; then {}, a value older than that write ({}).",
+            self.process(first),
             self.value(v),
             self.name,
             self.when(timed_out),
             self.observation(reader),
             self.observation(r),
-            self.overwritten_value(u)
+            self.overwritten_value(r)
         );
-        let mut ops = vec![
-            (self.op(first).op, "timed-out write"),
-            (self.op(reader).op, "read of it"),
-        ];
-        ops.push((self.op(r).op, "later read"));
         Cause {
             kind: CauseKind::TimedOutWriteSurfaced,
-            ops,
+            ops: vec![
+                (self.op(first).op, "timed-out write"),
+                (self.op(reader).op, "read of it"),
+                (self.op(r).op, "later read"),
+            ],
             text,
         }
     }
