@@ -5,7 +5,8 @@
 //!
 //! Only the load phase counts: operations invoked before the harness's final `heal-all` (the
 //! final reads that follow it, on a healed and settled cluster, would flatter every rate). An
-//! operation belongs to the fault window it was invoked in. Operation types: `read`, `write`
+//! operation belongs to the fault window it was invoked in, and counts as available there only
+//! if it succeeded before that fault was healed (one that waited the fault out counts as late). Operation types: `read`, `write`
 //! and `cas` for register histories; a transaction is a `read` when all its micro-ops read, a
 //! `write` otherwise; any other function counts under its own name.
 //!
@@ -21,7 +22,11 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Outcomes {
+    /// Succeeded (during a fault window: while the fault was still in force).
     pub ok: u64,
+    /// Invoked during a fault window, succeeded only after the fault was healed: it waited the
+    /// fault out, so it was not available during it.
+    pub late: u64,
     pub fail: u64,
     pub info: u64,
     /// `fail` and `info` completions by error code (the text before the first `:` of the
@@ -33,7 +38,7 @@ pub struct Outcomes {
 impl Outcomes {
     /// Operations counted.
     pub fn total(&self) -> u64 {
-        self.ok + self.fail + self.info
+        self.ok + self.late + self.fail + self.info
     }
 
     /// The share that succeeded, if any were counted.
@@ -54,8 +59,10 @@ impl Outcomes {
         (total > 0).then(|| self.info as f64 / total as f64)
     }
 
-    fn add(&mut self, other: &Outcomes) {
+    /// Adds another set of counts to these.
+    pub fn add(&mut self, other: &Outcomes) {
         self.ok += other.ok;
+        self.late += other.late;
         self.fail += other.fail;
         self.info += other.info;
         for (code, n) in &other.errors {
@@ -215,11 +222,13 @@ pub fn measure(history: &History, windows: &[FaultWindow]) -> Availability {
         let slot = windows
             .iter()
             .position(|w| w.start <= o.invoke && o.invoke < window_end(w));
+        let healed_first = slot.is_some_and(|i| o.complete.is_some_and(|c| c > window_end(&windows[i])));
         let counts = match slot {
             Some(i) => per_window[i].get(t),
             None => fault_free.get(t),
         };
         match o.outcome {
+            Outcome::Ok if healed_first => counts.late += 1,
             Outcome::Ok => counts.ok += 1,
             Outcome::Fail => counts.fail += 1,
             Outcome::Info => counts.info += 1,
@@ -449,6 +458,7 @@ mod tests {
             (2800, 2, "fail", "write", "3", "not_leader: ask n1"),
             (2900, 1, "invoke", "read", "null", ""),
             (3000, 1, "ok", "read", "1", ""),
+            (3050, 3, "invoke", "write", "5", ""),
             (
                 3100,
                 -1,
@@ -457,6 +467,7 @@ mod tests {
                 r#"{"kind":"kill-follower","node":"n2"}"#,
                 "",
             ),
+            (3150, 3, "ok", "write", "5", ""),
             (3200, 2, "invoke", "write", "4", ""),
             (3300, 2, "ok", "write", "4", ""),
             (4000, -1, "info", "heal-all", r#"{"kind":"heal-all"}"#, ""),
@@ -477,9 +488,11 @@ mod tests {
             ("kill-follower", "kill-follower n2")
         );
         let writes = w.ops.iter().find(|o| o.op == "write").unwrap();
+        let o = &writes.outcomes;
         assert_eq!(
-            (writes.outcomes.ok, writes.outcomes.fail, writes.outcomes.info),
-            (0, 1, 1)
+            (o.ok, o.late, o.fail, o.info),
+            (0, 1, 1, 1),
+            "the write that waited out the fault is late"
         );
         assert_eq!(writes.outcomes.errors["timeout"], 1);
         assert_eq!(writes.outcomes.errors["not_leader"], 1);
@@ -496,7 +509,7 @@ mod tests {
         assert_eq!(reads.ok_rate_vs_fault_free, Some(1.0));
         assert_eq!(a.by_kind[0].windows, 1);
         let stall = a.stalls.iter().find(|s| s.op == "write").unwrap();
-        assert_eq!((stall.from_s, stall.to_s), (0.1, 3.3));
+        assert_eq!((stall.from_s, stall.to_s), (0.1, 3.15));
         assert_eq!(stall.faults, vec!["kill-follower n2"]);
         assert_eq!(a.load_to_s, Some(4.0));
     }
