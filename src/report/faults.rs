@@ -81,7 +81,10 @@ mod tests {
             w.iter().map(|s| (s.label.as_str(), s.start, s.end)).collect();
         assert_eq!(
             got,
-            vec![("partition-leader n1", 100, Some(400)), ("clock-bump n1", 600, None)]
+            vec![
+                ("partition-leader n1", 100, Some(400)),
+                ("clock-bump n1", 600, None)
+            ]
         );
         let tip = w[0].tooltip(&view);
         assert!(tip.contains("cut: [n1] | [n2 n3]"), "{tip}");
