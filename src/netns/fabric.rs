@@ -123,6 +123,30 @@ impl Fabric {
         command
     }
 
+    /// A command that runs `program` inside node `node`'s namespace as `user` (for systems that
+    /// refuse to run as root): the child enters the namespace, then drops to the user's ids,
+    /// then execs `program`, so its pid is the program's own.
+    pub fn command_as(&self, node: usize, program: &str, user: &nix::unistd::User) -> Result<Command> {
+        use std::os::unix::process::CommandExt;
+        let path = format!("/run/netns/{}", self.namespace(node));
+        let netns = std::fs::File::open(&path).with_context(|| format!("opening {path}"))?;
+        let (uid, gid) = (user.uid, user.gid);
+        let mut command = Command::new(program);
+        // SAFETY: the closure runs in the forked child before exec and only makes system calls
+        // (setns, setgroups, setgid, setuid), which are async-signal-safe; the namespace file is
+        // opened in the parent and moved in.
+        unsafe {
+            command.pre_exec(move || {
+                nix::sched::setns(&netns, nix::sched::CloneFlags::CLONE_NEWNET)?;
+                nix::unistd::setgroups(&[gid])?;
+                nix::unistd::setgid(gid)?;
+                nix::unistd::setuid(uid)?;
+                Ok(())
+            });
+        }
+        Ok(command)
+    }
+
     /// Makes `cuts` the set of cut directed links: for each `(from, to)`, packets from `from`
     /// are dropped on arrival at `to`. Every link not listed is healed. Each node's rules are
     /// replaced atomically.

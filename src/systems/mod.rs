@@ -6,6 +6,7 @@
 //! certainly did not take effect, `info` when it may have.
 
 pub mod etcd;
+pub mod postgres;
 
 /// The outcome of one operation on a real system.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,4 +17,15 @@ pub enum SystemOutcome<T> {
     Fail(String),
     /// It may or may not have taken effect.
     Info(String),
+}
+
+impl<T> SystemOutcome<T> {
+    /// Maps the value of an `Ok`.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> SystemOutcome<U> {
+        match self {
+            SystemOutcome::Ok(v) => SystemOutcome::Ok(f(v)),
+            SystemOutcome::Fail(e) => SystemOutcome::Fail(e),
+            SystemOutcome::Info(e) => SystemOutcome::Info(e),
+        }
+    }
 }
