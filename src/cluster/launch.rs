@@ -133,8 +133,8 @@ impl NodeProcess {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Ok(text) = std::fs::read_to_string(&ready)
-                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
-                && let Some(addr) = v["addr"].as_str().and_then(|a| a.parse().ok())
+                && let Ok(announced) = serde_json::from_str::<faultline_store::wire::Ready>(&text)
+                && let Ok(addr) = announced.addr.parse()
             {
                 self.addr = addr;
                 return Ok(());

@@ -145,9 +145,14 @@ fn announce(node: &Node) -> anyhow::Result<()> {
     ));
     println!("faultline node {id} ready on {}", node.addr);
     if let Some(path) = &node.cfg.ready_file {
-        let body = serde_json::json!({"id": id, "addr": node.addr.to_string(), "pid": std::process::id()});
+        let ready = super::wire::Ready {
+            id: id.clone(),
+            addr: node.addr.to_string(),
+            pid: std::process::id(),
+        };
+        let body = serde_json::to_vec(&ready).context("encoding the ready file")?;
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, body.to_string()).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::write(&tmp, body).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, path)
             .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     }
