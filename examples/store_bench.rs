@@ -147,7 +147,7 @@ async fn run(binary: &std::path::Path, s: &Scenario, args: &Args) -> anyhow::Res
     let mut node_args: Vec<&str> = s.node_args.to_vec();
     node_args.extend(["--fsync", &args.fsync]);
     let cluster = LocalCluster::start(binary, dir.path(), 3, &node_args)?;
-    let client = StoreClient::new(cluster.endpoints(), Duration::from_secs(10))?;
+    let client = StoreClient::new(cluster.endpoints(), Duration::from_secs(10))?.with_token(&cluster.token);
     let ids = client.node_ids();
     let leader = if s.to_leader {
         Some(wait_leader(&client, &ids).await?)

@@ -5,13 +5,19 @@
 mod store_support;
 
 use faultline::client::{Options, Outcome};
+use faultline_store::auth::ClusterToken;
 use serde_json::{Value, json};
 use std::time::Duration;
 use store_support::{TestCluster, ok_value};
 
-async fn raw(method: &str, url: &str, body: Vec<u8>) -> (u16, Value) {
+/// A request as any HTTP client would send it, with the cluster token (which the admin routes
+/// need and the client routes ignore).
+async fn raw(method: &str, url: &str, body: Vec<u8>, token: &ClusterToken) -> (u16, Value) {
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let req = http.request(method.parse().unwrap(), url).body(body);
+    let req = http
+        .request(method.parse().unwrap(), url)
+        .header("authorization", token.bearer())
+        .body(body);
     let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap();
@@ -200,7 +206,7 @@ async fn bad_input_gets_a_json_error_and_leaves_the_data_alone() {
         ),
     ];
     for (method, target, body, status, needle) in cases {
-        let (got, answer) = raw(method, &target, body).await;
+        let (got, answer) = raw(method, &target, body, &t.cluster.token).await;
         assert_eq!(got, status, "{method} {target}: {answer}");
         let message = answer["message"].as_str().unwrap_or_default();
         assert!(

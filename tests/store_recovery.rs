@@ -111,6 +111,7 @@ async fn an_ephemeral_port_is_reported_and_reused_on_restart() {
         peers: Vec::new(),
         data_dir: dir.path().join("solo"),
         args: vec!["--mode".into(), "multi-leader".into()],
+        token: faultline_store::auth::ClusterToken::generate(),
     };
     let mut node = NodeProcess::start(&store_support::binary(), spec, dir.path().join("solo.log")).unwrap();
     let addr = node.addr;

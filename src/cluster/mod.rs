@@ -13,6 +13,7 @@ use crate::net::Network;
 use crate::run::run_dir::RunDir;
 use crate::workload::{StoreMode, Workload};
 use anyhow::{Context, bail};
+use faultline_store::auth::ClusterToken;
 use launch::{NodeProcess, NodeSpec, reserve_ports};
 use serde_json::Value;
 use std::path::Path;
@@ -44,6 +45,8 @@ impl Cluster {
         let mut nodes = Vec::with_capacity(n);
         // Outside the ephemeral range, so a killed node's port is still free when it restarts.
         let listen = reserve_ports(n)?;
+        // One secret per run, for node-to-node and admin requests.
+        let token = ClusterToken::generate();
         for (i, id) in ids.iter().enumerate() {
             let spec = NodeSpec {
                 id: id.clone(),
@@ -56,6 +59,7 @@ impl Cluster {
                     .collect(),
                 data_dir: run_dir.node_data(id),
                 args: flags.clone(),
+                token: token.clone(),
             };
             let log = run_dir.node_log(id);
             let node = tokio::task::block_in_place(|| NodeProcess::start(binary, spec, log))
@@ -64,7 +68,7 @@ impl Cluster {
             nodes.push(node);
         }
         let endpoints = nodes.iter().map(|n| (n.spec.id.clone(), n.url())).collect();
-        let client = StoreClient::new(endpoints, workload.client.timeout)?;
+        let client = StoreClient::new(endpoints, workload.client.timeout)?.with_token(&token);
         let cluster = Cluster {
             ids,
             nodes,

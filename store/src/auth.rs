@@ -7,8 +7,15 @@
 //! which every local user can read with `ps`. The harness generates one token per run
 //! ([`ClusterToken::generate`]) and hands it to its nodes through the environment.
 
+use crate::error::ApiError;
+use crate::node::Node;
+use axum::extract::{Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::Response;
 use rand::RngExt;
 use std::fmt;
+use std::sync::Arc;
 
 /// The environment variable a node reads its token from when no `--token-file` is given.
 pub const TOKEN_ENV: &str = "FAULTLINE_CLUSTER_TOKEN";
@@ -74,6 +81,16 @@ impl fmt::Debug for ClusterToken {
 /// Do requests to this path need the token?
 pub fn is_guarded(path: &str) -> bool {
     path.starts_with("/internal/") || path.starts_with("/admin/")
+}
+
+/// The layer in front of every route: a request to a guarded path without the node's token is
+/// answered 401 (`unauthorized`, JSON) and goes no further.
+pub async fn guard(State(node): State<Arc<Node>>, request: Request, next: Next) -> Response {
+    let given = request.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
+    if is_guarded(request.uri().path()) && !node.cfg.token.admits(given) {
+        return ApiError::unauthorized().into_response_from(&node.cfg.id);
+    }
+    next.run(request).await
 }
 
 #[cfg(test)]
