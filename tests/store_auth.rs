@@ -84,7 +84,7 @@ async fn forged_internal_and_admin_requests_without_the_token_are_refused_and_ch
     let list: Vec<Value> = (0..20).map(|i| json!(i)).collect();
     let mut terms = Vec::new();
     for id in ids {
-        terms.push(c.status(id).await.unwrap()["term"].as_u64().unwrap());
+        terms.push(c.status(id).await.unwrap().term);
     }
     let term = terms[0];
     let other = ClusterToken::generate();
@@ -120,12 +120,12 @@ async fn forged_internal_and_admin_requests_without_the_token_are_refused_and_ch
     // every node, and the cluster still takes writes.
     for (id, before) in ids.iter().zip(&terms) {
         let status = c.status(id).await.unwrap();
-        assert_eq!(status["term"], json!(before), "{id}: {status}");
-        assert_eq!(status["leader"], json!(leader), "{id}: {status}");
+        assert_eq!(status.term, *before, "{id}: {status:?}");
+        assert_eq!(status.leader.as_ref(), Some(&leader), "{id}: {status:?}");
         assert_eq!(
-            (&status["clock_offset_ns"], &status["clock_strobing"]),
-            (&json!(0), &json!(false)),
-            "{id}: {status}"
+            (status.clock_offset_ns, status.clock_strobing),
+            (0, false),
+            "{id}: {status:?}"
         );
         for i in 0..20 {
             wait_value(c, id, &format!("k{i}"), &any(), WAIT, |v| *v == json!(i)).await;
@@ -142,7 +142,7 @@ async fn forged_internal_and_admin_requests_without_the_token_are_refused_and_ch
     let bearer = t.cluster.token.bearer();
     let (status, text) = send(method, &url, body.as_ref(), Some(&bearer)).await;
     assert_eq!(status, 200, "{text}");
-    let moved = c.status(follower).await.unwrap()["term"].as_u64().unwrap();
+    let moved = c.status(follower).await.unwrap().term;
     assert!(
         moved >= term + 100,
         "{follower} is at term {moved} after a snapshot of term {}",

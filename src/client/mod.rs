@@ -225,8 +225,8 @@ impl StoreClient {
             .await
     }
 
-    /// The node's status document (its fields: [`wire::Status`]).
-    pub async fn status(&self, node: &str) -> anyhow::Result<Value> {
+    /// The node's status document.
+    pub async fn status(&self, node: &str) -> anyhow::Result<wire::Status> {
         self.admin::<(), _>(node, reqwest::Method::GET, "/admin/status", None)
             .await
     }

@@ -112,7 +112,7 @@ impl TestCluster {
         for (id, _) in self.cluster.endpoints() {
             loop {
                 let status = self.client.status(&id).await.ok();
-                let peers = status.as_ref().and_then(|s| s["detail"]["peers"].as_array());
+                let peers = status.as_ref().and_then(|s| s.detail["peers"].as_array());
                 match peers {
                     Some(peers) if peers.iter().all(|p| p["reachable"] == true) => break,
                     None if status.is_some() => break,
@@ -152,7 +152,7 @@ impl TestCluster {
         let mut leader: Option<String> = None;
         for id in among {
             let status = self.client.status(id).await.ok()?;
-            let theirs = status["leader"].as_str()?.to_string();
+            let theirs = status.leader?;
             if leader.as_ref().is_some_and(|l| *l != theirs) {
                 return None;
             }
@@ -160,7 +160,7 @@ impl TestCluster {
         }
         let leader = leader.filter(|l| among.contains(&l.as_str()))?;
         let status = self.client.status(&leader).await.ok()?;
-        (status["role"] == "leader").then_some(leader)
+        (status.role == "leader").then_some(leader)
     }
 
     /// Waits until the nodes in `among` agree on a leader.
