@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod exit;
 pub mod nemesis;
 pub mod net;
+pub mod netns;
 pub mod report;
 pub mod run;
 pub mod serve;
