@@ -147,7 +147,7 @@ async fn run(binary: &std::path::Path, s: &Scenario, args: &Args) -> anyhow::Res
     let mut node_args: Vec<&str> = s.node_args.to_vec();
     node_args.extend(["--fsync", &args.fsync]);
     let cluster = LocalCluster::start(binary, dir.path(), 3, &node_args)?;
-    let client = StoreClient::new(cluster.endpoints(), Duration::from_secs(10))?;
+    let client = StoreClient::new(cluster.endpoints(), Duration::from_secs(10))?.with_token(&cluster.token);
     let ids = client.node_ids();
     let leader = if s.to_leader {
         Some(wait_leader(&client, &ids).await?)
@@ -214,7 +214,7 @@ async fn wait_leader(client: &StoreClient, ids: &[String]) -> anyhow::Result<Str
     while Instant::now() < deadline {
         for id in ids {
             if let Ok(s) = client.status(id).await
-                && s["role"] == "leader"
+                && s.role == "leader"
             {
                 return Ok(id.clone());
             }
@@ -231,11 +231,11 @@ async fn wait_peers_reachable(client: &StoreClient, ids: &[String]) -> anyhow::R
     for id in ids {
         loop {
             let s = client.status(id).await?;
-            let peers = s["detail"]["peers"].as_array().cloned().unwrap_or_default();
+            let peers = s.detail["peers"].as_array().cloned().unwrap_or_default();
             if peers.iter().all(|p| p["reachable"] == true) {
                 break;
             }
-            anyhow::ensure!(Instant::now() < deadline, "{id} does not reach its peers: {s}");
+            anyhow::ensure!(Instant::now() < deadline, "{id} does not reach its peers: {s:?}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

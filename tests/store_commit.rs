@@ -45,7 +45,7 @@ async fn never_seen(c: &StoreClient, key: &str, forbidden: &Value, during: Durat
 }
 
 async fn last_log_index(c: &StoreClient, node: &str) -> u64 {
-    c.status(node).await.unwrap()["detail"]["last_log_index"]
+    c.status(node).await.unwrap().detail["last_log_index"]
         .as_u64()
         .unwrap()
 }
@@ -69,7 +69,7 @@ async fn an_uncommitted_sync_write_is_invisible_until_committed() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let pos = last_log_index(&c, "n2").await;
-    assert_eq!(c.status("n2").await.unwrap()["applied"], json!(pos - 1));
+    assert_eq!(c.status("n2").await.unwrap().applied, pos - 1);
     never_seen(&c, "x", &json!(1), Duration::from_millis(300)).await;
     assert_eq!(
         ok_value(c.read("n1", "x", &Options::default()).await, "leader read"),

@@ -136,7 +136,7 @@ async fn a_sync_cluster_keeps_taking_writes_after_a_deep_value() {
     let c = &t.client;
     let o = Options::default();
     let leader = t.wait_leader(&["n1", "n2", "n3"], WAIT).await;
-    let term = c.status(&leader).await.unwrap()["term"].clone();
+    let term = c.status(&leader).await.unwrap().term;
     let deep = nested(MAX_VALUE_DEPTH, json!(0));
     expect_ok(c.write(&leader, "deep", deep.clone(), &o).await, "the deep write");
     for i in 0..50 {
@@ -144,8 +144,8 @@ async fn a_sync_cluster_keeps_taking_writes_after_a_deep_value() {
     }
     for id in ["n1", "n2", "n3"] {
         let status = c.status(id).await.unwrap();
-        assert_eq!(status["term"], term, "no election since: {status}");
-        assert_eq!(status["leader"], json!(leader), "{status}");
+        assert_eq!(status.term, term, "no election since: {status:?}");
+        assert_eq!(status.leader.as_ref(), Some(&leader), "{status:?}");
         wait_value(c, id, "deep", &read_any(), WAIT, |v| *v == deep).await;
     }
     // Multi-leader: the node that took the deep write keeps shipping its later writes.
@@ -296,11 +296,7 @@ async fn the_door_refuses_what_is_past_the_limits_and_changes_nothing() {
         );
     }
     let status = t.client.status("n1").await.unwrap();
-    assert_eq!(
-        status["applied"],
-        json!(1),
-        "nothing refused reached the log: {status}"
-    );
+    assert_eq!(status.applied, 1, "nothing refused reached the log: {status:?}");
     // Right at the limits, everything is taken.
     let (got, answer) = raw(
         "PUT",

@@ -104,12 +104,12 @@ async fn wait_until_shipped(t: &TestCluster, at: &str, origin: &str, writes: u64
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let status = t.client.status(at).await.unwrap();
-        if status["detail"]["have"][origin].as_u64().unwrap_or(0) >= writes {
+        if status.detail["have"][origin].as_u64().unwrap_or(0) >= writes {
             return;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "{at} never got {writes} writes of {origin}: {status}"
+            "{at} never got {writes} writes of {origin}: {status:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -31,7 +31,7 @@ async fn a_killed_node_recovers_its_acknowledged_writes_from_the_wal() {
                     .is_ok()
             );
             assert_eq!(c.cas("n1", "k0", json!(0), json!("cas"), &o).await.kind(), "ok");
-            let applied_before = c.status("n1").await.unwrap()["applied"].clone();
+            let applied_before = c.status("n1").await.unwrap().applied;
             let addr = t.node("n1").addr;
             t.node("n1").kill();
             assert!(
@@ -69,7 +69,7 @@ async fn a_killed_node_recovers_its_acknowledged_writes_from_the_wal() {
                 json!({"deep": [1]}),
                 "{what}"
             );
-            assert_eq!(c.status("n1").await.unwrap()["applied"], applied_before, "{what}");
+            assert_eq!(c.status("n1").await.unwrap().applied, applied_before, "{what}");
             // And it keeps serving writes after recovery.
             assert!(c.write("n1", "after", json!(1), &o).await.is_ok(), "{what}");
         }
@@ -111,6 +111,7 @@ async fn an_ephemeral_port_is_reported_and_reused_on_restart() {
         peers: Vec::new(),
         data_dir: dir.path().join("solo"),
         args: vec!["--mode".into(), "multi-leader".into()],
+        token: faultline_store::auth::ClusterToken::generate(),
     };
     let mut node = NodeProcess::start(&store_support::binary(), spec, dir.path().join("solo.log")).unwrap();
     let addr = node.addr;

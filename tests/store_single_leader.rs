@@ -73,7 +73,7 @@ async fn followers_hold(c: &StoreClient, nodes: &[&str], pos: u64) -> Vec<bool> 
     let mut have = Vec::new();
     for n in nodes {
         let status = c.status(n).await.unwrap();
-        have.push(status["detail"]["last_log_index"].as_u64().unwrap() >= pos);
+        have.push(status.detail["last_log_index"].as_u64().unwrap() >= pos);
     }
     have
 }
@@ -156,8 +156,8 @@ async fn sync_failover_keeps_every_acknowledged_write() {
     assert!(after.is_ok(), "write after the old leader rejoined: {after:?}");
     let status = t.client.status(&old_leader).await.unwrap();
     assert_eq!(
-        (status["role"].as_str(), status["leader"].as_str()),
-        (Some("follower"), Some(new_leader.as_str()))
+        (status.role.as_str(), status.leader.as_deref()),
+        ("follower", Some(new_leader.as_str()))
     );
     eprintln!(
         "{} acknowledged writes ({before_kill} before the kill) all survived; leader reads refused during the outage: {refused}",
@@ -247,7 +247,7 @@ async fn an_isolated_async_leader_steps_down_and_its_unreplicated_writes_are_los
     let lost = c.write("n1", "x", json!("lost"), &Options::default()).await;
     let new_leader = t.wait_leader(&["n2", "n3"], WAIT).await;
     let deadline = std::time::Instant::now() + WAIT;
-    while c.status("n1").await.unwrap()["role"] == "leader" {
+    while c.status("n1").await.unwrap().role == "leader" {
         assert!(
             std::time::Instant::now() < deadline,
             "isolated n1 never stepped down"
@@ -290,7 +290,7 @@ async fn a_paused_leader_is_replaced_and_follows_when_resumed() {
     let leader = t.wait_leader(&ALL, WAIT).await;
     let status = c.status(&old).await.unwrap();
     assert!(
-        leader != old || status["term"].as_u64() > Some(2),
-        "the resumed node cannot lead its old term: {status}"
+        leader != old || status.term > 2,
+        "the resumed node cannot lead its old term: {status:?}"
     );
 }

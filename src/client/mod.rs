@@ -5,9 +5,16 @@
 //! [`Outcome::Fail`] (certainly did not take effect: cas mismatch, not leader, no quorum, bad
 //! request, or no connection could be made), or [`Outcome::Info`] (may or may not have taken
 //! effect: timeout, connection lost mid-request, an indeterminate server error). The rule is in
-//! [`classify`] and [`classify_transport`].
+//! [`classify`] and [`classify_transport`]; the bodies are the store's wire types
+//! ([`faultline_store::wire`]), so the client and the node agree on them by construction.
 
-use serde_json::{Value, json};
+use faultline_store::auth::ClusterToken;
+use faultline_store::wire::{
+    self, CasBody, ClockBump, ClockReply, ClockStrobe, ErrorBody, TxnBody, ValueBody,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use std::time::Duration;
 
 /// The result of one operation, classified for the history.
@@ -66,8 +73,8 @@ pub struct Success {
     pub version: Value,
     /// For transactions: the micro-ops with reads filled in.
     pub ops: Vec<Value>,
-    /// The whole answer.
-    pub body: Value,
+    /// For transactions: the version each micro-op read or wrote.
+    pub versions: Vec<Value>,
 }
 
 /// A failed answer (definite or not).
@@ -118,11 +125,13 @@ impl Options {
     }
 }
 
-/// A client for a cluster: node ids and their base URLs (`http://127.0.0.1:PORT`).
+/// A client for a cluster: node ids and their base URLs (`http://127.0.0.1:PORT`), and the
+/// cluster token its admin requests carry.
 #[derive(Clone)]
 pub struct StoreClient {
     http: reqwest::Client,
     nodes: Vec<(String, String)>,
+    token: Option<ClusterToken>,
 }
 
 impl StoreClient {
@@ -134,8 +143,20 @@ impl StoreClient {
             .tcp_nodelay(true)
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(2)))
+            // Below the nodes' idle timeout, so the client drops an idle connection first.
+            .pool_idle_timeout(Duration::from_secs(30))
             .build()?;
-        Ok(StoreClient { http, nodes })
+        Ok(StoreClient {
+            http,
+            nodes,
+            token: None,
+        })
+    }
+
+    /// The same client, with the cluster token for the admin routes (status, clock).
+    pub fn with_token(mut self, token: &ClusterToken) -> StoreClient {
+        self.token = Some(token.clone());
+        self
     }
 
     /// The node ids, in the order given.
@@ -171,55 +192,49 @@ impl StoreClient {
 
     /// Writes a register value.
     pub async fn write(&self, node: &str, key: &str, value: Value, opts: &Options) -> Outcome {
-        let body = json!({ "value": value });
-        self.call(
-            node,
-            reqwest::Method::PUT,
-            &format!("/kv/{}", encode(key)),
-            opts,
-            Some(body),
-        )
-        .await
+        let path = format!("/kv/{}", encode(key));
+        let body = body_of(&ValueBody { value });
+        self.call(node, reqwest::Method::PUT, &path, opts, Some(body))
+            .await
     }
 
     /// Appends to a list.
     pub async fn append(&self, node: &str, key: &str, value: Value, opts: &Options) -> Outcome {
-        let body = json!({ "value": value });
         let path = format!("/kv/{}/append", encode(key));
+        let body = body_of(&ValueBody { value });
         self.call(node, reqwest::Method::POST, &path, opts, Some(body))
             .await
     }
 
     /// Sets the register to `to` if it holds `from`.
     pub async fn cas(&self, node: &str, key: &str, from: Value, to: Value, opts: &Options) -> Outcome {
-        let body = json!({ "from": from, "to": to });
         let path = format!("/kv/{}/cas", encode(key));
+        let body = body_of(&CasBody { from, to });
         self.call(node, reqwest::Method::POST, &path, opts, Some(body))
             .await
     }
 
     /// Runs a transaction: `ops` is `[["append", k, v], ["r", k, null], ["w", k, v], ...]`.
     pub async fn txn(&self, node: &str, ops: Value, opts: &Options) -> Outcome {
-        self.call(
-            node,
-            reqwest::Method::POST,
-            "/txn",
-            opts,
-            Some(json!({ "ops": ops })),
-        )
-        .await
+        let body = match ops {
+            Value::Array(ops) => body_of(&TxnBody { ops }),
+            // Not a list of micro-ops: sent as it is, for the node to refuse.
+            other => body_of(&serde_json::json!({ "ops": other })),
+        };
+        self.call(node, reqwest::Method::POST, "/txn", opts, Some(body))
+            .await
     }
 
     /// The node's status document.
-    pub async fn status(&self, node: &str) -> anyhow::Result<Value> {
-        self.admin(node, reqwest::Method::GET, "/admin/status", None)
+    pub async fn status(&self, node: &str) -> anyhow::Result<wire::Status> {
+        self.admin::<(), _>(node, reqwest::Method::GET, "/admin/status", None)
             .await
     }
 
     /// Moves the node's clock by `delta_ms` (negative: backwards).
-    pub async fn clock_bump(&self, node: &str, delta_ms: i64) -> anyhow::Result<Value> {
-        let body = json!({ "delta_ms": delta_ms });
-        self.admin(node, reqwest::Method::POST, "/admin/clock/bump", Some(body))
+    pub async fn clock_bump(&self, node: &str, delta_ms: i64) -> anyhow::Result<ClockReply> {
+        let body = ClockBump { delta_ms };
+        self.admin(node, reqwest::Method::POST, "/admin/clock/bump", Some(&body))
             .await
     }
 
@@ -230,37 +245,49 @@ impl StoreClient {
         delta_ms: i64,
         period_ms: u64,
         duration_ms: u64,
-    ) -> anyhow::Result<Value> {
-        let body = json!({ "delta_ms": delta_ms, "period_ms": period_ms, "duration_ms": duration_ms });
-        self.admin(node, reqwest::Method::POST, "/admin/clock/strobe", Some(body))
+    ) -> anyhow::Result<ClockReply> {
+        let body = ClockStrobe {
+            delta_ms,
+            period_ms,
+            duration_ms,
+        };
+        self.admin(node, reqwest::Method::POST, "/admin/clock/strobe", Some(&body))
             .await
     }
 
     /// Sets the node's clock offset back to zero.
-    pub async fn clock_reset(&self, node: &str) -> anyhow::Result<Value> {
-        self.admin(node, reqwest::Method::POST, "/admin/clock/reset", Some(json!({})))
+    pub async fn clock_reset(&self, node: &str) -> anyhow::Result<ClockReply> {
+        let body = serde_json::Map::new();
+        self.admin(node, reqwest::Method::POST, "/admin/clock/reset", Some(&body))
             .await
     }
 
-    async fn admin(
+    async fn admin<B: Serialize, T: DeserializeOwned>(
         &self,
         node: &str,
         method: reqwest::Method,
         path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
+        body: Option<&B>,
+    ) -> anyhow::Result<T> {
         let base = self.base(node).map_err(|f| anyhow::anyhow!(f.message))?;
         let mut req = self.http.request(method, format!("{base}{path}"));
+        if let Some(token) = &self.token {
+            req = req.header(reqwest::header::AUTHORIZATION, token.bearer());
+        }
         if let Some(body) = body {
-            req = req.json(&body);
+            req = req.json(body);
         }
         let resp = req.send().await?;
         let status = resp.status();
-        let body: Value = resp.json().await?;
+        let bytes = resp.bytes().await?;
         if !status.is_success() {
-            anyhow::bail!("{node} answered {status}: {body}");
+            match serde_json::from_slice::<ErrorBody>(&bytes) {
+                Ok(e) => anyhow::bail!("{node} answered {status}: {}: {}", e.error, e.message),
+                Err(_) => anyhow::bail!("{node} answered {status}: {}", String::from_utf8_lossy(&bytes)),
+            }
         }
-        Ok(body)
+        serde_json::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("{node} answered {status} with a body that is not its status: {e}"))
     }
 
     async fn call(
@@ -269,7 +296,7 @@ impl StoreClient {
         method: reqwest::Method,
         path: &str,
         opts: &Options,
-        body: Option<Value>,
+        body: Option<Vec<u8>>,
     ) -> Outcome {
         let base = match self.base(node) {
             Ok(b) => b,
@@ -277,7 +304,9 @@ impl StoreClient {
         };
         let mut req = self.http.request(method, format!("{base}{path}{}", opts.query()));
         if let Some(body) = body {
-            req = req.json(&body);
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
         }
         let resp = match req.send().await {
             Ok(r) => r,
@@ -285,21 +314,46 @@ impl StoreClient {
         };
         let status = resp.status().as_u16();
         match resp.bytes().await {
-            Ok(bytes) => classify(status, serde_json::from_slice(&bytes).ok()),
+            Ok(bytes) => classify(status, &bytes),
             Err(e) => classify_transport(&e, node),
         }
     }
 }
 
-/// Classifies an HTTP answer. 2xx with a JSON body is `Ok`. An error body's `definite` field
-/// decides `Fail` (true) or `Info` (false); without a readable body, 4xx is `Fail` (the request
-/// was refused) and anything else `Info`.
-pub fn classify(status: u16, body: Option<Value>) -> Outcome {
-    let Some(body) = body else {
+/// A request body (the wire types serialise infallibly: string keys, JSON values).
+fn body_of(body: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_default()
+}
+
+/// Classifies an HTTP answer. 2xx with a [`wire::Reply`] body is `Ok`. An error body's
+/// ([`wire::ErrorBody`]) `definite` field decides `Fail` (true) or `Info` (false); without a
+/// readable body, 4xx is `Fail` (the request was refused) and anything else `Info`.
+pub fn classify(status: u16, body: &[u8]) -> Outcome {
+    if (200..300).contains(&status) {
+        return match serde_json::from_slice::<wire::Reply>(body) {
+            Ok(reply) => Outcome::Ok(Success {
+                node: reply.node,
+                pos: reply.pos,
+                value: reply.value.unwrap_or(Value::Null),
+                version: reply.version.unwrap_or(Value::Null),
+                ops: reply.ops.unwrap_or_default(),
+                versions: reply.versions.unwrap_or_default(),
+            }),
+            // A success we cannot read: it took effect, but what it says is unknown.
+            Err(e) => Outcome::Info(Failure {
+                node: None,
+                code: "bad_answer".into(),
+                message: format!("HTTP {status} with a body that is not a reply: {e}"),
+                leader: None,
+                status: Some(status),
+            }),
+        };
+    }
+    let Ok(error) = serde_json::from_slice::<ErrorBody>(body) else {
         let failure = Failure {
             node: None,
             code: "bad_answer".into(),
-            message: format!("HTTP {status} without a JSON body"),
+            message: format!("HTTP {status} without a JSON error body"),
             leader: None,
             status: Some(status),
         };
@@ -309,30 +363,12 @@ pub fn classify(status: u16, body: Option<Value>) -> Outcome {
             Outcome::Info(failure)
         };
     };
-    let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_string);
-    if (200..300).contains(&status) {
-        return Outcome::Ok(Success {
-            node: text("node").unwrap_or_default(),
-            pos: body.get("pos").and_then(Value::as_u64).unwrap_or(0),
-            value: body.get("value").cloned().unwrap_or(Value::Null),
-            version: body.get("version").cloned().unwrap_or(Value::Null),
-            ops: body
-                .get("ops")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
-            body,
-        });
-    }
-    let definite = body
-        .get("definite")
-        .and_then(Value::as_bool)
-        .unwrap_or((400..500).contains(&status));
+    let definite = error.definite;
     let failure = Failure {
-        node: text("node"),
-        code: text("error").unwrap_or_else(|| format!("http_{status}")),
-        message: text("message").unwrap_or_else(|| body.to_string()),
-        leader: text("leader"),
+        node: Some(error.node),
+        code: error.error,
+        message: error.message,
+        leader: error.leader,
         status: Some(status),
     };
     if definite {
@@ -377,35 +413,53 @@ fn encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn bytes(v: Value) -> Vec<u8> {
+        serde_json::to_vec(&v).unwrap()
+    }
 
     #[test]
     fn classifies_answers_for_the_history() {
         let ok = classify(
             200,
-            Some(json!({"node":"n1","pos":7,"value":3,"version":{"term":1,"index":7}})),
+            &bytes(json!({"node":"n1","pos":7,"value":3,"version":{"term":1,"index":7}})),
         );
         assert_eq!(ok.kind(), "ok");
         assert_eq!(ok.ok().unwrap().pos, 7);
+        assert_eq!(ok.ok().unwrap().value, json!(3));
         let cas = classify(
             412,
-            Some(json!({"error":"cas_mismatch","message":"m","definite":true,"node":"n1"})),
+            &bytes(json!({"error":"cas_mismatch","message":"m","definite":true,"node":"n1"})),
         );
         assert_eq!(cas.kind(), "fail");
         let nl = classify(
             421,
-            Some(json!({"error":"not_leader","definite":true,"leader":"n2","node":"n1"})),
+            &bytes(json!({"error":"not_leader","message":"m","definite":true,"leader":"n2","node":"n1"})),
         );
         assert_eq!(nl.failure().unwrap().leader.as_deref(), Some("n2"));
+        let timeout = json!({"error":"timeout","message":"m","definite":false,"node":"n1"});
+        assert_eq!(classify(504, &bytes(timeout)).kind(), "info");
+        let no_quorum = json!({"error":"no_quorum","message":"m","definite":true,"node":"n1"});
+        assert_eq!(classify(503, &bytes(no_quorum)).kind(), "fail");
+        assert_eq!(classify(502, b"").kind(), "info");
+        assert_eq!(classify(400, b"").kind(), "fail");
         assert_eq!(
-            classify(504, Some(json!({"error":"timeout","definite":false}))).kind(),
-            "info"
+            classify(200, b"{}").kind(),
+            "info",
+            "an unreadable success is unknown"
         );
-        assert_eq!(
-            classify(503, Some(json!({"error":"no_quorum","definite":true}))).kind(),
-            "fail"
-        );
-        assert_eq!(classify(502, None).kind(), "info");
-        assert_eq!(classify(400, None).kind(), "fail");
+    }
+
+    #[test]
+    fn the_store_decides_definite_by_code() {
+        // Every code the node can send, with the definiteness the node gives it by default.
+        for code in faultline_store::wire::ErrorCode::ALL {
+            let body =
+                json!({"error": code.name(), "message": "m", "definite": code.definite(), "node": "n1"});
+            let expected = if code.definite() { "fail" } else { "info" };
+            assert_eq!(classify(code.status(), &bytes(body)).kind(), expected, "{code}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use super::process::{ChildState, OwnedChild};
 use anyhow::{Context, bail};
+use faultline_store::auth::{ClusterToken, TOKEN_ENV};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::net::{SocketAddr, TcpListener};
@@ -23,6 +24,8 @@ pub struct NodeSpec {
     pub data_dir: PathBuf,
     /// Further flags, e.g. `["--mode", "leaderless"]`.
     pub args: Vec<String>,
+    /// The cluster token, handed to the node through its environment (never its command line).
+    pub token: ClusterToken,
 }
 
 /// A running (or stopped) node process.
@@ -125,6 +128,7 @@ impl NodeProcess {
             cmd.arg("--peer").arg(format!("{id}={addr}"));
         }
         cmd.args(&self.spec.args)
+            .env(TOKEN_ENV, self.spec.token.secret())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
@@ -133,8 +137,8 @@ impl NodeProcess {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Ok(text) = std::fs::read_to_string(&ready)
-                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
-                && let Some(addr) = v["addr"].as_str().and_then(|a| a.parse().ok())
+                && let Ok(announced) = serde_json::from_str::<faultline_store::wire::Ready>(&text)
+                && let Ok(addr) = announced.addr.parse()
             {
                 self.addr = addr;
                 return Ok(());
@@ -230,9 +234,11 @@ impl Drop for NodeProcess {
     }
 }
 
-/// A cluster of node processes on loopback, every node dialing its peers directly.
+/// A cluster of node processes on loopback, every node dialing its peers directly, sharing one
+/// fresh cluster token.
 pub struct LocalCluster {
     pub nodes: Vec<NodeProcess>,
+    pub token: ClusterToken,
 }
 
 impl LocalCluster {
@@ -240,6 +246,7 @@ impl LocalCluster {
     pub fn start(binary: &Path, dir: &Path, size: usize, args: &[&str]) -> anyhow::Result<LocalCluster> {
         let addrs = reserve_ports(size)?;
         let ids: Vec<String> = (1..=size).map(|i| format!("n{i}")).collect();
+        let token = ClusterToken::generate();
         let mut nodes = Vec::new();
         for (i, id) in ids.iter().enumerate() {
             let peers = ids
@@ -254,10 +261,11 @@ impl LocalCluster {
                 peers,
                 data_dir: dir.join(id),
                 args: args.iter().map(|s| s.to_string()).collect(),
+                token: token.clone(),
             };
             nodes.push(NodeProcess::start(binary, spec, dir.join(format!("{id}.log")))?);
         }
-        Ok(LocalCluster { nodes })
+        Ok(LocalCluster { nodes, token })
     }
 
     /// The node with this id.

@@ -13,8 +13,9 @@ use crate::net::Network;
 use crate::run::run_dir::RunDir;
 use crate::workload::{StoreMode, Workload};
 use anyhow::{Context, bail};
+use faultline_store::auth::ClusterToken;
+use faultline_store::wire::Status;
 use launch::{NodeProcess, NodeSpec, reserve_ports};
-use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,8 @@ impl Cluster {
         let mut nodes = Vec::with_capacity(n);
         // Outside the ephemeral range, so a killed node's port is still free when it restarts.
         let listen = reserve_ports(n)?;
+        // One secret per run, for node-to-node and admin requests.
+        let token = ClusterToken::generate();
         for (i, id) in ids.iter().enumerate() {
             let spec = NodeSpec {
                 id: id.clone(),
@@ -56,6 +59,7 @@ impl Cluster {
                     .collect(),
                 data_dir: run_dir.node_data(id),
                 args: flags.clone(),
+                token: token.clone(),
             };
             let log = run_dir.node_log(id);
             let node = tokio::task::block_in_place(|| NodeProcess::start(binary, spec, log))
@@ -64,7 +68,7 @@ impl Cluster {
             nodes.push(node);
         }
         let endpoints = nodes.iter().map(|n| (n.spec.id.clone(), n.url())).collect();
-        let client = StoreClient::new(endpoints, workload.client.timeout)?;
+        let client = StoreClient::new(endpoints, workload.client.timeout)?.with_token(&token);
         let cluster = Cluster {
             ids,
             nodes,
@@ -92,7 +96,7 @@ impl Cluster {
     }
 
     /// Each node's status document, or `None` for a node that did not answer in time.
-    pub async fn statuses(&self) -> Vec<Option<Value>> {
+    pub async fn statuses(&self) -> Vec<Option<Status>> {
         let queries = self.ids.iter().map(|id| async move {
             match tokio::time::timeout(STATUS_TIMEOUT, self.client.status(id)).await {
                 Ok(Ok(status)) => Some(status),
@@ -196,20 +200,20 @@ async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Ite
 }
 
 /// The node claiming leadership in the highest term.
-pub fn leader_of(statuses: &[Option<Value>]) -> Option<usize> {
+pub fn leader_of(statuses: &[Option<Status>]) -> Option<usize> {
     statuses
         .iter()
         .enumerate()
         .filter_map(|(i, s)| {
             let s = s.as_ref()?;
-            (s["role"] == "leader").then(|| (s["term"].as_u64().unwrap_or(0), i))
+            (s.role == "leader").then_some((s.term, i))
         })
         .max()
         .map(|(_, i)| i)
 }
 
 /// Whether statuses show a cluster ready for clients.
-fn ready(mode: StoreMode, statuses: &[Option<Value>]) -> bool {
+fn ready(mode: StoreMode, statuses: &[Option<Status>]) -> bool {
     if statuses.iter().any(Option::is_none) {
         return false;
     }
@@ -217,13 +221,13 @@ fn ready(mode: StoreMode, statuses: &[Option<Value>]) -> bool {
     match mode {
         StoreMode::SingleLeader => match leader_of(statuses) {
             Some(l) => {
-                let id = &statuses[l].as_ref().expect("answered")["id"];
-                all.clone().all(|s| &s["leader"] == id)
+                let id = &statuses[l].as_ref().expect("answered").id;
+                all.clone().all(|s| s.leader.as_ref() == Some(id))
             }
             None => false,
         },
         StoreMode::Leaderless => all.clone().all(|s| {
-            s["detail"]["peers"]
+            s.detail["peers"]
                 .as_array()
                 .is_some_and(|peers| peers.iter().all(|p| p["reachable"] == true))
         }),
@@ -234,21 +238,36 @@ fn ready(mode: StoreMode, statuses: &[Option<Value>]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn status(id: &str, role: &str, term: u64, leader: &str) -> Option<Status> {
+        Some(Status {
+            id: id.into(),
+            mode: "single-leader".into(),
+            role: role.into(),
+            term,
+            leader: Some(leader.into()),
+            applied: 0,
+            addr: "127.0.0.1:1".into(),
+            pid: 1,
+            clock_offset_ns: 0,
+            clock_offset_ms: 0.0,
+            clock_now_ns: 0,
+            clock_strobing: false,
+            uptime_ms: 0,
+            detail: serde_json::Value::Null,
+        })
+    }
 
     #[test]
     fn leader_is_the_highest_term_claim() {
         let s = vec![
-            Some(json!({"id":"n1","role":"leader","term":2,"leader":"n1"})),
+            status("n1", "leader", 2, "n1"),
             None,
-            Some(json!({"id":"n3","role":"leader","term":3,"leader":"n3"})),
+            status("n3", "leader", 3, "n3"),
         ];
         assert_eq!(leader_of(&s), Some(2));
         assert!(!ready(StoreMode::SingleLeader, &s));
-        let s = vec![
-            Some(json!({"id":"n1","role":"follower","term":3,"leader":"n2"})),
-            Some(json!({"id":"n2","role":"leader","term":3,"leader":"n2"})),
-        ];
+        let s = vec![status("n1", "follower", 3, "n2"), status("n2", "leader", 3, "n2")];
         assert!(ready(StoreMode::SingleLeader, &s));
     }
 }

@@ -5,6 +5,7 @@
 use super::error::ApiError;
 use super::node::Node;
 use super::ops::{self, type_name};
+use super::wire::{ClockReply, Status};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -19,7 +20,7 @@ type Body = Result<Bytes, BytesRejection>;
 
 pub fn routes(node: Arc<Node>) -> Router {
     Router::new()
-        .route("/admin/status", get(status))
+        .route("/admin/status", get(get_status))
         .route("/admin/clock/bump", post(bump))
         .route("/admin/clock/strobe", post(strobe))
         .route("/admin/clock/reset", post(reset))
@@ -27,38 +28,38 @@ pub fn routes(node: Arc<Node>) -> Router {
         .with_state(node)
 }
 
-/// The status document (also what `GET /admin/status` returns).
-pub fn status_json(node: &Node) -> Value {
+/// The status document (what `GET /admin/status` returns).
+pub fn status(node: &Node) -> Status {
     let s = node.engine.status();
-    json!({
-        "id": node.cfg.id,
-        "mode": node.cfg.mode.name(),
-        "role": s.role,
-        "term": s.term,
-        "leader": s.leader,
-        "applied": s.applied,
-        "addr": node.addr.to_string(),
-        "pid": std::process::id(),
-        "clock_offset_ns": node.clock.offset_ns(),
-        "clock_offset_ms": node.clock.offset_ns() as f64 / 1e6,
-        "clock_now_ns": node.clock.now_ns(),
-        "clock_strobing": node.clock.strobing(),
-        "uptime_ms": node.started.elapsed().as_millis() as u64,
-        "detail": s.detail,
+    Status {
+        id: node.cfg.id.clone(),
+        mode: node.cfg.mode.name().to_string(),
+        role: s.role.to_string(),
+        term: s.term,
+        leader: s.leader,
+        applied: s.applied,
+        addr: node.addr.to_string(),
+        pid: std::process::id(),
+        clock_offset_ns: node.clock.offset_ns(),
+        clock_offset_ms: node.clock.offset_ns() as f64 / 1e6,
+        clock_now_ns: node.clock.now_ns(),
+        clock_strobing: node.clock.strobing(),
+        uptime_ms: node.started.elapsed().as_millis() as u64,
+        detail: s.detail,
+    }
+}
+
+async fn get_status(State(node): State<Arc<Node>>) -> Json<Status> {
+    Json(status(&node))
+}
+
+fn clock_json(node: &Node) -> Json<ClockReply> {
+    Json(ClockReply {
+        node: node.cfg.id.clone(),
+        clock_offset_ns: node.clock.offset_ns(),
+        clock_offset_ms: node.clock.offset_ns() as f64 / 1e6,
+        clock_strobing: node.clock.strobing(),
     })
-}
-
-async fn status(State(node): State<Arc<Node>>) -> Json<Value> {
-    Json(status_json(&node))
-}
-
-fn clock_json(node: &Node) -> Json<Value> {
-    Json(json!({
-        "node": node.cfg.id,
-        "clock_offset_ns": node.clock.offset_ns(),
-        "clock_offset_ms": node.clock.offset_ns() as f64 / 1e6,
-        "clock_strobing": node.clock.strobing(),
-    }))
 }
 
 fn int_field(v: &Value, name: &str) -> Result<i64, ApiError> {

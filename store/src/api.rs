@@ -11,6 +11,7 @@ use super::limits;
 use super::modes::Reply;
 use super::node::Node;
 use super::ops::{self, Command, MicroFn, MicroOp};
+use super::wire;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
@@ -18,7 +19,7 @@ use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::Arc;
 
 type Body = Result<Bytes, BytesRejection>;
@@ -131,18 +132,23 @@ async fn serve(node: Arc<Node>, cmd: Result<Command, ApiError>, query: Option<St
     }
 }
 
-/// The success body: `node`, `pos`, and per command shape `value` + `version` (single ops and
-/// cas) or `ops` + `versions` (transactions, Jepsen style: reads filled in).
-fn render(node: &str, cmd: &Command, reply: Reply) -> Value {
-    let mut body = json!({"node": node, "pos": reply.pos});
+/// The success body: `node`, `pos`, and per command shape `value` + `version` (single reads),
+/// `version` (single writes and cas) or `ops` + `versions` (transactions, Jepsen style: reads
+/// filled in).
+fn render(node: &str, cmd: &Command, reply: Reply) -> wire::Reply {
+    let mut body = wire::Reply {
+        node: node.to_string(),
+        pos: reply.pos,
+        ..wire::Reply::default()
+    };
     match cmd {
         Command::Txn { ops, single: true } => {
             let result = reply.results.into_iter().next();
             let (value, version) = result.map(|r| (r.value, r.version)).unwrap_or_default();
             if ops.first().is_some_and(|o| o.f == MicroFn::Read) {
-                body["value"] = value;
+                body.value = Some(value);
             }
-            body["version"] = version;
+            body.version = Some(version);
         }
         Command::Txn { ops, single: false } => {
             let rendered: Vec<Value> = ops
@@ -150,12 +156,12 @@ fn render(node: &str, cmd: &Command, reply: Reply) -> Value {
                 .zip(&reply.results)
                 .map(|(op, r): (&MicroOp, _)| op.render(r.value.clone()))
                 .collect();
-            body["ops"] = Value::Array(rendered);
-            body["versions"] = Value::Array(reply.results.into_iter().map(|r| r.version).collect());
+            body.ops = Some(rendered);
+            body.versions = Some(reply.results.into_iter().map(|r| r.version).collect());
         }
         Command::Cas { .. } => {
             let result = reply.results.into_iter().next();
-            body["version"] = result.map(|r| r.version).unwrap_or_default();
+            body.version = Some(result.map(|r| r.version).unwrap_or_default());
         }
     }
     body

@@ -5,6 +5,7 @@
 //! points these at its own per-link proxies; a node never learns peer addresses any other way.
 
 use crate::BadConfig;
+use crate::auth::{ClusterToken, MIN_TOKEN_LEN, TOKEN_ENV};
 use crate::wal::FsyncPolicy;
 use clap::Args;
 use serde::Deserialize;
@@ -80,6 +81,11 @@ pub struct NodeArgs {
     /// Once serving, write {"id","addr","pid"} as JSON to this file (atomically).
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
+    /// A file holding the cluster token that `/internal/*` and `/admin/*` requests must carry
+    /// [default: the FAULTLINE_CLUSTER_TOKEN environment variable]. Never given on the command
+    /// line itself, which any local user can read.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
 }
 
 /// How the cluster replicates.
@@ -146,6 +152,7 @@ struct FileConfig {
     peer_timeout_ms: Option<u64>,
     max_body_bytes: Option<usize>,
     ready_file: Option<PathBuf>,
+    token_file: Option<PathBuf>,
 }
 
 /// A peer: its id and the address to dial for it.
@@ -179,6 +186,8 @@ pub struct NodeConfig {
     pub peer_timeout: Duration,
     pub max_body_bytes: usize,
     pub ready_file: Option<PathBuf>,
+    /// The cluster secret (see [`crate::auth`]).
+    pub token: ClusterToken,
 }
 
 impl NodeConfig {
@@ -204,8 +213,15 @@ impl NodeConfig {
         }
     }
 
-    /// Resolves flags (and the file they name) into a validated configuration.
+    /// Resolves flags (and the file they name) into a validated configuration; the cluster
+    /// token comes from `--token-file` or else from the environment ([`TOKEN_ENV`]).
     pub fn resolve(args: NodeArgs) -> Result<NodeConfig, BadConfig> {
+        let env_token = std::env::var(TOKEN_ENV).ok();
+        Self::resolve_with(args, env_token)
+    }
+
+    /// [`NodeConfig::resolve`] with the token variable's value given.
+    pub fn resolve_with(args: NodeArgs, env_token: Option<String>) -> Result<NodeConfig, BadConfig> {
         let file = match &args.config {
             Some(path) => load_file(path)?,
             None => FileConfig::default(),
@@ -316,6 +332,7 @@ impl NodeConfig {
             .or(file.max_body_bytes)
             .unwrap_or(crate::limits::DEFAULT_MAX_BODY_BYTES);
         crate::limits::check_max_body(max_body_bytes).map_err(bad)?;
+        let token = resolve_token(args.token_file.or(file.token_file), env_token)?;
         Ok(NodeConfig {
             id,
             listen: args
@@ -344,8 +361,28 @@ impl NodeConfig {
             )?,
             max_body_bytes,
             ready_file: args.ready_file.or(file.ready_file),
+            token,
         })
     }
+}
+
+/// The cluster token from its file, or else from the environment; a node has no default.
+fn resolve_token(file: Option<PathBuf>, env_token: Option<String>) -> Result<ClusterToken, BadConfig> {
+    let (text, source) = match (file, env_token) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| BadConfig(format!("cannot read the token file {}: {e}", path.display())))?;
+            (text, format!("the token file {}", path.display()))
+        }
+        (None, Some(text)) => (text, format!("${TOKEN_ENV}")),
+        (None, None) => {
+            return Err(BadConfig(format!(
+                "no cluster token: give --token-file FILE or set {TOKEN_ENV} (the same token on \
+                 every node of the cluster, at least {MIN_TOKEN_LEN} characters; see docs/store.md)"
+            )));
+        }
+    };
+    ClusterToken::parse(&text).map_err(|m| BadConfig(format!("{source}: {m}")))
 }
 
 /// Checks leaderless replication settings against the cluster size.
@@ -414,9 +451,41 @@ mod tests {
         Wrap::try_parse_from(argv).unwrap().a
     }
 
+    const TOKEN: &str = "0123456789abcdef";
+
+    fn resolve(args: NodeArgs) -> Result<NodeConfig, BadConfig> {
+        NodeConfig::resolve_with(args, Some(TOKEN.into()))
+    }
+
+    #[test]
+    fn the_token_comes_from_its_file_or_the_environment_and_is_required() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "fedcba9876543210fedcba\n").unwrap();
+        let file_arg = ["--token-file", path.to_str().unwrap()];
+        let c = NodeConfig::resolve_with(args(&file_arg), Some(TOKEN.into())).unwrap();
+        assert_eq!(c.token.secret(), "fedcba9876543210fedcba", "the file wins");
+        assert_eq!(resolve(args(&[])).unwrap().token.secret(), TOKEN);
+        let none = NodeConfig::resolve_with(args(&[]), None).unwrap_err().0;
+        assert!(
+            none.contains("no cluster token") && none.contains(TOKEN_ENV),
+            "{none}"
+        );
+        let short = NodeConfig::resolve_with(args(&[]), Some("abc".into()))
+            .unwrap_err()
+            .0;
+        assert!(
+            short.contains(TOKEN_ENV) && short.contains("at least 16"),
+            "{short}"
+        );
+        let missing = ["--token-file", "/nonexistent/token"];
+        let e = NodeConfig::resolve_with(args(&missing), None).unwrap_err().0;
+        assert!(e.contains("/nonexistent/token"), "{e}");
+    }
+
     #[test]
     fn defaults_and_peers() {
-        let c = NodeConfig::resolve(args(&[
+        let c = resolve(args(&[
             "--peer",
             "n3=127.0.0.1:9003",
             "--peer",
@@ -434,7 +503,7 @@ mod tests {
 
     #[test]
     fn rejects_inconsistent_settings() {
-        let err = |extra: &[&str]| NodeConfig::resolve(args(extra)).unwrap_err().0;
+        let err = |extra: &[&str]| resolve(args(extra)).unwrap_err().0;
         assert!(err(&["--peer", "n3"]).contains("ID=ADDR"));
         assert!(err(&["--peer", "n3=nowhere"]).contains("IP:port"));
         assert!(err(&["--peer", "n2=127.0.0.1:1"]).contains("own id"));
@@ -454,13 +523,13 @@ mod tests {
             "mode = \"leaderless\"\nn = 2\nr = 1\nw = 2\nheartbeat_ms = 20\n[peers]\nn1 = \"127.0.0.1:9001\"\n",
         )
         .unwrap();
-        let c = NodeConfig::resolve(args(&["--config", path.to_str().unwrap(), "--r", "2"])).unwrap();
+        let c = resolve(args(&["--config", path.to_str().unwrap(), "--r", "2"])).unwrap();
         assert_eq!(c.mode, Mode::Leaderless);
         assert_eq!((c.n, c.r, c.w), (2, 2, 2));
         assert_eq!(c.heartbeat, Duration::from_millis(20));
         assert_eq!(c.peers.len(), 1);
         std::fs::write(&path, "bogus = 1\n").unwrap();
-        let e = NodeConfig::resolve(args(&["--config", path.to_str().unwrap()]))
+        let e = resolve(args(&["--config", path.to_str().unwrap()]))
             .unwrap_err()
             .0;
         assert!(e.contains("bogus"), "{e}");

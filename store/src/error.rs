@@ -3,91 +3,83 @@
 //! effect, so a client records `fail`) or *indeterminate* (it may have, so a client records
 //! `info`).
 
+use crate::wire::{ErrorBody, ErrorCode};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 /// A failed client request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
-    /// HTTP status code.
-    pub status: u16,
-    /// Stable code: `bad_request`, `payload_too_large`, `not_found`, `method_not_allowed`,
-    /// `wrong_type`, `cas_mismatch`, `not_leader`, `behind`, `no_quorum`, `unavailable`,
-    /// `timeout`, `stepped_down`, `internal`.
-    pub code: &'static str,
+    /// The code (which gives the HTTP status).
+    pub code: ErrorCode,
     /// What went wrong, in words.
     pub message: String,
-    /// True when the operation certainly did not take effect.
+    /// True when the operation certainly did not take effect (the code's default, made true for
+    /// read-only requests).
     pub definite: bool,
     /// For `not_leader`: the id of the node this node believes is the leader, if any.
     pub leader: Option<String>,
 }
 
 impl ApiError {
-    fn new(status: u16, code: &'static str, message: impl Into<String>, definite: bool) -> ApiError {
+    /// An error with this code, definite as the code says.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
-            status,
             code,
             message: message.into(),
-            definite,
+            definite: code.definite(),
             leader: None,
         }
     }
 
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+
     /// Malformed input (400, definite).
     pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(400, "bad_request", message, true)
+        ApiError::new(ErrorCode::BadRequest, message)
     }
 
     /// A body over the size limit (413, definite).
     pub fn too_large(limit: usize) -> ApiError {
         ApiError::new(
-            413,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("the request body is larger than the limit of {limit} bytes"),
-            true,
         )
     }
 
     /// No such route (404, definite).
     pub fn not_found(path: &str) -> ApiError {
         ApiError::new(
-            404,
-            "not_found",
+            ErrorCode::NotFound,
             format!("no endpoint {path}; see docs/store.md"),
-            true,
         )
     }
 
     /// Wrong method for a route (405, definite).
     pub fn method_not_allowed() -> ApiError {
         ApiError::new(
-            405,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             "this endpoint does not take that method",
-            true,
         )
     }
 
     /// A register op on a list key or a list op on a register key (409, definite).
     pub fn wrong_type(key: &str, holds: &str, wanted: &str) -> ApiError {
         ApiError::new(
-            409,
-            "wrong_type",
+            ErrorCode::WrongType,
             format!("key {key:?} holds {holds}; cannot {wanted} it"),
-            true,
         )
     }
 
     /// A compare-and-set whose expected value did not match (412, definite).
     pub fn cas_mismatch(key: &str, expected: &serde_json::Value, found: &serde_json::Value) -> ApiError {
         ApiError::new(
-            412,
-            "cas_mismatch",
+            ErrorCode::CasMismatch,
             format!("key {key:?} holds {found}, not the expected {expected}"),
-            true,
         )
     }
 
@@ -99,7 +91,7 @@ impl ApiError {
         };
         ApiError {
             leader,
-            ..ApiError::new(421, "not_leader", message, true)
+            ..ApiError::new(ErrorCode::NotLeader, message)
         }
     }
 
@@ -107,10 +99,8 @@ impl ApiError {
     /// definite: reads have no effect).
     pub fn behind(committed: u64, after: u64) -> ApiError {
         ApiError::new(
-            503,
-            "behind",
+            ErrorCode::Behind,
             format!("this node has committed log position {committed}, not yet {after}"),
-            true,
         )
     }
 
@@ -118,40 +108,38 @@ impl ApiError {
     /// (503, definite: reads have no effect).
     pub fn behind_leader(committed: u64, needed: u64) -> ApiError {
         ApiError::new(
-            503,
-            "behind",
+            ErrorCode::Behind,
             format!(
                 "this node leads but has committed log position {committed}, not yet {needed} \
                  (the last entry it had when elected): it serves leader reads once it has"
             ),
-            true,
         )
     }
 
     /// Too few replicas are reachable to try (503, definite: nothing was sent).
     pub fn no_quorum(message: impl Into<String>) -> ApiError {
-        ApiError::new(503, "no_quorum", message, true)
+        ApiError::new(ErrorCode::NoQuorum, message)
     }
 
     /// The node cannot serve now and did nothing (503, definite).
     pub fn unavailable(message: impl Into<String>) -> ApiError {
-        ApiError::new(503, "unavailable", message, true)
+        ApiError::new(ErrorCode::Unavailable, message)
     }
 
     /// Waiting for replicas timed out after the operation may have been applied somewhere
     /// (504, indeterminate).
     pub fn timeout(message: impl Into<String>) -> ApiError {
-        ApiError::new(504, "timeout", message, false)
+        ApiError::new(ErrorCode::Timeout, message)
     }
 
     /// The leader lost leadership while the write waited for replication (503, indeterminate).
     pub fn stepped_down(message: impl Into<String>) -> ApiError {
-        ApiError::new(503, "stepped_down", message, false)
+        ApiError::new(ErrorCode::SteppedDown, message)
     }
 
     /// An internal error (500, indeterminate).
     pub fn internal(message: impl Into<String>) -> ApiError {
-        ApiError::new(500, "internal", message, false)
+        ApiError::new(ErrorCode::Internal, message)
     }
 
     /// Marks a failure of a read-only request as definite: a read has no effect either way.
@@ -160,29 +148,34 @@ impl ApiError {
         self
     }
 
+    /// No cluster token, or a wrong one, on a guarded route (401, definite).
+    pub fn unauthorized() -> ApiError {
+        ApiError::new(
+            ErrorCode::Unauthorized,
+            "this route needs the cluster token (Authorization: Bearer TOKEN); see docs/store.md",
+        )
+    }
+
     /// The JSON body, naming the node that answered.
-    pub fn to_json(&self, node: &str) -> serde_json::Value {
-        let mut body = json!({
-            "error": self.code,
-            "message": self.message,
-            "definite": self.definite,
-            "node": node,
-        });
-        if let Some(leader) = &self.leader {
-            body["leader"] = json!(leader);
+    pub fn body(&self, node: &str) -> ErrorBody {
+        ErrorBody {
+            error: self.code.name().to_string(),
+            message: self.message.clone(),
+            definite: self.definite,
+            node: node.to_string(),
+            leader: self.leader.clone(),
         }
-        body
     }
 
     /// The HTTP response, naming the node that answered.
     pub fn into_response_from(self, node: &str) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(self.to_json(node))).into_response()
+        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(self.body(node))).into_response()
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({}): {}", self.code, self.status, self.message)
+        write!(f, "{} ({}): {}", self.code, self.status(), self.message)
     }
 }

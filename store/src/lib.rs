@@ -7,10 +7,12 @@
 //! (HTTP routes), [`ops`] (request parsing), [`limits`] (what the client door accepts),
 //! [`error`] (client-visible errors), [`modes`] (the three designs), [`wal`] (durable log),
 //! [`raw_json`] (client values inside the node's own records), [`clock`] (skewable clock),
-//! [`peers`] (node-to-node requests). Starting nodes as child processes is harness code (`faultline::cluster::launch`).
+//! [`peers`] (node-to-node requests), [`auth`] (the cluster token), [`wire`] (the client
+//! API's requests, answers and error codes, shared with the harness's client). Starting nodes as child processes is harness code (`faultline::cluster::launch`).
 
 pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;
@@ -22,6 +24,7 @@ pub mod ops;
 pub mod peers;
 pub mod raw_json;
 pub mod wal;
+pub mod wire;
 
 pub use config::NodeArgs;
 

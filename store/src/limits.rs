@@ -169,7 +169,7 @@ mod tests {
         assert_eq!(depth(&nested(MAX_VALUE_DEPTH)), MAX_VALUE_DEPTH);
         assert!(check_value(&nested(MAX_VALUE_DEPTH), "the value").is_ok());
         let err = check_value(&nested(MAX_VALUE_DEPTH + 1), "the value").unwrap_err();
-        assert_eq!(err.status, 400);
+        assert_eq!(err.status(), 400);
         assert!(
             err.message.contains("101 levels deep; at most 100"),
             "{}",

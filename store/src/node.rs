@@ -4,6 +4,7 @@
 
 use super::admin;
 use super::api;
+use super::auth;
 use super::clock::Clock;
 use super::config::{Mode, NodeConfig};
 use super::error::ApiError;
@@ -68,6 +69,13 @@ pub async fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
     super::log::init(&cfg.id);
     let listener = bind(cfg.listen).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
+    if !addr.ip().is_loopback() {
+        log(format_args!(
+            "WARNING: listening on {addr}, not a loopback address: other machines can reach this \
+             node; its client routes take requests from anyone, and only the cluster token guards \
+             /internal/* and /admin/*"
+        ));
+    }
     let (wal, recovered) = Wal::open(&cfg.data_dir, cfg.fsync)?;
     if recovered.truncated_bytes > 0 {
         log(format_args!(
@@ -101,7 +109,8 @@ pub async fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
     let client = api::routes(node.clone())
         .merge(admin::routes(node.clone()))
         .layer(DefaultBodyLimit::max(node.cfg.max_body_bytes));
-    let app = api::fallbacks(client.merge(internal), node.clone());
+    let app = api::fallbacks(client.merge(internal), node.clone())
+        .layer(axum::middleware::from_fn_with_state(node.clone(), auth::guard));
     announce(&node)?;
     tokio::spawn(async {
         stop_signal().await;
@@ -145,9 +154,14 @@ fn announce(node: &Node) -> anyhow::Result<()> {
     ));
     println!("faultline node {id} ready on {}", node.addr);
     if let Some(path) = &node.cfg.ready_file {
-        let body = serde_json::json!({"id": id, "addr": node.addr.to_string(), "pid": std::process::id()});
+        let ready = super::wire::Ready {
+            id: id.clone(),
+            addr: node.addr.to_string(),
+            pid: std::process::id(),
+        };
+        let body = serde_json::to_vec(&ready).context("encoding the ready file")?;
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, body.to_string()).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::write(&tmp, body).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, path)
             .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     }

@@ -309,7 +309,7 @@ mod tests {
                 String::from_utf8_lossy(body),
                 err.message
             );
-            assert_eq!(err.status, 400);
+            assert_eq!(err.status(), 400);
             assert!(err.definite);
         }
     }

@@ -47,6 +47,8 @@ pub struct Peers {
     pub list: Vec<Peer>,
     timeout: Duration,
     self_id: String,
+    /// `Authorization` header value: the cluster token.
+    bearer: String,
 }
 
 impl Peers {
@@ -63,6 +65,7 @@ impl Peers {
             list,
             timeout: config.peer_timeout,
             self_id: config.id.clone(),
+            bearer: config.token.bearer(),
         })
     }
 
@@ -112,6 +115,7 @@ impl Peers {
             .http
             .post(&url)
             .header("x-faultline-from", &self.self_id)
+            .header(reqwest::header::AUTHORIZATION, &self.bearer)
             .json(body)
             .timeout(timeout)
             .send()

@@ -9,6 +9,7 @@ pub mod proxy;
 
 use faultline::client::{Options, Outcome, StoreClient};
 use faultline::cluster::launch::{LocalCluster, NodeProcess, NodeSpec, reserve_ports};
+use faultline_store::auth::ClusterToken;
 use proxy::Proxy;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -45,7 +46,9 @@ impl TestCluster {
         all.extend_from_slice(args);
         let cluster =
             LocalCluster::start(&binary(), dir.path(), size, &all).unwrap_or_else(|e| panic!("{e:#}"));
-        let client = StoreClient::new(cluster.endpoints(), Duration::from_secs(5)).expect("client");
+        let client = StoreClient::new(cluster.endpoints(), Duration::from_secs(5))
+            .expect("client")
+            .with_token(&cluster.token);
         TestCluster {
             proxies: HashMap::new(),
             cluster,
@@ -59,6 +62,7 @@ impl TestCluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let addrs = reserve_ports(size).expect("ports");
         let ids: Vec<String> = (1..=size).map(|i| format!("n{i}")).collect();
+        let token = ClusterToken::generate();
         let mut proxies = HashMap::new();
         for from in &ids {
             for (to, addr) in ids.iter().zip(&addrs) {
@@ -82,12 +86,15 @@ impl TestCluster {
                 peers,
                 data_dir: dir.path().join(id),
                 args: all.clone(),
+                token: token.clone(),
             };
             let log = dir.path().join(format!("{id}.log"));
             nodes.push(NodeProcess::start(&binary(), spec, log).unwrap_or_else(|e| panic!("{e:#}")));
         }
-        let cluster = LocalCluster { nodes };
-        let client = StoreClient::new(cluster.endpoints(), Duration::from_secs(5)).expect("client");
+        let cluster = LocalCluster { nodes, token };
+        let client = StoreClient::new(cluster.endpoints(), Duration::from_secs(5))
+            .expect("client")
+            .with_token(&cluster.token);
         let t = TestCluster {
             proxies,
             cluster,
@@ -105,7 +112,7 @@ impl TestCluster {
         for (id, _) in self.cluster.endpoints() {
             loop {
                 let status = self.client.status(&id).await.ok();
-                let peers = status.as_ref().and_then(|s| s["detail"]["peers"].as_array());
+                let peers = status.as_ref().and_then(|s| s.detail["peers"].as_array());
                 match peers {
                     Some(peers) if peers.iter().all(|p| p["reachable"] == true) => break,
                     None if status.is_some() => break,
@@ -145,7 +152,7 @@ impl TestCluster {
         let mut leader: Option<String> = None;
         for id in among {
             let status = self.client.status(id).await.ok()?;
-            let theirs = status["leader"].as_str()?.to_string();
+            let theirs = status.leader?;
             if leader.as_ref().is_some_and(|l| *l != theirs) {
                 return None;
             }
@@ -153,7 +160,7 @@ impl TestCluster {
         }
         let leader = leader.filter(|l| among.contains(&l.as_str()))?;
         let status = self.client.status(&leader).await.ok()?;
-        (status["role"] == "leader").then_some(leader)
+        (status.role == "leader").then_some(leader)
     }
 
     /// Waits until the nodes in `among` agree on a leader.
