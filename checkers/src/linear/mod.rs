@@ -17,9 +17,13 @@ mod links;
 mod model;
 mod partition;
 mod precheck;
+mod prepare;
 mod runner;
 mod search;
 mod witness;
+
+#[cfg(test)]
+mod exactness_tests;
 
 pub use explain::{KeyFailure, format_time, key_label, value_label};
 pub use model::{FailedCas, Model};
@@ -140,11 +144,17 @@ pub fn check_with_progress(
             }
             search::Outcome::NotLinearizable {
                 longest,
+                complete,
                 culprit,
                 state,
             } => {
-                let (failure, anomaly) =
-                    explain::explain(history, opts.model, key, longest, *culprit, *state);
+                let found = explain::Found {
+                    longest,
+                    complete: *complete,
+                    culprit: *culprit,
+                    state: *state,
+                };
+                let (failure, anomaly) = explain::explain(history, opts.model, key, &found);
                 failures.push(failure);
                 report.anomalies.push(anomaly);
                 Verdict::Invalid

@@ -6,9 +6,9 @@
 //! checked independently (`witness`) before the key can be called linearizable.
 
 use super::partition::{INITIAL, KeyHistory};
-use super::precheck;
-use super::search::{self, GaveUp, Limits, Outcome, Stats};
+use super::search::{GaveUp, Limits, Outcome, Stats};
 use super::witness;
+use super::{precheck, prepare};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -43,9 +43,10 @@ pub(crate) fn run_all(
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(&k) = order.get(i) else { break };
             let ops = &keys[k].ops;
-            let mut result = match precheck::unexplained(ops, INITIAL) {
+            let refuted = precheck::unexplained(ops, INITIAL).or_else(|| precheck::overwritten(ops, INITIAL));
+            let mut result = match refuted {
                 Some(culprit) => precheck::refute(ops, culprit, limits),
-                None => search::search(ops, INITIAL, limits),
+                None => prepare::search(ops, INITIAL, limits),
             };
             if let Outcome::Linearizable { witness } = &result.0
                 && witness::verify(ops, INITIAL, witness).is_err()

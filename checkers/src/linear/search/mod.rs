@@ -7,7 +7,7 @@
 //! and goes on. Meeting a return entry means that operation can no longer be placed: the search
 //! tries an optional (`info`) operation invoked before that return, then backtracks.
 //!
-//! Three prunings keep it fast on busy histories, all exact:
+//! Four prunings keep it fast on busy histories, all exact:
 //! - Observers first, without branching. An operation that never changes the state (a read, a
 //!   failed cas checked as a read) and that the current state allows is linearized at once, and
 //!   if that fails the whole configuration fails: any linearization from here can be reordered
@@ -21,6 +21,14 @@
 //!   point after their invocation, or never. They are tried only after the required
 //!   candidates, only if they change the state, and the cache prunes configurations dominated
 //!   by one already seen (see `cache`).
+//! - An optional operation must be read right away: the operation placed after it may not be
+//!   a blind write. In a linearization where an optional operation is followed by a write (or
+//!   comes last), removing it changes no state any other operation sees; repeating that gives
+//!   a linearization in which every optional operation's value is read (by a read, a cas, or
+//!   a failed cas checked as a read) by the next operation, so searching only those is
+//!   complete. Without it, every set of `info` writes that could have taken effect and been
+//!   overwritten unseen is a configuration of its own. `prepare` drops, before the search,
+//!   the optional operations that nothing could ever read that way.
 //!
 //! The search is exhaustive, so "not linearizable" is a proof; a deadline or a memory budget
 //! makes it give up with no verdict instead.
@@ -66,6 +74,9 @@ pub(crate) enum Outcome {
     NotLinearizable {
         /// The longest order of operations found that the model accepts.
         longest: Vec<u32>,
+        /// False when the search for `longest` was cut short by its own budget (a longer one
+        /// may exist); the verdict does not depend on it.
+        complete: bool,
         /// The operation whose completion came before it could be placed after `longest`.
         culprit: u32,
         /// The register state after `longest`.
@@ -86,6 +97,52 @@ pub(crate) struct Stats {
 
 /// Searches for a linearization of `ops` (in invocation order) from register state `initial`.
 pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits) -> (Outcome, Stats) {
+    let (outcome, _, stats) = run(ops, initial, limits);
+    (outcome, stats)
+}
+
+/// A legal order of some of a search's operations, for explanations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Prefix {
+    /// The operations, in the order the model accepts them.
+    pub order: Vec<u32>,
+    /// The register state after them.
+    pub state: u32,
+    /// False when the search gave up before it could tell whether a longer order exists.
+    pub complete: bool,
+}
+
+/// The longest legal order of `ops` a search finds within `limits`: a linearization of them
+/// all, or the deepest dead end, also when the search gives up.
+pub(crate) fn longest_prefix(ops: &[LinOp], initial: u32, limits: Limits) -> (Prefix, Stats) {
+    let (outcome, deepest, stats) = run(ops, initial, limits);
+    let prefix = match outcome {
+        Outcome::Linearizable { witness } => Prefix {
+            state: witness
+                .iter()
+                .fold(initial, |s, &i| ops[i as usize].action.step(s).unwrap_or(s)),
+            order: witness,
+            complete: true,
+        },
+        Outcome::NotLinearizable { longest, state, .. } => Prefix {
+            order: longest,
+            state,
+            complete: true,
+        },
+        Outcome::GaveUp(_) => {
+            let (order, state) = deepest.unwrap_or((Vec::new(), initial));
+            Prefix {
+                order,
+                state,
+                complete: false,
+            }
+        }
+    };
+    (prefix, stats)
+}
+
+/// Runs a search; also returns its deepest dead end (order, state) when it gave up.
+fn run(ops: &[LinOp], initial: u32, limits: Limits) -> (Outcome, Option<(Vec<u32>, u32)>, Stats) {
     debug_assert!(
         ops.windows(2).all(|w| w[0].call < w[1].call),
         "ops in invocation order"
@@ -96,7 +153,11 @@ pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits) -> (Outcome, S
         states: s.cache.len() as u64,
         steps: s.steps,
     };
-    (outcome, stats)
+    let deepest = match outcome {
+        Outcome::GaveUp(_) => s.best.take().map(|(order, _, state)| (order, state)),
+        _ => None,
+    };
+    (outcome, deepest, stats)
 }
 
 #[derive(Clone, Copy)]
@@ -181,6 +242,7 @@ impl Search<'_> {
                             let op = entry.op as usize;
                             if !self.observer[op]
                                 && self.representative_in[op] == self.epoch
+                                && self.may_come_next(self.ops[op].action)
                                 && self.helps(op, blocked) == (pass == 0)
                                 && let Some(next) = self.ops[op].action.step(self.state)
                                 && self.place_required(op, next, FrameKind::Chosen { pass, blocked })
@@ -220,6 +282,7 @@ impl Search<'_> {
                         }
                     };
                     if self.first_unplaced_twin(op)
+                        && self.may_come_next(self.ops[op].action)
                         && let Some(next) = self.ops[op].action.step(self.state)
                         && next != self.state
                         && !self.required_candidate_does(self.ops[op].action)
@@ -239,6 +302,7 @@ impl Search<'_> {
                         let (longest, culprit, state) = self.best.take().unwrap_or_default();
                         return Outcome::NotLinearizable {
                             longest,
+                            complete: true,
                             culprit,
                             state,
                         };
