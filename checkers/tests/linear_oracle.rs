@@ -516,6 +516,50 @@ fn assert_prefix_is_legal(history: &History, result: &linear::LinearResult, init
     }
 }
 
+/// With `all_keys`, every key is decided, and each key's verdict is the oracle's on that key
+/// alone; by default the keys a check did not search are reported as such, never as valid.
+fn every_key_agrees_with_the_oracle(
+    history: &History,
+    ops: &[GenOp],
+    model: Model,
+    failed_cas: FailedCas,
+    initial: Option<i64>,
+) {
+    let mut opts = LinearOptions::new(model);
+    opts.failed_cas = failed_cas;
+    opts.initial = json!(initial);
+    opts.threads = 1;
+    opts.all_keys = true;
+    let result = linear::check(history, &opts).expect("generated history fits the model");
+    for verdict in &result.keys {
+        let name = verdict
+            .key
+            .as_ref()
+            .and_then(Value::as_str)
+            .expect("keys are named");
+        let key_ops: Vec<GenOp> = ops
+            .iter()
+            .filter(|o| format!("k{}", o.key) == name)
+            .cloned()
+            .collect();
+        let expected = oracle(&key_ops, failed_cas, initial);
+        assert_eq!(verdict.gave_up, None, "{name} was not decided");
+        assert_eq!(
+            verdict.verdict == Verdict::Valid,
+            expected,
+            "{name}: {verdict:?}\nops: {key_ops:#?}"
+        );
+    }
+    opts.all_keys = false;
+    let first = linear::check(history, &opts).expect("generated history fits the model");
+    for (all, first) in result.keys.iter().zip(&first.keys) {
+        assert!(
+            first.verdict == all.verdict || first.gave_up == Some(linear::GaveUp::Stopped),
+            "{all:?} / {first:?}"
+        );
+    }
+}
+
 type Generator = fn(&mut SmallRng, &Shape) -> Vec<GenOp>;
 
 /// How many times the default number of cases to run: `FAULTLINE_ORACLE_SCALE` (default 1).
@@ -564,6 +608,9 @@ fn run_cases(
                 if expected { "valid" } else { "invalid" }
             );
             assert_prefix_is_legal(&history, &result, shape.initial);
+            if keyed {
+                every_key_agrees_with_the_oracle(&history, &ops, model, failed_cas, shape.initial);
+            }
             if failed_cas == FailedCas::Drop {
                 if expected {
                     valid += 1;

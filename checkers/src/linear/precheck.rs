@@ -133,7 +133,7 @@ pub(crate) const PREFIX_STEPS: u64 = 2_000_000;
 /// with the longest order a budgeted search finds for what happened before the culprit was
 /// invoked: the operations completed by then, plus the writes still in flight as optional
 /// (they may or may not have taken effect yet).
-pub(crate) fn refute(ops: &[LinOp], culprit: u32, limits: Limits) -> (Outcome, Stats) {
+pub(crate) fn refute(ops: &[LinOp], culprit: u32, limits: Limits<'_>) -> (Outcome, Stats) {
     let before = ops[culprit as usize].call;
     let mut prefix = Vec::new();
     let mut original = Vec::new();
@@ -147,8 +147,10 @@ pub(crate) fn refute(ops: &[LinOp], culprit: u32, limits: Limits) -> (Outcome, S
         prefix.push(op);
         original.push(i as u32);
     }
+    // The explanation has its own budget, and finishes even when other keys' searches stop.
     let limits = Limits {
         max_steps: PREFIX_STEPS,
+        stop: None,
         ..limits
     };
     let (found, stats) = prepare::longest_prefix(&prefix, INITIAL, limits);

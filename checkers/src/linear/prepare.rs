@@ -60,7 +60,7 @@ impl Prepared {
 
 /// Searches a key's operations (in invocation order) from `initial` after simplifying them;
 /// the outcome's indices are into `ops`.
-pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits) -> (Outcome, Stats) {
+pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Outcome, Stats) {
     let prepared = prepare(ops, initial);
     let (outcome, stats) = search::search(&prepared.ops, initial, limits);
     let outcome = match outcome {
@@ -123,7 +123,7 @@ fn with_dropped_reads(ops: &[LinOp], prepared: &Prepared, witness: &[u32]) -> Ve
 }
 
 /// Like [`search::longest_prefix`], after simplifying `ops`; indices are into `ops`.
-pub(crate) fn longest_prefix(ops: &[LinOp], initial: u32, limits: Limits) -> (Prefix, Stats) {
+pub(crate) fn longest_prefix(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Prefix, Stats) {
     let prepared = prepare(ops, initial);
     let (prefix, stats) = search::longest_prefix(&prepared.ops, initial, limits);
     let prefix = Prefix {

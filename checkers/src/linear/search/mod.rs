@@ -36,6 +36,8 @@
 use super::cache::StateCache;
 use super::partition::LinOp;
 use state::Search;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 mod candidates;
@@ -43,26 +45,50 @@ mod state;
 
 /// When the search must stop without a verdict.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Limits {
+pub(crate) struct Limits<'a> {
     /// Give up at this instant.
     pub deadline: Option<Instant>,
+    /// Give up once this is set (the verdict was decided elsewhere).
+    pub stop: Option<&'a AtomicBool>,
     /// Give up when the memo cache holds more than this many bytes (0: no limit).
     pub max_cache_bytes: usize,
     /// Give up after about this many steps (0: no limit).
     pub max_steps: u64,
 }
 
-/// Why a search gave up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum GaveUp {
-    /// The deadline passed.
+/// Why a key was left undecided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GaveUp {
+    /// The time budget ran out.
     Deadline,
-    /// The memo cache outgrew its memory budget.
+    /// The search's memo cache outgrew its memory budget.
     Memory,
-    /// The step budget ran out.
+    /// The search's step budget ran out.
     Steps,
     /// The search's witness failed the independent check (a bug in the search).
     BadWitness,
+    /// Not searched, or its search stopped: another key had already failed, which decides the
+    /// verdict (see `LinearOptions::all_keys`).
+    Stopped,
+}
+
+impl GaveUp {
+    /// A short machine-readable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            GaveUp::Deadline => "time-budget",
+            GaveUp::Memory => "memory-budget",
+            GaveUp::Steps => "step-budget",
+            GaveUp::BadWitness => "bad-witness",
+            GaveUp::Stopped => "not-searched",
+        }
+    }
+}
+
+impl fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The result of a search over one key's operations (indices are into that key's `ops`).
@@ -96,7 +122,7 @@ pub(crate) struct Stats {
 }
 
 /// Searches for a linearization of `ops` (in invocation order) from register state `initial`.
-pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits) -> (Outcome, Stats) {
+pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Outcome, Stats) {
     let (outcome, _, stats) = run(ops, initial, limits);
     (outcome, stats)
 }
@@ -114,7 +140,7 @@ pub(crate) struct Prefix {
 
 /// The longest legal order of `ops` a search finds within `limits`: a linearization of them
 /// all, or the deepest dead end, also when the search gives up.
-pub(crate) fn longest_prefix(ops: &[LinOp], initial: u32, limits: Limits) -> (Prefix, Stats) {
+pub(crate) fn longest_prefix(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Prefix, Stats) {
     let (outcome, deepest, stats) = run(ops, initial, limits);
     let prefix = match outcome {
         Outcome::Linearizable { witness } => Prefix {
@@ -142,7 +168,7 @@ pub(crate) fn longest_prefix(ops: &[LinOp], initial: u32, limits: Limits) -> (Pr
 }
 
 /// Runs a search; also returns its deepest dead end (order, state) when it gave up.
-fn run(ops: &[LinOp], initial: u32, limits: Limits) -> (Outcome, Option<(Vec<u32>, u32)>, Stats) {
+fn run(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Outcome, Option<(Vec<u32>, u32)>, Stats) {
     debug_assert!(
         ops.windows(2).all(|w| w[0].call < w[1].call),
         "ops in invocation order"
@@ -200,7 +226,7 @@ struct Frame {
 }
 
 impl Search<'_> {
-    fn run(&mut self, limits: Limits) -> Outcome {
+    fn run(&mut self, limits: Limits<'_>) -> Outcome {
         let mut cursor = Cursor::Enter;
         loop {
             self.steps += 1;
@@ -328,7 +354,10 @@ impl Search<'_> {
     }
 }
 
-fn gave_up(limits: &Limits, cache: &StateCache, steps: u64) -> Option<GaveUp> {
+fn gave_up(limits: &Limits<'_>, cache: &StateCache, steps: u64) -> Option<GaveUp> {
+    if limits.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+        return Some(GaveUp::Stopped);
+    }
     if limits.max_steps > 0 && steps >= limits.max_steps {
         return Some(GaveUp::Steps);
     }
