@@ -7,11 +7,13 @@
 
 pub mod checks;
 pub mod client_ops;
+pub mod guarantees;
 pub mod nemesis_exec;
 pub mod progress;
 pub mod recorder;
 pub mod results;
 pub mod run_dir;
+pub mod summary_tables;
 pub mod workers;
 
 use crate::cluster::Cluster;
@@ -312,6 +314,7 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
 
     // Check the history as written.
     let reports = checks::run_checkers(&workload, &run_dir.history())?;
+    let assessment = guarantees::assess(&workload, &run_dir.history(), &reports)?;
     progress.finish();
     let results = RunResults::new(
         &workload,
@@ -324,6 +327,7 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
         events,
         windows,
         reports,
+        assessment,
         args.check_expectation,
     );
     results.write(&run_dir.results())?;
