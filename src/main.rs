@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         cli::Command::Run(args) => run::run(*args),
         cli::Command::Report(args) => report::command::run(*args),
         cli::Command::Serve(args) => serve::run(args),
+        cli::Command::Clean => faultline::netns::clean_command(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
