@@ -16,7 +16,7 @@ use crate::exit;
 use crate::report::timeline_html::{Page, Section, render_page};
 use clap::{Args, ValueEnum};
 use faultline_checkers::history::{Format, History, HistoryError};
-use faultline_checkers::linear::FailedCas;
+use faultline_checkers::linear::{FailedCas, KeyProgress};
 use faultline_checkers::report::Report;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -39,9 +39,15 @@ pub struct CheckArgs {
     /// The value every key holds before any write, as JSON (default null: never written).
     #[arg(long, value_name = "VALUE", value_parser = parse_json, default_value = "null")]
     pub initial: Value,
-    /// Give up on a file after this many seconds: its verdict is then unknown (exit 2).
-    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
-    pub timeout: Option<Duration>,
+    /// Give up on a file after this many seconds: the keys not decided by then are unknown
+    /// (exit 2). 0: no limit.
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout,
+          default_value_t = TimeBound(Some(faultline_checkers::linear::DEFAULT_TIMEOUT)))]
+    pub timeout: TimeBound,
+    /// Decide every key. By default the check stops at the first key that fails (that decides
+    /// the verdict) and reports the keys it did not search.
+    #[arg(long)]
+    pub all_keys: bool,
     /// Give up on a key (unknown, exit 2) when its search would need more memory than this.
     #[arg(long, value_name = "MIB", default_value_t = 4096)]
     pub memory_budget: usize,
@@ -63,6 +69,16 @@ pub struct CheckArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
     pub threads: usize,
+}
+
+/// A time budget: `None` for no limit (`--timeout 0`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeBound(pub Option<Duration>);
+
+impl std::fmt::Display for TimeBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.map_or(0.0, |d| d.as_secs_f64()))
+    }
 }
 
 /// The models `faultline check` knows.
@@ -87,12 +103,12 @@ pub struct Checked {
 }
 
 /// Checks one loaded history with the chosen model. `threads` is the parallelism the checker
-/// may use; `progress(done, total)` reports its units of work (keys) as they finish.
+/// may use; `progress` reports its units of work (keys) as they start and finish.
 pub fn check_history(
     history: &History,
     args: &CheckArgs,
     threads: usize,
-    progress: &(dyn Fn(usize, usize) + Sync),
+    progress: &(dyn Fn(&KeyProgress<'_>) + Sync),
 ) -> Result<Checked, HistoryError> {
     use faultline_checkers::linear::Model;
     match args.model {
@@ -105,7 +121,11 @@ pub fn check_history(
                 crate::check_txn::TxnModel::RwRegister
             };
             let report = crate::check_txn::check_history(history, model, &args.txn)?;
-            progress(1, 1);
+            progress(&KeyProgress {
+                done: 1,
+                total: 1,
+                searching: &[],
+            });
             Ok(Checked {
                 report,
                 sections: Vec::new(),
@@ -243,7 +263,7 @@ fn check_file(
         let load_time = started.elapsed();
         bar.checking(file);
         let checking = Instant::now();
-        let checked = check_history(&history, args, threads, &|done, total| bar.keys(done, total))?;
+        let checked = check_history(&history, args, threads, &|p| bar.keys(p))?;
         let events = history.events.len();
         let skipped_lines = history.skipped_lines;
         if args.files.len() == 1 {
@@ -309,9 +329,12 @@ fn parse_json(s: &str) -> Result<Value, String> {
     })
 }
 
-fn parse_timeout(s: &str) -> Result<Duration, String> {
+fn parse_timeout(s: &str) -> Result<TimeBound, String> {
     match s.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs > 0.0 => Ok(Duration::from_secs_f64(secs)),
-        _ => Err(format!("expected a positive number of seconds, found \"{s}\"")),
+        Ok(0.0) => Ok(TimeBound(None)),
+        Ok(secs) if secs.is_finite() && secs > 0.0 => Ok(TimeBound(Some(Duration::from_secs_f64(secs)))),
+        _ => Err(format!(
+            "expected a number of seconds (0 for no limit), found \"{s}\""
+        )),
     }
 }

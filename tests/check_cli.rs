@@ -1,6 +1,6 @@
 //! End-to-end tests of `faultline check` through the real binary: the hand-made histories in
 //! `histories/` (expected verdicts in `histories/expected.tsv`), bad input, `--json`, `--html`,
-//! `--timeout`, and several files at once.
+//! `--timeout`, `--all-keys`, and several files at once.
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -318,4 +318,83 @@ fn timeout_gives_unknown_never_valid() {
     assert!(out.stdout.contains("time budget"), "{}", out.stdout);
     let out = run(&["check", file]);
     assert_eq!(out.code, 0, "{}", out.stdout);
+    let out = run(&["check", file, "--timeout", "0"]);
+    assert_eq!(
+        out.code, 0,
+        "--timeout 0 is no limit: {}{}",
+        out.stdout, out.stderr
+    );
+}
+
+#[test]
+fn a_timeout_reports_the_keys_it_decided() {
+    // k1: one small key, decided in fewer steps than the search checks its clock after; k2: a
+    // long key, cut short by the budget.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("two-keys.jsonl");
+    let mut text = String::new();
+    let mut line = |p: u64, ty: &str, f: &str, v: u64, key: &str| {
+        text.push_str(&format!(
+            "{{\"process\":{p},\"type\":\"{ty}\",\"f\":\"{f}\",\"value\":{v},\"key\":\"{key}\"}}\n"
+        ));
+    };
+    line(9, "invoke", "write", 1, "k1");
+    line(9, "ok", "write", 1, "k1");
+    for i in 0..40_000u64 {
+        line(i % 4, "invoke", "write", i, "k2");
+        line(i % 4, "ok", "write", i, "k2");
+    }
+    std::fs::write(&path, text).expect("write history");
+    let file = path.to_str().expect("utf-8 path");
+    let out = run(&[
+        "check",
+        file,
+        "--timeout",
+        "0.000000001",
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let details = &json["files"][0]["report"]["details"];
+    assert_eq!(
+        details["linearizable_keys"],
+        serde_json::json!(["k1"]),
+        "{details}"
+    );
+    assert_eq!(details["unknown_keys"], serde_json::json!(["k2"]), "{details}");
+}
+
+#[test]
+fn the_check_stops_at_the_first_failing_key_unless_all_keys() {
+    // k1 fails (a stale read); k2 is linearizable. One thread takes k1 first (refuted by a
+    // pre-check) and then stops.
+    let file = "histories/register-stale-read.jsonl";
+    let out = run(&["check", file, "--model", "register", "--threads", "1", "--json"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let report = &json["files"][0]["report"];
+    assert_eq!(report["details"]["not_searched_keys"], serde_json::json!(["k2"]));
+    assert!(
+        report["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("1 not searched (k2)")),
+        "{report}"
+    );
+    let out = run(&[
+        "check",
+        file,
+        "--model",
+        "register",
+        "--threads",
+        "1",
+        "--all-keys",
+        "--json",
+    ]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let json: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let details = &json["files"][0]["report"]["details"];
+    assert_eq!(details["not_searched_keys"], serde_json::json!([]));
+    assert_eq!(details["invalid_keys"], serde_json::json!(["k1"]));
 }

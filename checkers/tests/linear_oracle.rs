@@ -6,6 +6,14 @@
 //! effect at a point inside its interval) and then sometimes corrupts a result, so both verdicts
 //! are common; the other draws operations and results blindly. The oracle shares no code with
 //! the checker: it tries every order of the operations, over the whole multi-key history at once.
+//!
+//! Some shapes aim at the checker's exact prunings: writes of fresh values with many unknown
+//! outcomes (unknown writes nobody read are dropped, the only writer of a value someone read
+//! gets a deadline, a read of a value written once and then overwritten is refuted before the
+//! search), failed cas operations expecting values never written, and a register whose initial
+//! value is written again.
+//!
+//! `FAULTLINE_ORACLE_SCALE=N` runs N times as many cases (CI runs the default, 1).
 
 use faultline_checkers::history::{Format, History};
 use faultline_checkers::linear::{self, FailedCas, LinearOptions, Model};
@@ -66,7 +74,7 @@ struct Item {
     complete: usize,
 }
 
-fn oracle(ops: &[GenOp], failed_cas: FailedCas) -> bool {
+fn oracle(ops: &[GenOp], failed_cas: FailedCas, initial: Option<i64>) -> bool {
     let mut items = Vec::new();
     for o in ops {
         let required = matches!(o.end, End::Ok | End::Fail);
@@ -88,7 +96,7 @@ fn oracle(ops: &[GenOp], failed_cas: FailedCas) -> bool {
         });
     }
     assert!(items.len() <= 64);
-    place_rest(&items, 0, &mut BTreeMap::new(), &mut HashSet::new())
+    place_rest(&items, 0, initial, &mut BTreeMap::new(), &mut HashSet::new())
 }
 
 /// Tries every order of the unplaced items (bit i of `placed` set: item i is placed). The
@@ -97,6 +105,7 @@ fn oracle(ops: &[GenOp], failed_cas: FailedCas) -> bool {
 fn place_rest(
     items: &[Item],
     placed: u64,
+    initial: Option<i64>,
     state: &mut BTreeMap<usize, Option<i64>>,
     failed: &mut HashSet<(u64, BTreeMap<usize, Option<i64>>)>,
 ) -> bool {
@@ -117,7 +126,7 @@ fn place_rest(
         if must_wait {
             continue;
         }
-        let old = state.get(&items[i].key).copied().flatten();
+        let old = state.get(&items[i].key).copied().unwrap_or(initial);
         let new = match items[i].effect {
             Effect::Read(v) if v == old => old,
             Effect::Write(v) => Some(v),
@@ -126,7 +135,7 @@ fn place_rest(
             _ => continue,
         };
         state.insert(items[i].key, new);
-        if place_rest(items, placed | 1 << i, state, failed) {
+        if place_rest(items, placed | 1 << i, initial, state, failed) {
             return true;
         }
         state.insert(items[i].key, old);
@@ -147,53 +156,91 @@ struct Shape {
     timeouts: f64,
     /// Values written are drawn from `0..values`.
     values: i64,
+    /// Instead: every write and cas writes a value never written before, and a cas expects one
+    /// of the last values written to its key, or one never written.
+    fresh: bool,
+    /// The value every key holds at first (nil, or 0).
+    initial: Option<i64>,
+}
+
+impl Shape {
+    /// A shape drawing values from `0..values`, registers starting at nil.
+    fn drawn(keys: usize, ops: usize, processes: usize, cas: bool, timeouts: f64, values: i64) -> Shape {
+        Shape {
+            keys,
+            ops,
+            processes,
+            cas,
+            timeouts,
+            values,
+            fresh: false,
+            initial: None,
+        }
+    }
 }
 
 /// Small multi-key histories.
 fn several_keys(rng: &mut SmallRng) -> Shape {
-    Shape {
-        keys: rng.random_range(1..=3),
-        ops: rng.random_range(1..=8),
-        processes: rng.random_range(2..=4),
-        cas: rng.random_bool(0.6),
-        timeouts: 0.06,
-        values: 3,
-    }
+    Shape::drawn(
+        rng.random_range(1..=3),
+        rng.random_range(1..=8),
+        rng.random_range(2..=4),
+        rng.random_bool(0.6),
+        0.06,
+        3,
+    )
 }
 
 /// One key, many concurrent processes and operations: long overlaps, wide search windows.
 fn crowded_key(rng: &mut SmallRng) -> Shape {
-    Shape {
-        keys: 1,
-        ops: rng.random_range(12..=22),
-        processes: rng.random_range(6..=9),
-        cas: rng.random_bool(0.7),
-        timeouts: 0.04,
-        values: 3,
-    }
+    Shape::drawn(
+        1,
+        rng.random_range(12..=22),
+        rng.random_range(6..=9),
+        rng.random_bool(0.7),
+        0.04,
+        3,
+    )
 }
 
 /// One key, two values, many unknown outcomes: many operations that do the same thing.
 fn twins_key(rng: &mut SmallRng) -> Shape {
-    Shape {
-        keys: 1,
-        ops: rng.random_range(8..=16),
-        processes: rng.random_range(4..=7),
-        cas: rng.random_bool(0.7),
-        timeouts: 0.2,
-        values: 2,
-    }
+    Shape::drawn(
+        1,
+        rng.random_range(8..=16),
+        rng.random_range(4..=7),
+        rng.random_bool(0.7),
+        0.2,
+        2,
+    )
 }
 
 /// One key, more operations, more concurrency, many unknown outcomes: harder searches.
 fn one_busy_key(rng: &mut SmallRng) -> Shape {
+    Shape::drawn(
+        1,
+        rng.random_range(6..=10),
+        rng.random_range(3..=5),
+        rng.random_bool(0.7),
+        0.15,
+        3,
+    )
+}
+
+/// One or two keys, fresh values, many unknown outcomes; sometimes 0 is both the initial value
+/// and the first value written.
+fn fresh_values(rng: &mut SmallRng) -> Shape {
     Shape {
-        keys: 1,
-        ops: rng.random_range(6..=10),
-        processes: rng.random_range(3..=5),
-        cas: rng.random_bool(0.7),
-        timeouts: 0.15,
-        values: 3,
+        fresh: true,
+        initial: rng.random_bool(0.3).then_some(0),
+        ..Shape::drawn(
+            rng.random_range(1..=2),
+            rng.random_range(8..=18),
+            rng.random_range(3..=7),
+            rng.random_bool(0.6),
+            0.25,
+            0,
+        )
     }
 }
 
@@ -215,10 +262,11 @@ fn simulate(rng: &mut SmallRng, shape: &Shape) -> Vec<GenOp> {
     let mut slot_process: Vec<u64> = (0..shape.processes as u64).collect();
     let mut next_process = shape.processes as u64;
     let mut pending_unknown: Vec<usize> = Vec::new(); // info ops that have not yet taken effect
+    let mut written: HashMap<usize, Vec<i64>> = HashMap::new(); // fresh values, per key
     let mut t = 0usize;
     let mut started = 0;
     let take_effect = |op: &mut GenOp, state: &mut HashMap<usize, Option<i64>>| {
-        let cur = state.get(&op.key).copied().flatten();
+        let cur = state.get(&op.key).copied().unwrap_or(shape.initial);
         match op.kind {
             Kind::Read => op.seen = cur,
             Kind::Write => {
@@ -240,12 +288,21 @@ fn simulate(rng: &mut SmallRng, shape: &Shape) -> Vec<GenOp> {
         match slots[s] {
             None if started < shape.ops => {
                 let kind = pick_kind(rng, shape.cas);
+                let key = rng.random_range(0..shape.keys);
+                let (a, b) = if shape.fresh {
+                    fresh_arguments(rng, kind, written.entry(key).or_default())
+                } else {
+                    (
+                        rng.random_range(0..shape.values),
+                        rng.random_range(0..shape.values),
+                    )
+                };
                 ops.push(GenOp {
                     process: slot_process[s],
-                    key: rng.random_range(0..shape.keys),
+                    key,
                     kind,
-                    a: rng.random_range(0..shape.values),
-                    b: rng.random_range(0..shape.values),
+                    a,
+                    b,
                     seen: None,
                     end: End::Ok,
                     invoke: t,
@@ -298,25 +355,62 @@ fn simulate(rng: &mut SmallRng, shape: &Shape) -> Vec<GenOp> {
     ops
 }
 
+/// The arguments of a write or cas of a fresh value on a key that was given `written` so far
+/// (in order); the new value is added to it. Fresh values are 0, 1, 2, ... per key.
+fn fresh_arguments(rng: &mut SmallRng, kind: Kind, written: &mut Vec<i64>) -> (i64, i64) {
+    let fresh = written.len() as i64;
+    let expected = match written.len() {
+        n if n > 0 && rng.random_bool(0.8) => written[n - 1 - rng.random_range(0..n.min(3))],
+        _ => 1000 + rng.random_range(0..2), // never written
+    };
+    match kind {
+        Kind::Read => (0, 0),
+        Kind::Write => {
+            written.push(fresh);
+            (fresh, 0)
+        }
+        Kind::Cas => {
+            written.push(fresh);
+            (expected, fresh)
+        }
+    }
+}
+
+/// A value a corrupted result shows: with fresh values, one written to the key (a stale or
+/// future read), else one drawn from `0..3`.
+fn corrupt_value(rng: &mut SmallRng, ops: &[GenOp], key: usize, shape: &Shape) -> i64 {
+    let written: Vec<i64> = ops
+        .iter()
+        .filter(|o| o.key == key)
+        .filter_map(|o| match o.kind {
+            Kind::Write => Some(o.a),
+            Kind::Cas => Some(o.b),
+            Kind::Read => None,
+        })
+        .collect();
+    if shape.fresh && !written.is_empty() {
+        written[rng.random_range(0..written.len())]
+    } else {
+        rng.random_range(0..3)
+    }
+}
+
 /// Changes one result so the history may no longer be linearizable.
-fn corrupt(rng: &mut SmallRng, ops: &mut [GenOp]) {
+fn corrupt(rng: &mut SmallRng, ops: &mut [GenOp], shape: &Shape) {
     if ops.is_empty() {
         return;
     }
     let i = rng.random_range(0..ops.len());
+    let value = corrupt_value(rng, ops, ops[i].key, shape);
     let o = &mut ops[i];
     match (o.kind, o.end) {
         (Kind::Read, _) => {
             o.end = End::Ok;
-            o.seen = if rng.random_bool(0.2) {
-                None
-            } else {
-                Some(rng.random_range(0..3))
-            };
+            o.seen = if rng.random_bool(0.2) { None } else { Some(value) };
         }
         (Kind::Cas, End::Ok) => o.end = End::Fail,
         (Kind::Cas, End::Fail) => o.end = End::Ok,
-        _ => o.a = rng.random_range(0..3),
+        _ => o.a = value,
     }
 }
 
@@ -384,17 +478,23 @@ fn to_history(ops: &[GenOp], keyed: bool) -> History {
     History::parse("generated.jsonl", &text.join("\n"), Format::Jsonl).expect("generated history parses")
 }
 
-fn checker(history: &History, model: Model, failed_cas: FailedCas) -> linear::LinearResult {
+fn checker(
+    history: &History,
+    model: Model,
+    failed_cas: FailedCas,
+    initial: Option<i64>,
+) -> linear::LinearResult {
     let mut opts = LinearOptions::new(model);
     opts.failed_cas = failed_cas;
+    opts.initial = json!(initial);
     opts.threads = 1;
     linear::check(history, &opts).expect("generated history fits the model")
 }
 
 /// The longest prefix reported for a failure must itself be a legal sequential execution.
-fn assert_prefix_is_legal(history: &History, result: &linear::LinearResult) {
+fn assert_prefix_is_legal(history: &History, result: &linear::LinearResult, initial: Option<i64>) {
     for f in &result.failures {
-        let mut state = Value::Null;
+        let mut state = json!(initial);
         for &id in &f.longest {
             let op = &history.ops[id];
             let arg = &history.events[op.invoke].value;
@@ -416,7 +516,60 @@ fn assert_prefix_is_legal(history: &History, result: &linear::LinearResult) {
     }
 }
 
+/// With `all_keys`, every key is decided, and each key's verdict is the oracle's on that key
+/// alone; by default the keys a check did not search are reported as such, never as valid.
+fn every_key_agrees_with_the_oracle(
+    history: &History,
+    ops: &[GenOp],
+    model: Model,
+    failed_cas: FailedCas,
+    initial: Option<i64>,
+) {
+    let mut opts = LinearOptions::new(model);
+    opts.failed_cas = failed_cas;
+    opts.initial = json!(initial);
+    opts.threads = 1;
+    opts.all_keys = true;
+    let result = linear::check(history, &opts).expect("generated history fits the model");
+    for verdict in &result.keys {
+        let name = verdict
+            .key
+            .as_ref()
+            .and_then(Value::as_str)
+            .expect("keys are named");
+        let key_ops: Vec<GenOp> = ops
+            .iter()
+            .filter(|o| format!("k{}", o.key) == name)
+            .cloned()
+            .collect();
+        let expected = oracle(&key_ops, failed_cas, initial);
+        assert_eq!(verdict.gave_up, None, "{name} was not decided");
+        assert_eq!(
+            verdict.verdict == Verdict::Valid,
+            expected,
+            "{name}: {verdict:?}\nops: {key_ops:#?}"
+        );
+    }
+    opts.all_keys = false;
+    let first = linear::check(history, &opts).expect("generated history fits the model");
+    for (all, first) in result.keys.iter().zip(&first.keys) {
+        assert!(
+            first.verdict == all.verdict || first.gave_up == Some(linear::GaveUp::Stopped),
+            "{all:?} / {first:?}"
+        );
+    }
+}
+
 type Generator = fn(&mut SmallRng, &Shape) -> Vec<GenOp>;
+
+/// How many times the default number of cases to run: `FAULTLINE_ORACLE_SCALE` (default 1).
+fn scale() -> usize {
+    std::env::var("FAULTLINE_ORACLE_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(1)
+}
 
 fn run_cases(
     seed: u64,
@@ -427,13 +580,13 @@ fn run_cases(
 ) -> (usize, usize) {
     let mut rng = SmallRng::seed_from_u64(seed);
     let (mut valid, mut invalid) = (0, 0);
-    for case in 0..cases {
+    for case in 0..cases * scale() {
         let shape = shape_of(&mut rng);
         let mut ops = make(&mut rng, &shape);
         if rng.random_bool(corrupt_p) {
             // Longer histories hide one wrong result more easily; give them two.
             for _ in 0..if shape.ops > 10 { 2 } else { 1 } {
-                corrupt(&mut rng, &mut ops);
+                corrupt(&mut rng, &mut ops, &shape);
             }
         }
         let model = if shape.cas {
@@ -444,8 +597,8 @@ fn run_cases(
         let keyed = shape.keys > 1 || rng.random_bool(0.5);
         let history = to_history(&ops, keyed);
         for failed_cas in [FailedCas::Drop, FailedCas::AsRead] {
-            let expected = oracle(&ops, failed_cas);
-            let result = checker(&history, model, failed_cas);
+            let expected = oracle(&ops, failed_cas, shape.initial);
+            let result = checker(&history, model, failed_cas, shape.initial);
             let got = result.report.verdict;
             assert_ne!(got, Verdict::Unknown);
             assert_eq!(
@@ -454,7 +607,10 @@ fn run_cases(
                 "seed {seed} case {case} ({failed_cas:?}): checker says {got}, oracle says {}\nops: {ops:#?}",
                 if expected { "valid" } else { "invalid" }
             );
-            assert_prefix_is_legal(&history, &result);
+            assert_prefix_is_legal(&history, &result, shape.initial);
+            if keyed {
+                every_key_agrees_with_the_oracle(&history, &ops, model, failed_cas, shape.initial);
+            }
             if failed_cas == FailedCas::Drop {
                 if expected {
                     valid += 1;
@@ -480,7 +636,7 @@ fn simulated_registers_are_linearizable() {
     let (valid, invalid) = run_cases(2, 1500, several_keys, simulate, 0.0);
     assert_eq!(
         (valid, invalid),
-        (1500, 0),
+        (1500 * scale(), 0),
         "an uncorrupted simulation must be linearizable"
     );
 }
@@ -498,7 +654,7 @@ fn busy_single_keys_with_many_unknown_outcomes_agree_with_the_oracle() {
     eprintln!("busy: {valid} valid, {invalid} invalid");
     assert!(valid >= 600 && invalid >= 600, "{valid} valid, {invalid} invalid");
     let (valid, invalid) = run_cases(5, 1000, one_busy_key, simulate, 0.0);
-    assert_eq!((valid, invalid), (1000, 0));
+    assert_eq!((valid, invalid), (1000 * scale(), 0));
 }
 
 #[test]
@@ -513,4 +669,20 @@ fn keys_with_many_twin_operations_agree_with_the_oracle() {
     let (valid, invalid) = run_cases(7, 2500, twins_key, simulate, 0.7);
     eprintln!("twins: {valid} valid, {invalid} invalid");
     assert!(valid >= 500 && invalid >= 500, "{valid} valid, {invalid} invalid");
+}
+
+#[test]
+fn fresh_values_with_many_unknown_outcomes_agree_with_the_oracle() {
+    let (valid, invalid) = run_cases(8, 3000, fresh_values, simulate, 0.6);
+    eprintln!("fresh: {valid} valid, {invalid} invalid");
+    assert!(valid >= 800 && invalid >= 800, "{valid} valid, {invalid} invalid");
+    let (valid, invalid) = run_cases(9, 1000, fresh_values, simulate, 0.0);
+    assert_eq!((valid, invalid), (1000 * scale(), 0));
+}
+
+#[test]
+fn fresh_values_drawn_blindly_agree_with_the_oracle() {
+    let (valid, invalid) = run_cases(10, 2000, fresh_values, blind, 0.3);
+    eprintln!("fresh blind: {valid} valid, {invalid} invalid");
+    assert!(valid >= 200 && invalid >= 800, "{valid} valid, {invalid} invalid");
 }

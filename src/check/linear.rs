@@ -5,7 +5,7 @@ use super::{CheckArgs, Checked};
 use crate::report::timeline_html::{Axis, Bar, BarKind, Emphasis, Section, Timeline};
 use faultline_checkers::history::{History, HistoryError, Operation, Outcome};
 use faultline_checkers::linear::{
-    self, KeyFailure, LinearOptions, Model, format_time, key_label, value_label,
+    self, KeyFailure, KeyProgress, LinearOptions, Model, format_time, key_label, value_label,
 };
 use faultline_checkers::report::Anomaly;
 use std::collections::HashMap;
@@ -21,14 +21,15 @@ pub(super) fn check(
     model: Model,
     args: &CheckArgs,
     threads: usize,
-    progress: &(dyn Fn(usize, usize) + Sync),
+    progress: &(dyn Fn(&KeyProgress<'_>) + Sync),
 ) -> Result<Checked, HistoryError> {
     let opts = LinearOptions {
         model,
         initial: args.initial.clone(),
         failed_cas: args.failed_cas,
         independent: args.independent,
-        timeout: args.timeout,
+        timeout: args.timeout.0,
+        all_keys: args.all_keys,
         max_search_memory: args.memory_budget.saturating_mul(1 << 20),
         threads,
     };

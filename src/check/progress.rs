@@ -1,8 +1,10 @@
 //! The progress bar of `faultline check`: on stderr, only when stderr is a terminal, and only
 //! once checking has run for more than a second (quick checks print nothing extra).
 //!
-//! With one file the bar counts its keys; with several it counts files.
+//! With one file the bar counts its keys and names the keys being searched; with several it
+//! counts files.
 
+use faultline_checkers::linear::KeyProgress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -72,11 +74,14 @@ impl Progress {
         }
     }
 
-    /// Keys checked so far in the current file.
-    pub fn keys(&self, done: usize, total: usize) {
+    /// Keys checked so far in the current file, and those being searched.
+    pub fn keys(&self, p: &KeyProgress<'_>) {
         if let (Some(bar), true) = (&self.bar, self.single_file) {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+            if let Some(message) = searching(p.searching) {
+                bar.set_message(message);
+            }
         }
     }
 
@@ -106,5 +111,32 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// "searching k7 (9442 operations)", "searching k7 (9442 operations), k9 (9407 operations)".
+fn searching(keys: &[(String, usize)]) -> Option<String> {
+    if keys.is_empty() {
+        return None;
+    }
+    let each: Vec<String> = keys
+        .iter()
+        .map(|(name, ops)| format!("{name} ({ops} operations)"))
+        .collect();
+    Some(format!("searching {}", each.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_keys_being_searched() {
+        assert_eq!(searching(&[]), None);
+        let keys = [("k7".to_string(), 9442), ("k9".to_string(), 12)];
+        assert_eq!(
+            searching(&keys).as_deref(),
+            Some("searching k7 (9442 operations), k9 (12 operations)")
+        );
     }
 }

@@ -8,6 +8,7 @@ use faultline_checkers::history::{Format, History};
 use faultline_checkers::linear::{self, LinearOptions, Model};
 use faultline_checkers::report::Report;
 use std::path::Path;
+use std::time::Duration;
 
 /// Loads the history and runs every checker of the workload.
 pub fn run_checkers(workload: &Workload, history_path: &Path) -> anyhow::Result<Vec<Report>> {
@@ -22,7 +23,10 @@ pub fn run_checkers(workload: &Workload, history_path: &Path) -> anyhow::Result<
                     _ => Model::CasRegister,
                 };
                 let mut opts = LinearOptions::new(model);
-                opts.timeout = workload.check.timeout;
+                opts.timeout = time_budget(workload.check.timeout);
+                // The run's report lists every anomaly and judges guarantees such as "no lost
+                // writes" from every key, so its check decides them all (within the budget).
+                opts.all_keys = true;
                 linear::check(&history, &opts)?.report
             }
             CheckerName::ListAppend => {
@@ -34,4 +38,29 @@ pub fn run_checkers(workload: &Workload, history_path: &Path) -> anyhow::Result<
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// The checking budget of a workload's `[check] timeout`: unset, the default minute; `"0s"`, no
+/// limit.
+fn time_budget(configured: Option<Duration>) -> Option<Duration> {
+    match configured {
+        None => Some(linear::DEFAULT_TIMEOUT),
+        Some(t) if t.is_zero() => None,
+        Some(t) => Some(t),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checks_of_a_run_are_bounded_by_default() {
+        assert_eq!(time_budget(None), Some(Duration::from_secs(60)));
+        assert_eq!(time_budget(Some(Duration::ZERO)), None);
+        assert_eq!(
+            time_budget(Some(Duration::from_secs(5))),
+            Some(Duration::from_secs(5))
+        );
+    }
 }

@@ -224,9 +224,10 @@ fn no_lost_writes(all: &[&Report]) -> GuaranteeResult {
     }
     if let Some(r) = all.iter().find(|r| r.checker == "linearizability") {
         let (lost, first) = lost_write_causes(r);
-        let undecided = r.details["unknown_keys"]
-            .as_array()
-            .is_some_and(|k| !k.is_empty());
+        // Keys given up on, or not searched because another key had already failed.
+        let undecided = ["unknown_keys", "not_searched_keys"]
+            .iter()
+            .any(|list| r.details[*list].as_array().is_some_and(|k| !k.is_empty()));
         return match (lost, r.verdict) {
             (n, _) if n > 0 => result(
                 Status::Broken,
@@ -369,8 +370,11 @@ mod tests {
         assert!(lost.evidence.contains("W was lost"));
         lin.details = json!({"unknown_keys": ["k9"]});
         lin.anomalies.clear();
-        let r = judge(&[lin], &[], &none);
+        let r = judge(std::slice::from_ref(&lin), &[], &none);
         assert_eq!(status(&r, "no-lost-writes"), Status::Unknown);
+        lin.details = json!({"unknown_keys": [], "not_searched_keys": ["k9"]});
+        let r = judge(&[lin], &[], &none);
+        assert_eq!(status(&r, "no-lost-writes"), Status::Unknown, "k9 may hide one");
     }
 
     #[test]

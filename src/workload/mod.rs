@@ -367,7 +367,8 @@ pub struct CheckConfig {
     /// Consistency models for the dependency-graph checker (its defaults when empty).
     #[serde(default)]
     pub consistency_models: Vec<String>,
-    /// Time budget for checking; past it the verdict is unknown.
+    /// Time budget for checking (default a minute, `"0s"`: no limit); past it the keys not yet
+    /// decided are unknown.
     #[serde(default, with = "option_duration")]
     pub timeout: Option<Duration>,
 }

@@ -1,11 +1,17 @@
 //! The search's memo of explored configurations, with dominance.
 //!
 //! A configuration is (required operations linearized, optional operations linearized, register
-//! state). As in Lowe's refinement of Wing & Gong, a configuration already explored need not be
-//! explored again. We also prune a configuration *dominated* by one already seen: same required
-//! set and state, but a superset of optional (`info`) operations used. Optional operations never
-//! have a deadline, so the smaller set can do everything the larger can; without this pruning,
-//! histories with many `info` writes blow up exponentially.
+//! state, and whether the last operation placed was optional). As in Lowe's refinement of Wing &
+//! Gong, a configuration already explored need not be explored again. We also prune a
+//! configuration *dominated* by one already seen: same required set and state, but a superset
+//! of optional (`info`) operations used. Optional operations never have a deadline, so the
+//! smaller set can do everything the larger can; without this pruning, histories with many
+//! `info` writes blow up exponentially.
+//!
+//! A configuration reached by placing an optional operation is *restricted*: the search only
+//! continues it with an operation that reads the value just left (see `search`). A restricted
+//! configuration explores less than the same unrestricted one, so a seen restricted entry
+//! prunes only restricted configurations, while a seen unrestricted entry prunes both.
 //!
 //! The required set is stored as a window: the first required operation not yet linearized,
 //! and the bits from there to the last operation that could have been linearized before it
@@ -30,7 +36,13 @@ pub(crate) struct Config<'a> {
     pub window: &'a [u64],
     /// The optional set (fixed length).
     pub opt: &'a [u64],
+    /// Reached by placing an optional operation: only continued by an operation that reads
+    /// the register's value.
+    pub restricted: bool,
 }
+
+/// The flag bit of `StateCache::window_words` marking a restricted entry.
+const RESTRICTED: u32 = 1 << 31;
 
 /// Explored configurations, stored compactly in one arena.
 pub(crate) struct StateCache {
@@ -39,7 +51,8 @@ pub(crate) struct StateCache {
     arena: Vec<u64>,
     /// Per entry: where it starts in the arena.
     starts: Vec<usize>,
-    /// Per entry: the length of its window, in words.
+    /// Per entry: the length of its window, in words, with `RESTRICTED` set for a restricted
+    /// entry.
     window_words: Vec<u32>,
     /// Per entry: the next entry with the same hash.
     chain: Vec<u32>,
@@ -83,7 +96,9 @@ impl StateCache {
         let mut e = head;
         while e != END {
             let start = self.starts[e as usize];
-            if self.arena[start] == head_word && self.window_words[e as usize] as usize == c.window.len() {
+            let words = self.window_words[e as usize];
+            let covers = c.restricted || words & RESTRICTED == 0;
+            if covers && self.arena[start] == head_word && (words & !RESTRICTED) as usize == c.window.len() {
                 let window = &self.arena[start + 1..start + 1 + c.window.len()];
                 let opt = &self.arena[start + 1 + c.window.len()..][..self.opt_words];
                 if window == c.window && opt.iter().zip(c.opt).all(|(seen, now)| seen & !now == 0) {
@@ -94,7 +109,8 @@ impl StateCache {
         }
         let id = self.chain.len() as u32;
         self.starts.push(self.arena.len());
-        self.window_words.push(c.window.len() as u32);
+        let flag = if c.restricted { RESTRICTED } else { 0 };
+        self.window_words.push(c.window.len() as u32 | flag);
         self.arena.push(head_word);
         self.arena.extend_from_slice(c.window);
         self.arena.extend_from_slice(c.opt);
@@ -115,7 +131,32 @@ mod tests {
             first,
             window,
             opt,
+            restricted: false,
         }
+    }
+
+    #[test]
+    fn restricted_entries_prune_only_restricted_configurations() {
+        let mut c = StateCache::new(1);
+        let restricted = |opt| Config {
+            restricted: true,
+            ..config(1, 0, &[0b1], opt)
+        };
+        assert!(c.insert(restricted(&[0b10])));
+        assert!(!c.insert(restricted(&[0b10])), "same restricted configuration");
+        assert!(
+            !c.insert(restricted(&[0b11])),
+            "dominated restricted configuration"
+        );
+        assert!(
+            c.insert(config(1, 0, &[0b1], &[0b10])),
+            "unrestricted explores more"
+        );
+        assert!(
+            !c.insert(restricted(&[0b10])),
+            "an unrestricted entry prunes it too"
+        );
+        assert!(!c.insert(config(1, 0, &[0b1], &[0b11])));
     }
 
     #[test]

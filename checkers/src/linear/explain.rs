@@ -234,15 +234,31 @@ impl Explainer<'_> {
     }
 }
 
+/// What the search found for a failing key (indices into its operations).
+pub(crate) struct Found<'a> {
+    /// The longest legal order found.
+    pub longest: &'a [u32],
+    /// False when the search for `longest` was cut short by its budget.
+    pub complete: bool,
+    /// The operation that could not be placed after it.
+    pub culprit: u32,
+    /// The register state after `longest`.
+    pub state: u32,
+}
+
 /// Builds the failure record and the anomaly for one key.
 pub(crate) fn explain(
     history: &History,
     model: Model,
     key: &KeyHistory,
-    longest: &[u32],
-    culprit: u32,
-    state: u32,
+    found: &Found,
 ) -> (KeyFailure, Anomaly) {
+    let Found {
+        longest,
+        complete,
+        culprit,
+        state,
+    } = *found;
     let ex = Explainer {
         history,
         key,
@@ -266,8 +282,13 @@ pub(crate) fn explain(
         Some(w) => format!("{k} holds {}, last set when {}", ex.value(state), ex.describe(w)),
         None => format!("{k} still holds its initial value {}", ex.value(state)),
     };
+    let cut_short = if complete {
+        ""
+    } else {
+        " (the search for a longer one stopped at its budget; the verdict does not depend on it)"
+    };
     steps.push(format!(
-        "The longest linearizable prefix found orders {} of the {} operations on {k} (listed in the JSON details); after it, {holder}.",
+        "The longest linearizable prefix found orders {} of the {} operations on {k} (listed in the JSON details){cut_short}; after it, {holder}.",
         longest.len(),
         key.ops.len()
     ));
@@ -300,6 +321,7 @@ pub(crate) fn explain(
         "concurrent": concurrent.iter().map(|o| ex.op_json(o)).collect::<Vec<_>>(),
         "longest_linearization": longest.iter().map(|&i| ex.op_json(&key.ops[i as usize])).collect::<Vec<_>>(),
         "state_after_longest": key.values[state as usize],
+        "longest_search_complete": complete,
         "operations": key.ops.len(),
         "dropped_operations": key.dropped,
     });

@@ -20,13 +20,20 @@ mod links;
 mod model;
 mod partition;
 mod precheck;
+mod prepare;
 mod runner;
 mod search;
+mod summary;
 mod witness;
+
+#[cfg(test)]
+mod exactness_tests;
 
 pub use cause::{CauseKind, NOT_CLASSIFIED};
 pub use explain::{KeyFailure, format_time, key_label, value_label};
 pub use model::{FailedCas, Model};
+pub use runner::KeyProgress;
+pub use search::GaveUp;
 
 use crate::history::{History, HistoryError};
 use crate::report::{Report, Verdict};
@@ -36,6 +43,9 @@ use std::time::{Duration, Instant};
 
 /// The default memory budget of the searches: 4 GiB.
 pub const DEFAULT_SEARCH_MEMORY: usize = 4 << 30;
+
+/// The default time budget of a check: past it, the keys not yet decided are unknown.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How to check a history for linearizability.
 #[derive(Debug, Clone)]
@@ -48,8 +58,12 @@ pub struct LinearOptions {
     pub failed_cas: FailedCas,
     /// Read keys from Jepsen `jepsen.independent` tuples: every value is `[key value]`.
     pub independent: bool,
-    /// Give up (verdict unknown) when the check takes longer than this.
+    /// Give up (verdict unknown) on the keys not decided when the check has taken this long
+    /// (default [`DEFAULT_TIMEOUT`]; `None`: no limit).
     pub timeout: Option<Duration>,
+    /// Decide every key. By default the check stops at the first key that fails (that decides
+    /// the verdict) and reports the keys it did not search.
+    pub all_keys: bool,
     /// Give up (verdict unknown) on a key when the search's memo cache would need more memory
     /// than this, in bytes, shared by the keys searched at once (0: no limit).
     pub max_search_memory: usize,
@@ -64,7 +78,8 @@ impl Default for LinearOptions {
             initial: Value::Null,
             failed_cas: FailedCas::Drop,
             independent: false,
-            timeout: None,
+            timeout: Some(DEFAULT_TIMEOUT),
+            all_keys: false,
             max_search_memory: DEFAULT_SEARCH_MEMORY,
             threads: 0,
         }
@@ -88,6 +103,8 @@ pub struct KeyVerdict {
     pub key: Option<Value>,
     /// Valid, invalid, or unknown (gave up).
     pub verdict: Verdict,
+    /// Why the key is unknown (`None` when it was decided).
+    pub gave_up: Option<GaveUp>,
     /// Operations the search considered.
     pub ops: usize,
     /// Search configurations recorded.
@@ -107,14 +124,14 @@ pub struct LinearResult {
 
 /// Checks a history; bad shapes for the model are a [`HistoryError`] naming file and line.
 pub fn check(history: &History, opts: &LinearOptions) -> Result<LinearResult, HistoryError> {
-    check_with_progress(history, opts, &|_, _| {})
+    check_with_progress(history, opts, &|_| {})
 }
 
-/// Like [`check`], calling `progress(keys_done, keys_total)` as keys finish (from any thread).
+/// Like [`check`], calling `progress` as keys start and finish (from any thread).
 pub fn check_with_progress(
     history: &History,
     opts: &LinearOptions,
-    progress: &(dyn Fn(usize, usize) + Sync),
+    progress: &(dyn Fn(&KeyProgress<'_>) + Sync),
 ) -> Result<LinearResult, HistoryError> {
     let started = Instant::now();
     let deadline = opts.timeout.map(|t| started + t);
@@ -127,48 +144,58 @@ pub fn check_with_progress(
             initial: opts.initial.clone(),
         },
     )?;
-    let outcomes = runner::run_all(&keys, deadline, opts.max_search_memory, opts.threads, progress);
+    let run = runner::RunOptions {
+        deadline,
+        max_cache_bytes: opts.max_search_memory,
+        threads: opts.threads,
+        all_keys: opts.all_keys,
+        progress,
+    };
+    let outcomes = runner::run_all(&keys, &run);
     let mut report = Report::new("linearizability", opts.model.name(), Verdict::Valid, "");
     let mut verdicts = Vec::with_capacity(keys.len());
     let mut failures = Vec::new();
     let (mut states, mut steps) = (0u64, 0u64);
-    let mut unknown_keys = Vec::new();
     let mut classifier = None;
     for (key, (outcome, stats)) in keys.iter().zip(&outcomes) {
         states += stats.states;
         steps += stats.steps;
-        let verdict = match outcome {
-            search::Outcome::Linearizable { .. } => Verdict::Valid,
-            search::Outcome::GaveUp(why) => {
-                unknown_keys.push((key.key.clone(), *why));
-                Verdict::Unknown
-            }
+        let (verdict, gave_up) = match outcome {
+            search::Outcome::Linearizable { .. } => (Verdict::Valid, None),
+            search::Outcome::GaveUp(why) => (Verdict::Unknown, Some(*why)),
             search::Outcome::NotLinearizable {
                 longest,
+                complete,
                 culprit,
                 state,
             } => {
-                let (failure, mut anomaly) =
-                    explain::explain(history, opts.model, key, longest, *culprit, *state);
+                let found = explain::Found {
+                    longest,
+                    complete: *complete,
+                    culprit: *culprit,
+                    state: *state,
+                };
+                let (failure, mut anomaly) = explain::explain(history, opts.model, key, &found);
                 classifier
                     .get_or_insert_with(|| cause::Classifier::new(history, opts.independent))
                     .attach(key, &failure, &mut anomaly);
                 failures.push(failure);
                 report.anomalies.push(anomaly);
-                Verdict::Invalid
+                (Verdict::Invalid, None)
             }
         };
         report.verdict = report.verdict.worst(verdict);
         verdicts.push(KeyVerdict {
             key: key.key.clone(),
             verdict,
+            gave_up,
             ops: key.ops.len(),
             states: stats.states,
         });
     }
     let n_ops: usize = keys.iter().map(|k| k.ops.len()).sum();
     let dropped: usize = keys.iter().map(|k| k.dropped).sum();
-    report.summary = summary(&verdicts, &failures, &unknown_keys, n_ops, opts);
+    report.summary = summary::summary(&verdicts, n_ops, opts);
     let stats = &mut report.stats;
     stats.insert("keys".into(), json!(keys.len()));
     stats.insert("operations".into(), json!(n_ops));
@@ -176,80 +203,10 @@ pub fn check_with_progress(
     stats.insert("states".into(), json!(states));
     stats.insert("steps".into(), json!(steps));
     stats.insert("elapsed_ms".into(), json!(started.elapsed().as_secs_f64() * 1e3));
-    report.details = json!({
-        "initial": opts.initial,
-        "failed_cas": opts.failed_cas.name(),
-        "invalid_keys": failures.iter().map(|f| f.key.clone()).collect::<Vec<_>>(),
-        "unknown_keys": unknown_keys.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
-    });
+    report.details = summary::details(&verdicts, opts);
     Ok(LinearResult {
         report,
         keys: verdicts,
         failures,
     })
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn summary(
-    verdicts: &[KeyVerdict],
-    failures: &[KeyFailure],
-    unknown: &[(Option<Value>, search::GaveUp)],
-    n_ops: usize,
-    opts: &LinearOptions,
-) -> String {
-    let keys = plural(verdicts.len(), "key", "keys");
-    let ops = plural(n_ops, "operation", "operations");
-    let names = |ks: &mut dyn Iterator<Item = &Option<Value>>| {
-        let v: Vec<String> = ks.take(5).map(key_label).collect();
-        v.join(", ")
-    };
-    if !failures.is_empty() {
-        let mut s = format!(
-            "not linearizable: {} of {keys} failed ({})",
-            failures.len(),
-            names(&mut failures.iter().map(|f| &f.key))
-        );
-        if !unknown.is_empty() {
-            s.push_str(&format!("; {} undecided", unknown.len()));
-        }
-        s
-    } else if !unknown.is_empty() {
-        let mut why: Vec<String> = Vec::new();
-        if unknown.iter().any(|(_, w)| *w == search::GaveUp::Deadline) {
-            let budget = opts.timeout.map_or(0.0, |t| t.as_secs_f64());
-            why.push(format!("the {budget} s time budget ran out"));
-        }
-        if unknown.iter().any(|(_, w)| *w == search::GaveUp::Memory) {
-            let mib = opts.max_search_memory >> 20;
-            why.push(format!("the search outgrew its {mib} MiB memory budget"));
-        }
-        if unknown.iter().any(|(_, w)| *w == search::GaveUp::BadWitness) {
-            why.push("the search's linearization failed its own check (a bug: please report it)".to_string());
-        }
-        if unknown.iter().any(|(_, w)| *w == search::GaveUp::Steps) {
-            why.push("the search ran out of steps".to_string());
-        }
-        let decided = verdicts.len() - unknown.len();
-        let rest = if decided > 0 {
-            format!(
-                "; the other {} linearizable",
-                plural(decided, "key is", "keys are")
-            )
-        } else {
-            String::new()
-        };
-        format!(
-            "unknown: {} before {} of {keys} could be decided ({}){rest}",
-            why.join(" and "),
-            unknown.len(),
-            names(&mut unknown.iter().map(|(k, _)| k))
-        )
-    } else if n_ops == 0 {
-        "linearizable: no operations to check".to_string()
-    } else {
-        format!("linearizable: {keys}, {ops}")
-    }
 }

@@ -7,7 +7,7 @@
 //! and goes on. Meeting a return entry means that operation can no longer be placed: the search
 //! tries an optional (`info`) operation invoked before that return, then backtracks.
 //!
-//! Three prunings keep it fast on busy histories, all exact:
+//! Four prunings keep it fast on busy histories, all exact:
 //! - Observers first, without branching. An operation that never changes the state (a read, a
 //!   failed cas checked as a read) and that the current state allows is linearized at once, and
 //!   if that fails the whole configuration fails: any linearization from here can be reordered
@@ -21,6 +21,14 @@
 //!   point after their invocation, or never. They are tried only after the required
 //!   candidates, only if they change the state, and the cache prunes configurations dominated
 //!   by one already seen (see `cache`).
+//! - An optional operation must be read right away: the operation placed after it may not be
+//!   a blind write. In a linearization where an optional operation is followed by a write (or
+//!   comes last), removing it changes no state any other operation sees; repeating that gives
+//!   a linearization in which every optional operation's value is read (by a read, a cas, or
+//!   a failed cas checked as a read) by the next operation, so searching only those is
+//!   complete. Without it, every set of `info` writes that could have taken effect and been
+//!   overwritten unseen is a configuration of its own. `prepare` drops, before the search,
+//!   the optional operations that nothing could ever read that way.
 //!
 //! The search is exhaustive, so "not linearizable" is a proof; a deadline or a memory budget
 //! makes it give up with no verdict instead.
@@ -28,6 +36,8 @@
 use super::cache::StateCache;
 use super::partition::LinOp;
 use state::Search;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 mod candidates;
@@ -35,26 +45,50 @@ mod state;
 
 /// When the search must stop without a verdict.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Limits {
+pub(crate) struct Limits<'a> {
     /// Give up at this instant.
     pub deadline: Option<Instant>,
+    /// Give up once this is set (the verdict was decided elsewhere).
+    pub stop: Option<&'a AtomicBool>,
     /// Give up when the memo cache holds more than this many bytes (0: no limit).
     pub max_cache_bytes: usize,
     /// Give up after about this many steps (0: no limit).
     pub max_steps: u64,
 }
 
-/// Why a search gave up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum GaveUp {
-    /// The deadline passed.
+/// Why a key was left undecided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GaveUp {
+    /// The time budget ran out.
     Deadline,
-    /// The memo cache outgrew its memory budget.
+    /// The search's memo cache outgrew its memory budget.
     Memory,
-    /// The step budget ran out.
+    /// The search's step budget ran out.
     Steps,
     /// The search's witness failed the independent check (a bug in the search).
     BadWitness,
+    /// Not searched, or its search stopped: another key had already failed, which decides the
+    /// verdict (see `LinearOptions::all_keys`).
+    Stopped,
+}
+
+impl GaveUp {
+    /// A short machine-readable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            GaveUp::Deadline => "time-budget",
+            GaveUp::Memory => "memory-budget",
+            GaveUp::Steps => "step-budget",
+            GaveUp::BadWitness => "bad-witness",
+            GaveUp::Stopped => "not-searched",
+        }
+    }
+}
+
+impl fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The result of a search over one key's operations (indices are into that key's `ops`).
@@ -66,6 +100,9 @@ pub(crate) enum Outcome {
     NotLinearizable {
         /// The longest order of operations found that the model accepts.
         longest: Vec<u32>,
+        /// False when the search for `longest` was cut short by its own budget (a longer one
+        /// may exist); the verdict does not depend on it.
+        complete: bool,
         /// The operation whose completion came before it could be placed after `longest`.
         culprit: u32,
         /// The register state after `longest`.
@@ -85,7 +122,53 @@ pub(crate) struct Stats {
 }
 
 /// Searches for a linearization of `ops` (in invocation order) from register state `initial`.
-pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits) -> (Outcome, Stats) {
+pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Outcome, Stats) {
+    let (outcome, _, stats) = run(ops, initial, limits);
+    (outcome, stats)
+}
+
+/// A legal order of some of a search's operations, for explanations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Prefix {
+    /// The operations, in the order the model accepts them.
+    pub order: Vec<u32>,
+    /// The register state after them.
+    pub state: u32,
+    /// False when the search gave up before it could tell whether a longer order exists.
+    pub complete: bool,
+}
+
+/// The longest legal order of `ops` a search finds within `limits`: a linearization of them
+/// all, or the deepest dead end, also when the search gives up.
+pub(crate) fn longest_prefix(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Prefix, Stats) {
+    let (outcome, deepest, stats) = run(ops, initial, limits);
+    let prefix = match outcome {
+        Outcome::Linearizable { witness } => Prefix {
+            state: witness
+                .iter()
+                .fold(initial, |s, &i| ops[i as usize].action.step(s).unwrap_or(s)),
+            order: witness,
+            complete: true,
+        },
+        Outcome::NotLinearizable { longest, state, .. } => Prefix {
+            order: longest,
+            state,
+            complete: true,
+        },
+        Outcome::GaveUp(_) => {
+            let (order, state) = deepest.unwrap_or((Vec::new(), initial));
+            Prefix {
+                order,
+                state,
+                complete: false,
+            }
+        }
+    };
+    (prefix, stats)
+}
+
+/// Runs a search; also returns its deepest dead end (order, state) when it gave up.
+fn run(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Outcome, Option<(Vec<u32>, u32)>, Stats) {
     debug_assert!(
         ops.windows(2).all(|w| w[0].call < w[1].call),
         "ops in invocation order"
@@ -96,7 +179,11 @@ pub(crate) fn search(ops: &[LinOp], initial: u32, limits: Limits) -> (Outcome, S
         states: s.cache.len() as u64,
         steps: s.steps,
     };
-    (outcome, stats)
+    let deepest = match outcome {
+        Outcome::GaveUp(_) => s.best.take().map(|(order, _, state)| (order, state)),
+        _ => None,
+    };
+    (outcome, deepest, stats)
 }
 
 #[derive(Clone, Copy)]
@@ -139,7 +226,7 @@ struct Frame {
 }
 
 impl Search<'_> {
-    fn run(&mut self, limits: Limits) -> Outcome {
+    fn run(&mut self, limits: Limits<'_>) -> Outcome {
         let mut cursor = Cursor::Enter;
         loop {
             self.steps += 1;
@@ -181,6 +268,7 @@ impl Search<'_> {
                             let op = entry.op as usize;
                             if !self.observer[op]
                                 && self.representative_in[op] == self.epoch
+                                && self.may_come_next(self.ops[op].action)
                                 && self.helps(op, blocked) == (pass == 0)
                                 && let Some(next) = self.ops[op].action.step(self.state)
                                 && self.place_required(op, next, FrameKind::Chosen { pass, blocked })
@@ -220,6 +308,7 @@ impl Search<'_> {
                         }
                     };
                     if self.first_unplaced_twin(op)
+                        && self.may_come_next(self.ops[op].action)
                         && let Some(next) = self.ops[op].action.step(self.state)
                         && next != self.state
                         && !self.required_candidate_does(self.ops[op].action)
@@ -239,6 +328,7 @@ impl Search<'_> {
                         let (longest, culprit, state) = self.best.take().unwrap_or_default();
                         return Outcome::NotLinearizable {
                             longest,
+                            complete: true,
                             culprit,
                             state,
                         };
@@ -264,7 +354,10 @@ impl Search<'_> {
     }
 }
 
-fn gave_up(limits: &Limits, cache: &StateCache, steps: u64) -> Option<GaveUp> {
+fn gave_up(limits: &Limits<'_>, cache: &StateCache, steps: u64) -> Option<GaveUp> {
+    if limits.stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+        return Some(GaveUp::Stopped);
+    }
     if limits.max_steps > 0 && steps >= limits.max_steps {
         return Some(GaveUp::Steps);
     }

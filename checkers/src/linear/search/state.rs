@@ -180,7 +180,7 @@ impl<'a> Search<'a> {
             #[cfg(test)]
             weak_hash: false,
         };
-        search.remember(0, initial);
+        search.remember(0, initial, false);
         search
     }
 
@@ -198,9 +198,23 @@ impl<'a> Search<'a> {
         config_hash(req_hash, state)
     }
 
+    /// True if the last operation placed was optional: the next must read the value it left
+    /// (see the module comment of `search`).
+    pub(super) fn after_optional(&self) -> bool {
+        self.stack
+            .last()
+            .is_some_and(|f| matches!(f.kind, FrameKind::Optional { .. }))
+    }
+
+    /// True if `action` may be placed next: anything may, except that a blind write may not
+    /// follow an optional operation (it would make that operation pointless).
+    pub(super) fn may_come_next(&self, action: Action) -> bool {
+        !matches!(action, Action::Write(_)) || !self.after_optional()
+    }
+
     /// Records the current configuration, with state `next` and required-set hash `hash`,
-    /// in the cache; true if it is new.
-    pub(super) fn remember(&mut self, hash: u64, next: u32) -> bool {
+    /// in the cache; true if it is new. `restricted`: it is reached by an optional operation.
+    pub(super) fn remember(&mut self, hash: u64, next: u32, restricted: bool) -> bool {
         let first = self.first_unplaced as usize;
         let end = self.window_end.get(first).map_or(first, |&e| e as usize);
         let bits = end - first;
@@ -225,6 +239,7 @@ impl<'a> Search<'a> {
             first: self.first_unplaced,
             window: &self.window,
             opt: &self.opt_bits,
+            restricted,
         })
     }
 
@@ -237,7 +252,7 @@ impl<'a> Search<'a> {
             self.first_unplaced += 1;
         }
         let hash = self.req_hash ^ self.zobrist[op];
-        if !self.remember(hash, next) {
+        if !self.remember(hash, next, false) {
             flip(&mut self.req_bits, bit);
             self.first_unplaced = old_first;
             return false;
@@ -258,7 +273,7 @@ impl<'a> Search<'a> {
     /// Linearizes an optional op next if the configuration it leads to is new.
     pub(super) fn place_optional(&mut self, op: usize, next: u32, limit: usize) -> bool {
         flip(&mut self.opt_bits, self.bit[op]);
-        if !self.remember(self.req_hash, next) {
+        if !self.remember(self.req_hash, next, true) {
             flip(&mut self.opt_bits, self.bit[op]);
             return false;
         }

@@ -31,6 +31,7 @@ fn sequential_and_concurrent_histories() {
         run(&stale),
         Outcome::NotLinearizable {
             longest: vec![0],
+            complete: true,
             culprit: 1,
             state: 1
         }
@@ -156,7 +157,7 @@ fn verdicts_do_not_depend_on_the_hash_and_orders_are_legal() {
         let mut weak = Search::new(&ops, 0);
         weak.weak_hash = true;
         weak.cache = StateCache::new(weak.opt_bits.len());
-        weak.remember(0, 0);
+        weak.remember(0, 0, false);
         let weak = weak.run(Limits::default());
         match (&normal, &weak) {
             (Outcome::Linearizable { witness: a }, Outcome::Linearizable { witness: b }) => {
