@@ -22,4 +22,6 @@ pub enum Command {
     Report(Box<crate::report::ReportArgs>),
     /// Serve a directory of runs over HTTP: an index of runs and each run's report and files.
     Serve(crate::serve::ServeArgs),
+    /// Run workloads several times each and print the replication guarantees they kept or broke.
+    Matrix(Box<crate::matrix::MatrixArgs>),
 }
