@@ -242,6 +242,17 @@ async fn run_all(
     let mut n = 0;
     'all: for (w, p) in planned.iter().enumerate() {
         for run in 1..=args.runs as usize {
+            // A Ctrl-C that came between two runs ends the matrix before the next one starts.
+            tokio::select! {
+                biased;
+                _ = interrupt.recv() => interrupted = true,
+                _ = terminate.recv() => interrupted = true,
+                _ = std::future::ready(()) => {}
+            }
+            if interrupted {
+                eprintln!("\nfaultline matrix: interrupted; no further run starts");
+                break 'all;
+            }
             n += 1;
             let seed = seed_for(args.seed, w, run);
             let label = format!(
