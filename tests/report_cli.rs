@@ -51,7 +51,7 @@ fn a_history_file_alone_gets_a_page_with_a_checker_chosen_by_flag() {
         page.contains("id=\"verdict\">INVALID</span>"),
         "the chosen checker's verdict"
     );
-    assert!(page.contains("linearizability anomaly 1: nonlinearizable on key k1"));
+    assert!(page.contains("linearizability anomaly 1: nonlinearizable (lost write) on key k1"));
     assert!(
         page.contains("class=\"bar ok culprit\""),
         "the culprit is marked on the timeline"
