@@ -24,4 +24,6 @@ pub enum Command {
     Serve(crate::serve::ServeArgs),
     /// Run workloads several times each and print the replication guarantees they kept or broke.
     Matrix(Box<crate::matrix::MatrixArgs>),
+    /// Remove the network namespaces, interfaces, rules and processes that killed runs left.
+    Clean,
 }

@@ -13,6 +13,7 @@ pub mod exit;
 pub mod matrix;
 pub mod nemesis;
 pub mod net;
+pub mod netns;
 pub mod report;
 pub mod run;
 pub mod serve;

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         cli::Command::Report(args) => report::command::run(*args),
         cli::Command::Serve(args) => serve::run(args),
         cli::Command::Matrix(args) => matrix::run(*args),
+        cli::Command::Clean => faultline::netns::clean_command(),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -452,7 +452,7 @@ fn extreme_values_come_back_exactly_from_every_node_after_kill_and_restart() {
         .build()
         .unwrap();
     for (mode, args) in MODES {
-        let cluster = std::cell::RefCell::new(TestCluster::start(3, args));
+        let cluster = tokio::sync::Mutex::new(TestCluster::start(3, args));
         let case = std::cell::Cell::new(0usize);
         let config = Config {
             cases: 4,
@@ -465,7 +465,7 @@ fn extreme_values_come_back_exactly_from_every_node_after_kill_and_restart() {
         let result = runner.run(&writes, |writes| {
             case.set(case.get() + 1);
             rt.block_on(async {
-                let mut t = cluster.borrow_mut();
+                let mut t = cluster.lock().await;
                 let node = writer(&t, mode).await;
                 let expected = write_all(&t.client, &node, case.get(), &writes).await?;
                 kill_and_restart_all(&mut t).await;
