@@ -17,4 +17,5 @@ pub mod netns;
 pub mod report;
 pub mod run;
 pub mod serve;
+pub mod systems;
 pub mod workload;
