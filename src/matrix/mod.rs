@@ -15,8 +15,8 @@ pub mod table;
 use crate::exit::{self, BadInput};
 use crate::report::run_data::RunSummary;
 use crate::run::run_dir::utc_stamp;
-use crate::workload::duration::{format_duration, parse_duration};
-use crate::workload::{Overrides, Workload};
+use crate::workload::Workload;
+use crate::workload::override_args::OverrideArgs;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -34,18 +34,9 @@ pub struct MatrixArgs {
     /// Runs per workload, each with its own seed.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub runs: u32,
-    /// How long each run's clients run, e.g. 10s (overrides each workload's run.time_limit).
-    #[arg(long, value_parser = parse_duration)]
-    pub time_limit: Option<Duration>,
-    /// Concurrent clients per run (overrides client.concurrency).
-    #[arg(long)]
-    pub concurrency: Option<usize>,
-    /// Operations per second per run (overrides client.rate).
-    #[arg(long)]
-    pub rate: Option<f64>,
-    /// Cluster size (overrides cluster.nodes).
-    #[arg(long)]
-    pub nodes: Option<usize>,
+    /// Overrides passed to every run, as `faultline run` takes them.
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
     /// Seed of the first run; the others follow from it (random otherwise).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -90,24 +81,6 @@ fn workload_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The `faultline run` flags every run gets.
-fn run_flags(args: &MatrixArgs) -> Vec<String> {
-    let mut flags = Vec::new();
-    if let Some(t) = args.time_limit {
-        flags.extend(["--time-limit".to_string(), format_duration(t)]);
-    }
-    if let Some(c) = args.concurrency {
-        flags.extend(["--concurrency".to_string(), c.to_string()]);
-    }
-    if let Some(r) = args.rate {
-        flags.extend(["--rate".to_string(), r.to_string()]);
-    }
-    if let Some(n) = args.nodes {
-        flags.extend(["--nodes".to_string(), n.to_string()]);
-    }
-    flags
-}
-
 /// The seed of run `run` of workload `workload`: from `--seed` when given, else random.
 fn seed_for(base: Option<u64>, workload: usize, run: usize) -> u64 {
     match base {
@@ -121,14 +94,7 @@ fn seed_for(base: Option<u64>, workload: usize, run: usize) -> u64 {
 /// Runs `faultline matrix`.
 pub fn run(args: MatrixArgs) -> anyhow::Result<u8> {
     let files = workload_files(&args.workloads)?;
-    let overrides = Overrides {
-        time_limit: args.time_limit,
-        concurrency: args.concurrency,
-        rate: args.rate,
-        nodes: args.nodes,
-        seed: None,
-        faults: None,
-    };
+    let overrides = args.overrides.overrides(None);
     // Every workload is loaded (and checked with the overrides) before anything runs.
     let mut planned = Vec::new();
     for file in files {
@@ -152,7 +118,7 @@ pub fn run(args: MatrixArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let flags = run_flags(&args);
+    let flags = args.overrides.flags();
     let (records, interrupted) = runtime.block_on(run_all(&planned, &args, &flags, &out))?;
 
     let mut rows = Vec::new();
