@@ -22,6 +22,8 @@ pub enum Command {
     Report(Box<crate::report::ReportArgs>),
     /// Serve a directory of runs over HTTP: an index of runs and each run's report and files.
     Serve(crate::serve::ServeArgs),
+    /// Run workloads several times each and print the replication guarantees they kept or broke.
+    Matrix(Box<crate::matrix::MatrixArgs>),
     /// Remove the network namespaces, interfaces, rules and processes that killed runs left.
     Clean,
 }

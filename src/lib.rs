@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod cluster;
 pub mod exit;
+pub mod matrix;
 pub mod nemesis;
 pub mod net;
 pub mod netns;

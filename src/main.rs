@@ -5,7 +5,7 @@
 //! error.
 
 use clap::Parser;
-use faultline::{check, cli, exit, report, run, serve};
+use faultline::{check, cli, exit, matrix, report, run, serve};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         cli::Command::Run(args) => run::run(*args),
         cli::Command::Report(args) => report::command::run(*args),
         cli::Command::Serve(args) => serve::run(args),
+        cli::Command::Matrix(args) => matrix::run(*args),
         cli::Command::Clean => faultline::netns::clean_command(),
     };
     match result {

@@ -6,7 +6,7 @@
 //! | linearizable | the linearizability checker; for transactions, strict serializability |
 //! | read-your-writes, monotonic reads | the list-append checker's session models when it judged them; on register histories, the register session check |
 //! | consistent prefix | the list-append checker's model, when it judged it |
-//! | no lost acknowledged writes | the lost-write causes of the linearizability anomalies; on list-append histories, the lost-appends check |
+//! | no lost acknowledged writes | broken by a lost-write cause of the linearizability anomalies, kept only when the history is linearizable (unknown otherwise); on list-append histories, the lost-appends check |
 //! | writes / reads available under faults | the ok rate of writes / reads invoked while a fault was in force is at least [`AVAILABLE_SHARE`] of their ok rate outside faults |
 //!
 //! A guarantee no checker judged on this run is "not measured", never "kept". [`assess`] also
@@ -224,10 +224,8 @@ fn no_lost_writes(all: &[&Report]) -> GuaranteeResult {
     }
     if let Some(r) = all.iter().find(|r| r.checker == "linearizability") {
         let (lost, first) = lost_write_causes(r);
-        // Keys given up on, or not searched because another key had already failed.
-        let undecided = ["unknown_keys", "not_searched_keys"]
-            .iter()
-            .any(|list| r.details[*list].as_array().is_some_and(|k| !k.is_empty()));
+        // Only a linearizable history rules lost writes out: on a failing key, a lost write can
+        // hide behind rewrites of the same values without forming the pattern that names it.
         return match (lost, r.verdict) {
             (n, _) if n > 0 => result(
                 Status::Broken,
@@ -235,10 +233,12 @@ fn no_lost_writes(all: &[&Report]) -> GuaranteeResult {
                 &r.checker,
             ),
             (_, Verdict::Valid) => result(Status::Kept, "the history is linearizable", &r.checker),
-            (_, Verdict::Invalid) if !undecided => {
-                result(Status::Kept, "no failing key shows a lost write", &r.checker)
-            }
-            _ => result(
+            (_, Verdict::Invalid) => result(
+                Status::Unknown,
+                "not linearizable, and no failing key shows the lost-write pattern; a lost write is not ruled out",
+                &r.checker,
+            ),
+            (_, Verdict::Unknown) => result(
                 Status::Unknown,
                 "some keys were not decided, so lost writes cannot be ruled out",
                 &r.checker,
@@ -360,7 +360,11 @@ mod tests {
         let none = Availability::default();
         let r = judge(std::slice::from_ref(&lin), &[], &none);
         assert_eq!(status(&r, "linearizable"), Status::Broken);
-        assert_eq!(status(&r, "no-lost-writes"), Status::Kept);
+        assert_eq!(
+            status(&r, "no-lost-writes"),
+            Status::Unknown,
+            "not linearizable: no lost-write pattern does not prove none was lost"
+        );
         a.details =
             json!({"cause": {"kind": "lost-write", "text": "W was lost", "counts": {"lost-write": 1}}});
         lin.anomalies.push(a);
@@ -368,13 +372,18 @@ mod tests {
         let lost = r.iter().find(|g| g.guarantee == "no-lost-writes").unwrap();
         assert_eq!(lost.status, Status::Broken);
         assert!(lost.evidence.contains("W was lost"));
+        lin.verdict = Verdict::Unknown;
         lin.details = json!({"unknown_keys": ["k9"]});
         lin.anomalies.clear();
         let r = judge(std::slice::from_ref(&lin), &[], &none);
         assert_eq!(status(&r, "no-lost-writes"), Status::Unknown);
+        lin.verdict = Verdict::Invalid;
         lin.details = json!({"unknown_keys": [], "not_searched_keys": ["k9"]});
-        let r = judge(&[lin], &[], &none);
+        let r = judge(std::slice::from_ref(&lin), &[], &none);
         assert_eq!(status(&r, "no-lost-writes"), Status::Unknown, "k9 may hide one");
+        lin.verdict = Verdict::Valid;
+        let r = judge(&[lin], &[], &none);
+        assert_eq!(status(&r, "no-lost-writes"), Status::Kept);
     }
 
     #[test]

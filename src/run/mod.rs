@@ -18,9 +18,9 @@ pub mod workers;
 
 use crate::cluster::Cluster;
 use crate::nemesis::schedule;
-use crate::workload::duration::parse_duration;
 use crate::workload::generator::OpGenerator;
-use crate::workload::{FaultKind, Overrides, ReadRouting, Workload};
+use crate::workload::override_args::OverrideArgs;
+use crate::workload::{ReadRouting, Workload};
 use anyhow::Context;
 use clap::Args;
 use client_ops::Routing;
@@ -40,24 +40,11 @@ use workers::{RateLimiter, WorkerShared};
 pub struct RunArgs {
     /// The workload file (TOML), e.g. workloads/single-leader-sync.toml.
     pub workload: PathBuf,
-    /// How long clients run, e.g. 30s or 2m (overrides run.time_limit).
-    #[arg(long, value_parser = parse_duration)]
-    pub time_limit: Option<Duration>,
-    /// Concurrent clients (overrides client.concurrency).
-    #[arg(long)]
-    pub concurrency: Option<usize>,
-    /// Operations per second over all clients, 0 for unlimited (overrides client.rate).
-    #[arg(long)]
-    pub rate: Option<f64>,
-    /// Cluster size (overrides cluster.nodes).
-    #[arg(long)]
-    pub nodes: Option<usize>,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
     /// Seed for the generator and the fault schedule (overrides run.seed; random otherwise).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Faults to inject, comma-separated (e.g. partition-leader,kill), or "none".
-    #[arg(long, value_parser = parse_faults)]
-    pub faults: Option<FaultList>,
     /// Where run directories go.
     #[arg(long, default_value = "histories/runs")]
     pub out: PathBuf,
@@ -67,38 +54,10 @@ pub struct RunArgs {
     pub check_expectation: bool,
 }
 
-/// A comma-separated list of fault kinds given on the command line.
-#[derive(Debug, Clone)]
-pub struct FaultList(pub Vec<FaultKind>);
-
-fn parse_faults(text: &str) -> Result<FaultList, String> {
-    if text.trim() == "none" {
-        return Ok(FaultList(Vec::new()));
-    }
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|name| {
-            FaultKind::from_name(name).ok_or_else(|| {
-                let known: Vec<&str> = FaultKind::ALL.iter().map(|k| k.name()).collect();
-                format!("unknown fault \"{name}\" (known: {}, or none)", known.join(", "))
-            })
-        })
-        .collect::<Result<_, _>>()
-        .map(FaultList)
-}
-
 /// Runs `faultline run`.
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let mut workload = Workload::load(&args.workload)?;
-    workload.apply(&Overrides {
-        time_limit: args.time_limit,
-        concurrency: args.concurrency,
-        rate: args.rate,
-        nodes: args.nodes,
-        seed: args.seed,
-        faults: args.faults.as_ref().map(|f| f.0.clone()),
-    })?;
+    workload.apply(&args.overrides.overrides(args.seed))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
@@ -110,28 +69,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
 /// The command that reproduces a run.
 fn reproduce_command(args: &RunArgs, seed: u64) -> String {
     let mut cmd = format!("faultline run {} --seed {seed}", args.workload.display());
-    if let Some(t) = args.time_limit {
-        cmd += &format!(" --time-limit {}", crate::workload::duration::format_duration(t));
-    }
-    if let Some(c) = args.concurrency {
-        cmd += &format!(" --concurrency {c}");
-    }
-    if let Some(r) = args.rate {
-        cmd += &format!(" --rate {r}");
-    }
-    if let Some(n) = args.nodes {
-        cmd += &format!(" --nodes {n}");
-    }
-    if let Some(FaultList(f)) = &args.faults {
-        let names: Vec<&str> = f.iter().map(|k| k.name()).collect();
-        cmd += &format!(
-            " --faults {}",
-            if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(",")
-            }
-        );
+    for flag in args.overrides.flags() {
+        cmd += &format!(" {flag}");
     }
     cmd
 }

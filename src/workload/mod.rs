@@ -8,6 +8,7 @@
 pub mod availability;
 pub mod duration;
 pub mod generator;
+pub mod override_args;
 
 use crate::exit::BadInput;
 use duration::serde_duration;
