@@ -1,7 +1,7 @@
 //! What a run concluded: `results.json` in the run directory, the summary table printed at the
 //! end, and the exit code.
 
-use super::nemesis_exec::FaultWindow;
+use super::nemesis_exec::{FaultWindow, NodeExit};
 use super::recorder::OutcomeCounts;
 use super::run_dir::RunDir;
 use crate::exit;
@@ -36,6 +36,8 @@ pub struct RunResults {
     /// Events in the history file.
     pub events: u64,
     pub faults: Vec<FaultWindow>,
+    /// Nodes that exited on their own, outside the nemesis (see `run::truth`).
+    pub node_exits: Vec<NodeExit>,
     pub expected: String,
     pub because: String,
     pub verdict: Verdict,
@@ -104,6 +106,7 @@ impl RunResults {
             },
             events,
             faults,
+            node_exits: Vec::new(),
             expected: match expected {
                 ExpectedVerdict::Valid => "valid".into(),
                 ExpectedVerdict::Invalid => "invalid".into(),

@@ -20,6 +20,9 @@ pub struct GenOp {
     pub value: Value,
 }
 
+/// Keys read by one final read-only transaction.
+const FINAL_READ_KEYS_PER_TXN: usize = 8;
+
 /// Generates operations for a workload.
 pub struct OpGenerator {
     rng: Xoshiro256PlusPlus,
@@ -138,7 +141,8 @@ impl OpGenerator {
         }
     }
 
-    /// Reads of every key still in use, for the end of a run after the cluster has healed.
+    /// Reads of every key ever used (list-append: retired keys too, several keys per read-only
+    /// transaction), for the end of a run after the cluster has healed.
     pub fn final_reads(&self) -> Vec<GenOp> {
         match &self.kind {
             GeneratorState::Register { keys, .. } => (0..u64::from(*keys))
@@ -148,14 +152,13 @@ impl OpGenerator {
                     value: Value::Null,
                 })
                 .collect(),
-            GeneratorState::ListAppend { active, .. } => {
-                let mut keys = active.clone();
-                keys.sort_unstable();
-                keys.into_iter()
-                    .map(|k| GenOp {
+            GeneratorState::ListAppend { next_key, .. } => {
+                let keys: Vec<u64> = (0..*next_key).collect();
+                keys.chunks(FINAL_READ_KEYS_PER_TXN)
+                    .map(|chunk| GenOp {
                         f: "txn",
                         key: None,
-                        value: json!([["r", k, null]]),
+                        value: Value::Array(chunk.iter().map(|k| json!(["r", k, null])).collect()),
                     })
                     .collect()
             }
@@ -215,6 +218,19 @@ mod tests {
             }
         }
         assert!(max_key > 10, "keys rotate once their write budget is spent");
-        assert_eq!(g.final_reads().len(), 3);
+        let read: Vec<u64> = g
+            .final_reads()
+            .iter()
+            .flat_map(|op| op.value.as_array().unwrap().clone())
+            .map(|m| {
+                assert_eq!(m[0], "r");
+                m[1].as_u64().unwrap()
+            })
+            .collect();
+        let expected: Vec<u64> = (0..=max_key).collect();
+        assert!(
+            read.starts_with(&expected),
+            "every key ever written is read at the end, retired ones too: {read:?}"
+        );
     }
 }
