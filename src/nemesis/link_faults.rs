@@ -77,7 +77,10 @@ mod tests {
         assert_eq!(both.delay, Duration::from_millis(50));
         assert_eq!(both.drop_probability, config.drop_probability);
         let d = describe(FaultKind::Delay, &config);
-        assert_eq!((d["delay_ms"].as_u64(), d["jitter_ms"].as_u64()), (Some(50), Some(25)));
+        assert_eq!(
+            (d["delay_ms"].as_u64(), d["jitter_ms"].as_u64()),
+            (Some(50), Some(25))
+        );
         assert_eq!(event_names(FaultKind::DropConnections).1, "stop-drop-connections");
     }
 }

@@ -240,9 +240,7 @@ async fn write_chunks(
         if to.write_all(&bytes).await.is_err() {
             return;
         }
-        shared
-            .forwarded
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        shared.forwarded.fetch_add(bytes.len() as u64, Ordering::Relaxed);
     }
 }
 
@@ -356,7 +354,11 @@ mod tests {
         conn.read_exact(&mut got).await.unwrap();
         assert_eq!(got, msg, "delivered in order");
         // Two crossings of the link (there and back), each at least the fixed delay.
-        assert!(started.elapsed() >= Duration::from_millis(200), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() >= Duration::from_millis(200),
+            "{:?}",
+            started.elapsed()
+        );
         proxy.set_conditions(LinkConditions::default());
         let started = std::time::Instant::now();
         assert_eq!(round_trip(&mut conn, b"fast").await, b"fast");
@@ -378,7 +380,11 @@ mod tests {
         conn.read_exact(&mut got).await.unwrap();
         // 4,000 bytes each way at 20,000 bytes/s: at least 0.2 s per crossing, minus the
         // first chunk of each, which may go out at once.
-        assert!(started.elapsed() >= Duration::from_millis(150), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() >= Duration::from_millis(150),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[tokio::test]

@@ -28,12 +28,12 @@ use nemesis_exec::NemesisRunner;
 use progress::RunProgress;
 use recorder::Recorder;
 use results::RunResults;
-use truth::RunTruth;
 use run_dir::RunDir;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+use truth::RunTruth;
 use workers::{RateLimiter, WorkerShared};
 
 /// Arguments of `faultline run`.
@@ -66,6 +66,10 @@ pub struct RunArgs {
     /// campaigns that must keep showing a known anomaly).
     #[arg(long)]
     pub check_expectation: bool,
+    /// Run the workload's counterpart instead (its `[counterpart]`: the same workload with the
+    /// guarantee removed, expecting the opposite verdict).
+    #[arg(long)]
+    pub counterpart: bool,
 }
 
 /// A comma-separated list of fault kinds given on the command line.
@@ -92,6 +96,17 @@ fn parse_faults(text: &str) -> Result<FaultList, String> {
 /// Runs `faultline run`.
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let mut workload = Workload::load(&args.workload)?;
+    if args.counterpart {
+        workload = workload
+            .counterpart()
+            .map_err(crate::exit::BadInput)?
+            .ok_or_else(|| {
+                crate::exit::BadInput(format!(
+                    "{}: the workload names no [counterpart]",
+                    args.workload.display()
+                ))
+            })?;
+    }
     workload.apply(&Overrides {
         time_limit: args.time_limit,
         concurrency: args.concurrency,
@@ -111,6 +126,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
 /// The command that reproduces a run.
 fn reproduce_command(args: &RunArgs, seed: u64) -> String {
     let mut cmd = format!("faultline run {} --seed {seed}", args.workload.display());
+    if args.counterpart {
+        cmd += " --counterpart";
+    }
     if let Some(t) = args.time_limit {
         cmd += &format!(" --time-limit {}", crate::workload::duration::format_duration(t));
     }

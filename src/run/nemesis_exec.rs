@@ -328,7 +328,12 @@ impl NemesisRunner {
         self.record(&f, detail);
         self.set_current(String::new());
         let now = self.recorder.elapsed().as_secs_f64();
-        if let Some(w) = self.windows.iter_mut().rev().find(|w| w.end_s.is_none() && w.kind == fault.kind.name()) {
+        if let Some(w) = self
+            .windows
+            .iter_mut()
+            .rev()
+            .find(|w| w.end_s.is_none() && w.kind == fault.kind.name())
+        {
             w.end_s = Some(now);
         }
         // A new leader may have been elected: let clients find it again.

@@ -216,10 +216,7 @@ impl Routing {
             RoutingPolicy::Leader => return self.leader_attempt(session, leader_read),
             RoutingPolicy::Any => (self.random_node(session), read_any(None, None)),
             RoutingPolicy::Sticky => (self.sticky_home(session), read_any(None, None)),
-            RoutingPolicy::RywPosition => (
-                self.random_node(session),
-                read_any(session.last_write_pos, None),
-            ),
+            RoutingPolicy::RywPosition => (self.random_node(session), read_any(session.last_write_pos, None)),
             RoutingPolicy::RywLeaderWindow => {
                 let recent = session
                     .last_write_at
@@ -229,10 +226,7 @@ impl Routing {
                 }
                 (self.random_node(session), read_any(None, None))
             }
-            RoutingPolicy::RywTimestamp => (
-                self.random_node(session),
-                read_any(None, session.last_write_ts),
-            ),
+            RoutingPolicy::RywTimestamp => (self.random_node(session), read_any(None, session.last_write_ts)),
         };
         Attempt {
             node,
@@ -368,13 +362,19 @@ mod tests {
         let r = routing("single-leader", "leader");
         r.set_leader(Some(2));
         let a = r.first_attempt(Access::Read, &mut session());
-        assert_eq!((a.node, a.opts.read.as_deref(), a.to_leader), (2, Some("leader"), true));
+        assert_eq!(
+            (a.node, a.opts.read.as_deref(), a.to_leader),
+            (2, Some("leader"), true)
+        );
         let a = r.first_attempt(Access::Write, &mut session());
         assert_eq!((a.node, a.opts.read, a.to_leader), (2, None, true));
 
         let r = routing("single-leader", "ryw-position");
         let a = r.first_attempt(Access::Read, &mut session());
-        assert_eq!((a.opts.read.as_deref(), a.opts.after, a.to_leader), (Some("any"), Some(7), false));
+        assert_eq!(
+            (a.opts.read.as_deref(), a.opts.after, a.to_leader),
+            (Some("any"), Some(7), false)
+        );
 
         let r = routing("single-leader", "ryw-timestamp");
         let a = r.first_attempt(Access::Read, &mut session());
@@ -383,7 +383,10 @@ mod tests {
         let r = routing("single-leader", "ryw-leader-window");
         r.set_leader(Some(0));
         let mut s = session();
-        assert!(!r.first_attempt(Access::Read, &mut s).to_leader, "no recent write");
+        assert!(
+            !r.first_attempt(Access::Read, &mut s).to_leader,
+            "no recent write"
+        );
         s.last_write_at = Some(Instant::now());
         let a = r.first_attempt(Access::Read, &mut s);
         assert_eq!((a.node, a.to_leader), (0, true), "a write just now: the leader");
@@ -394,13 +397,18 @@ mod tests {
             assert_eq!(r.first_attempt(Access::Read, &mut s).node, 1, "always home");
         }
         r.suspect(1);
-        assert_eq!(r.first_attempt(Access::Read, &mut s).node, 2, "home moves off a suspect");
+        assert_eq!(
+            r.first_attempt(Access::Read, &mut s).node,
+            2,
+            "home moves off a suspect"
+        );
         assert_eq!(s.home, 2);
 
         let r = routing("leaderless", "any");
         let mut s = session();
-        let nodes: std::collections::BTreeSet<usize> =
-            (0..50).map(|_| r.first_attempt(Access::Write, &mut s).node).collect();
+        let nodes: std::collections::BTreeSet<usize> = (0..50)
+            .map(|_| r.first_attempt(Access::Write, &mut s).node)
+            .collect();
         assert_eq!(nodes.len(), 3, "any node coordinates");
     }
 
@@ -418,12 +426,20 @@ mod tests {
         assert_eq!(r.leader(), Some(2), "the named leader is remembered");
         tried[2] = true;
         // The named leader refuses too, knowing no leader: ask the next node not yet asked.
-        let next = r.next_attempt(&next, &refusal("not_leader", None), &tried).unwrap();
+        let next = r
+            .next_attempt(&next, &refusal("not_leader", None), &tried)
+            .unwrap();
         assert_eq!(next.node, 0);
         assert_eq!(r.leader(), None);
         tried[0] = true;
-        assert_eq!(r.next_attempt(&next, &refusal("not_leader", Some("n2")), &tried), None);
-        assert_eq!(r.next_attempt(&first, &refusal("cas_mismatch", None), &[false; 3]), None);
+        assert_eq!(
+            r.next_attempt(&next, &refusal("not_leader", Some("n2")), &tried),
+            None
+        );
+        assert_eq!(
+            r.next_attempt(&first, &refusal("cas_mismatch", None), &[false; 3]),
+            None
+        );
         // A node that refuses connections is skipped by later operations too.
         let gone = r.next_attempt(&first, &refusal("connect", None), &[false, true, false]);
         assert_eq!(gone.unwrap().node, 2);

@@ -3,8 +3,8 @@
 //! completion a worker continues under a fresh process id (old id + concurrency), as in Jepsen.
 
 use super::client_ops::execute;
-use super::routing::{Routing, Session};
 use super::recorder::Recorder;
+use super::routing::{Routing, Session};
 use crate::client::StoreClient;
 use crate::workload::generator::{GenOp, OpGenerator};
 use faultline_checkers::history::{EventKind, Process};
@@ -109,7 +109,9 @@ pub async fn worker(
     let mut session = Session::new(
         index as u64,
         index % nodes,
-        Xoshiro256PlusPlus::seed_from_u64(shared.seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(index as u64 + 1))),
+        Xoshiro256PlusPlus::seed_from_u64(
+            shared.seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(index as u64 + 1)),
+        ),
     );
     loop {
         tokio::select! {
@@ -124,7 +126,10 @@ pub async fn worker(
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .next_op();
-        if perform(&shared, &mut session, &op, None, &mut stop).await.is_none() {
+        if perform(&shared, &mut session, &op, None, &mut stop)
+            .await
+            .is_none()
+        {
             return session;
         }
     }

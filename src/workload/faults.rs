@@ -214,7 +214,8 @@ impl FaultConfig {
         if uses(FaultKind::Bandwidth) && self.bandwidth == 0 {
             return Err("faults.bandwidth must be at least 1 (bytes per second)".into());
         }
-        if uses(FaultKind::DropConnections) && !(self.drop_probability > 0.0 && self.drop_probability <= 1.0) {
+        if uses(FaultKind::DropConnections) && !(self.drop_probability > 0.0 && self.drop_probability <= 1.0)
+        {
             return Err(format!(
                 "faults.drop_probability must be above 0 and at most 1, found {}",
                 self.drop_probability

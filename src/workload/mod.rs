@@ -5,12 +5,14 @@
 //! line can override the run settings ([`Overrides`]). [`generator`] turns a workload and a seed
 //! into the operations clients perform.
 
+pub mod counterpart;
 pub mod duration;
 pub mod faults;
 pub mod generator;
 pub mod routing;
 
 use crate::exit::BadInput;
+pub use counterpart::Counterpart;
 use duration::serde_duration;
 pub use faults::{FaultConfig, FaultKind};
 pub use routing::{RoutingConfig, RoutingPolicy};
@@ -46,6 +48,9 @@ pub struct Workload {
     pub check: CheckConfig,
     /// The verdict this configuration is expected to get.
     pub expect: Expectation,
+    /// The same workload with the guarantee removed, which must get the opposite verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counterpart: Option<Counterpart>,
 }
 
 /// Replication design of the built-in store.
@@ -127,6 +132,16 @@ pub enum GeneratorConfig {
         /// A key takes at most this many appends, then a fresh key replaces it.
         #[serde(default = "default_writes_per_key")]
         max_writes_per_key: u32,
+    },
+    /// Read-write register transactions over `keys` keys: a read (`[["r", k, null]]`), or a
+    /// read then a write of a value never written before (`[["r", k, null], ["w", k, v]]`), so
+    /// the version each write replaced is known.
+    RwRegister {
+        #[serde(default = "default_keys")]
+        keys: u32,
+        /// Fraction of transactions that only read.
+        #[serde(default = "default_read_fraction")]
+        read_fraction: f64,
     },
 }
 
@@ -229,6 +244,8 @@ pub enum CheckerName {
     Linearizability,
     /// Dependency-graph anomalies and session guarantees (list-append histories).
     ListAppend,
+    /// Dependency-graph anomalies and session guarantees (rw-register histories).
+    RwRegister,
 }
 
 /// The check section.
@@ -321,6 +338,9 @@ impl Workload {
         })?;
         workload
             .validate()
+            .map_err(|m| BadInput(format!("{source}: {m}")))?;
+        workload
+            .counterpart()
             .map_err(|m| BadInput(format!("{source}: {m}")))?;
         Ok(workload)
     }
@@ -435,6 +455,14 @@ impl Workload {
                     return Err("generator.read_fraction must be between 0 and 1".into());
                 }
             }
+            GeneratorConfig::RwRegister { keys, read_fraction } => {
+                if *keys == 0 {
+                    return Err("generator.keys must be at least 1".into());
+                }
+                if !(0.0..=1.0).contains(read_fraction) {
+                    return Err("generator.read_fraction must be between 0 and 1".into());
+                }
+            }
         }
         if self.check.checkers.is_empty() {
             return Err("check.checkers must name at least one checker".into());
@@ -444,6 +472,7 @@ impl Workload {
                 (checker, &self.generator),
                 (CheckerName::Linearizability, GeneratorConfig::Register { .. })
                     | (CheckerName::ListAppend, GeneratorConfig::ListAppend { .. })
+                    | (CheckerName::RwRegister, GeneratorConfig::RwRegister { .. })
             );
             if !fits {
                 return Err(format!(
@@ -471,6 +500,7 @@ impl GeneratorConfig {
         match self {
             GeneratorConfig::Register { .. } => "register",
             GeneratorConfig::ListAppend { .. } => "list-append",
+            GeneratorConfig::RwRegister { .. } => "rw-register",
         }
     }
 }
@@ -520,8 +550,10 @@ verdict = "valid"
         let bad = GOOD.replace("replication = \"sync\"", "replication = \"sync\"\nn = 3");
         let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
         assert!(e.contains("leaderless"), "{e}");
-        let bad = GOOD
-            .replace("mode = \"single-leader\"\nreplication = \"sync\"", "mode = \"leaderless\"");
+        let bad = GOOD.replace(
+            "mode = \"single-leader\"\nreplication = \"sync\"",
+            "mode = \"leaderless\"",
+        );
         let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
         assert!(e.contains("routing.policy") && e.contains("single-leader"), "{e}");
         let bad = GOOD.replace("kinds = [", "standing = [\"kill\"]\nkinds = [");
@@ -531,8 +563,11 @@ verdict = "valid"
 
     #[test]
     fn missing_mix_weights_are_zero_and_routing_defaults_by_mode() {
-        let w = Workload::parse("w.toml", &GOOD.replace("keys = 3", "keys = 3\nmix = { read = 2, write = 1 }"))
-            .unwrap();
+        let w = Workload::parse(
+            "w.toml",
+            &GOOD.replace("keys = 3", "keys = 3\nmix = { read = 2, write = 1 }"),
+        )
+        .unwrap();
         let GeneratorConfig::Register { mix, .. } = &w.generator else {
             panic!("a register generator")
         };
@@ -540,7 +575,10 @@ verdict = "valid"
         let w = Workload::parse("w.toml", &GOOD.replace("[routing]\npolicy = \"leader\"\n", "")).unwrap();
         assert_eq!(w.routing.policy_for(w.cluster.mode), RoutingPolicy::Leader);
         let leaderless = GOOD
-            .replace("mode = \"single-leader\"\nreplication = \"sync\"", "mode = \"leaderless\"")
+            .replace(
+                "mode = \"single-leader\"\nreplication = \"sync\"",
+                "mode = \"leaderless\"",
+            )
             .replace("[routing]\npolicy = \"leader\"\n", "");
         let w = Workload::parse("w.toml", &leaderless).unwrap();
         assert_eq!(w.routing.policy_for(w.cluster.mode), RoutingPolicy::Sticky);
