@@ -4,8 +4,11 @@
 //! out. Nothing here touches sockets, processes or clocks, so the crate can be used on its own to
 //! check histories inside another project's test suite.
 
+pub mod availability;
 pub mod graph;
 pub mod history;
 pub mod linear;
+pub mod lost_appends;
 pub mod report;
 pub mod session;
+pub mod situation;

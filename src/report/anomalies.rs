@@ -27,6 +27,23 @@ pub struct Involved {
     pub emphasis: Emphasis,
 }
 
+/// The cause a checker named for an anomaly (`stale read`, `lost write`, ...), if it named one.
+pub fn cause_name(anomaly: &Anomaly) -> Option<&str> {
+    let cause = anomaly.details.get("cause")?;
+    if cause.get("kind").and_then(Value::as_str) == Some(faultline_checkers::linear::NOT_CLASSIFIED) {
+        return None;
+    }
+    cause.get("name").and_then(Value::as_str)
+}
+
+/// The anomaly's kind, with its cause when one was named: `nonlinearizable (lost write)`.
+pub fn anomaly_label(anomaly: &Anomaly) -> String {
+    match cause_name(anomaly) {
+        Some(cause) => format!("{} ({cause})", anomaly.kind),
+        None => anomaly.kind.clone(),
+    }
+}
+
 fn invoke_index(v: &Value) -> Option<u64> {
     v.get("invoke_index").and_then(Value::as_u64)
 }
@@ -209,6 +226,7 @@ fn close_up(
             end: Some(f.end.unwrap_or(x1).min(x1)),
             label: f.label.clone(),
             tooltip: f.tooltip(view),
+            stall: false,
         })
         .collect();
     let key = anomaly

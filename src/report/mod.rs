@@ -12,6 +12,7 @@ pub mod history_view;
 pub mod plots;
 pub mod run_data;
 pub mod run_page;
+pub mod run_results_html;
 pub mod run_timeline;
 pub mod timeline_html;
 

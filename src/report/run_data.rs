@@ -3,9 +3,12 @@
 //! so reports of older or hand-edited runs still render; a malformed file is bad input.
 
 use crate::exit::BadInput;
+use crate::run::guarantees::GuaranteeResult;
 use crate::run::nemesis_exec::FaultWindow;
 use crate::run::results::OpCounts;
+use crate::workload::availability::AvailabilityOutcome;
 use anyhow::Context;
+use faultline_checkers::availability::Availability;
 use faultline_checkers::report::{Report, Verdict};
 use serde::Deserialize;
 use serde_json::Value;
@@ -32,9 +35,14 @@ pub struct RunSummary {
     pub expected: String,
     pub because: String,
     pub verdict: Option<Verdict>,
+    pub verdict_met: Option<bool>,
     pub expectation_met: Option<bool>,
     pub exit_code: Option<u8>,
     pub checkers: Vec<Report>,
+    pub availability: Option<Availability>,
+    pub availability_expectations: Vec<AvailabilityOutcome>,
+    pub guarantees: Vec<GuaranteeResult>,
+    pub guarantee_checks: Vec<Report>,
 }
 
 impl FaultWindow {

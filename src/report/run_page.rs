@@ -3,11 +3,12 @@
 //! explained with its operations linked to the timeline, the timeline of every process with
 //! the fault windows, and the plots.
 
-use super::anomalies::{involved, render_anomaly};
+use super::anomalies::{anomaly_label, involved, render_anomaly};
 use super::faults::fault_windows;
 use super::history_view::HistoryView;
 use super::plots::plots;
 use super::run_data::RunSummary;
+use super::run_results_html;
 use super::run_timeline::{run_timeline, thousands};
 use super::timeline_html::{Emphasis, document_end, document_start, escape, render_timeline};
 use faultline_checkers::history::History;
@@ -74,20 +75,38 @@ pub fn render_report(input: &ReportInput) -> anyhow::Result<String> {
                 .fold(Verdict::Valid, |v, r| v.worst(r.verdict)),
         ),
     };
-    let mut out = document_start(&input.title, PAGE_STYLE);
+    let style = format!("{PAGE_STYLE}{}", run_results_html::STYLE);
+    let mut out = document_start(&input.title, &style);
     out.push_str(&banner(&input.title, verdict, input.run));
     out.push_str(&facts(input, &view, faults.len()));
-    out.push_str(
-        "<nav><a href=\"#checkers\">Checkers</a><a href=\"#anomalies\">Anomalies</a><a href=\"#timeline\">Timeline</a><a href=\"#plots\">Plots</a></nav>\n",
+    let run_links = if input.run.is_some_and(|r| r.availability.is_some()) {
+        "<a href=\"#guarantees\">Guarantees</a><a href=\"#availability\">Availability</a>"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "<nav><a href=\"#checkers\">Checkers</a>{run_links}<a href=\"#anomalies\">Anomalies</a><a href=\"#timeline\">Timeline</a><a href=\"#plots\">Plots</a></nav>"
     );
     out.push_str(&checkers(input.reports));
+    if let Some(run) = input.run {
+        out.push_str(&run_results_html::guarantees(run));
+        out.push_str(&run_results_html::availability(run));
+    }
 
     // Anomalies first: they decide which operations the timeline must draw one by one.
     let mut emphasis: HashMap<usize, Emphasis> = HashMap::new();
     let mut focus = Vec::new();
     let mut anomaly_html = String::new();
     let mut any_shown = false;
-    for report in input.reports {
+    // The checks run for the guarantee table show their evidence too, after the verdict's.
+    let guarantee_checks = input.run.map_or(&[][..], |r| &r.guarantee_checks[..]);
+    let sources = input.reports.iter().map(|r| (r, "")).chain(
+        guarantee_checks
+            .iter()
+            .map(|r| (r, " (guarantee check, not part of the verdict)")),
+    );
+    for (report, note) in sources {
         for (i, a) in report.anomalies.iter().take(MAX_ANOMALIES).enumerate() {
             for inv in involved(&view, a).0 {
                 focus.push(inv.op);
@@ -101,7 +120,12 @@ pub fn render_report(input: &ReportInput) -> anyhow::Result<String> {
                 .as_ref()
                 .map(|k| format!(" on key {}", super::history_view::value_text(k)))
                 .unwrap_or_default();
-            let heading = format!("{} anomaly {}: {}{key}", report.checker, i + 1, a.kind);
+            let heading = format!(
+                "{} anomaly {}: {}{key}{note}",
+                report.checker,
+                i + 1,
+                anomaly_label(a)
+            );
             anomaly_html.push_str(&render_anomaly(&view, &faults, &heading, a, true, !any_shown));
             any_shown = true;
         }
@@ -129,7 +153,12 @@ pub fn render_report(input: &ReportInput) -> anyhow::Result<String> {
     focus.dedup();
 
     out.push_str("<h2 id=\"timeline\">Timeline</h2>\n");
-    let timeline = run_timeline(&view, &faults, &emphasis, &focus);
+    let mut timeline = run_timeline(&view, &faults, &emphasis, &focus);
+    if let Some(run) = input.run {
+        timeline
+            .shades
+            .extend(run_results_html::stall_marks(run, view.axis));
+    }
     if view.spans.is_empty() {
         out.push_str("<p>The history has no client operations.</p>\n");
     } else {
@@ -178,7 +207,11 @@ fn banner(title: &str, verdict: Option<Verdict>, run: Option<&RunSummary>) -> St
             let _ = write!(out, " <span class=\"intro\">({})</span>", escape(&run.because));
         }
     }
-    out.push_str("</div>\n</header>\n");
+    out.push_str("</div>\n");
+    if let Some(run) = run {
+        out.push_str(&run_results_html::expectations(run));
+    }
+    out.push_str("</header>\n");
     out
 }
 

@@ -227,6 +227,7 @@ pub fn run_timeline(
             end: f.end,
             label: f.label.clone(),
             tooltip: f.tooltip(view),
+            stall: false,
         })
         .collect();
     timeline.note = note(view, &lanes, timeline.bars.len(), blocks.len(), columns);

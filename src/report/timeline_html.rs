@@ -158,6 +158,8 @@ pub struct Shade {
     pub label: String,
     /// Longer text shown on hover.
     pub tooltip: String,
+    /// A stretch without successful operations (a thin band under the lanes), not a fault.
+    pub stall: bool,
 }
 
 /// Escapes text for HTML and SVG.
@@ -189,7 +191,7 @@ svg.timeline { cursor: grab; user-select: none; } svg.timeline.dragging { cursor
 .lane-label { fill: #333; } .lane-line { stroke: #e4e4e4; } .tick { stroke: #ccc; } .tick-label { fill: #777; font-size: 10px; }
 .bar { stroke: #555; stroke-width: 0.6; } .ok { fill: #9fd7a5; } .fail { fill: #f4b4b4; }
 .info { fill: #f7dc8c; } .fault { fill: #b9c4f2; } .block { stroke: none; opacity: 0.75; }
-.shade rect { fill: #8a63d2; opacity: 0.13; } .shade text { fill: #5b3aa0; font-size: 10px; }
+.shade rect { fill: #8a63d2; opacity: 0.13; } .shade text { fill: #5b3aa0; font-size: 10px; } .stall rect { fill: #d9480f; opacity: 0.7; }
 .bar.dim { opacity: 0.45; } .bar.culprit { stroke: #d0021b; stroke-width: 3; opacity: 1; }
 .bar.related { stroke: #222; stroke-width: 1.4; stroke-dasharray: 4 2; opacity: 1; }
 .culprit-label { fill: #d0021b; font-weight: 600; pointer-events: none; }
@@ -278,9 +280,14 @@ fn legend(t: &Timeline) -> String {
     if !t.blocks.is_empty() {
         items.push("<span><i style=\"background:linear-gradient(90deg,#9fd7a5 50%,#f4b4b4 50%);border:none\"></i>block: several operations, coloured by the worst outcome in it</span>".into());
     }
-    if !t.shades.is_empty() {
+    if t.shades.iter().any(|s| !s.stall) {
         items.push(
             "<span><i style=\"background:rgba(138,99,210,.25);border:none\"></i>fault window</span>".into(),
+        );
+    }
+    if t.shades.iter().any(|s| s.stall) {
+        items.push(
+            "<span><i style=\"background:#d9480f;border:none;height:4px\"></i>longest stretch without a successful read / write</span>".into(),
         );
     }
     format!("<p class=\"legend\">{}</p>\n", items.concat())
@@ -351,7 +358,18 @@ pub fn render_timeline(t: &Timeline) -> String {
         out,
         "<svg class=\"plot-area\" x=\"{LEFT}\" y=\"0\" width=\"{plot}\" height=\"{height}\" viewBox=\"{LEFT} 0 {plot} {height}\">"
     );
-    for s in &t.shades {
+    for s in t.shades.iter().filter(|s| s.stall) {
+        let x0 = x(s.start);
+        let x1 = s.end.map_or(WIDTH - RIGHT, x).max(x0 + 2.0);
+        let _ = writeln!(
+            out,
+            "<g class=\"stall\"><title>{}</title><rect data-x0=\"{x0:.2}\" data-x1=\"{x1:.2}\" data-min=\"2\" x=\"{x0:.2}\" y=\"{:.1}\" width=\"{:.2}\" height=\"5\"/></g>",
+            escape(&s.tooltip),
+            height - 7.0,
+            x1 - x0,
+        );
+    }
+    for s in t.shades.iter().filter(|s| !s.stall) {
         let x0 = x(s.start);
         let x1 = s.end.map_or(WIDTH - RIGHT, x).max(x0 + 2.0);
         let _ = writeln!(
@@ -543,6 +561,7 @@ mod tests {
             end: None,
             label: "partition".into(),
             tooltip: "cut n1 | n2 n3".into(),
+            stall: false,
         });
         let svg = render_timeline(&t);
         assert!(svg.contains("<g id=\"op-7\">"));

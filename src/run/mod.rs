@@ -8,12 +8,14 @@
 pub mod checks;
 pub mod client_ops;
 pub mod final_reads;
+pub mod guarantees;
 pub mod nemesis_exec;
 pub mod progress;
 pub mod recorder;
 pub mod results;
 pub mod routing;
 pub mod run_dir;
+pub mod summary_tables;
 pub mod truth;
 pub mod workers;
 
@@ -314,6 +316,7 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
 
     // Check the history as written.
     let reports = checks::run_checkers(&workload, &run_dir.history())?;
+    let assessment = guarantees::assess(&workload, &run_dir.history(), &reports)?;
     progress.finish();
     let mut results = RunResults::new(
         &workload,
@@ -326,6 +329,7 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
         events,
         windows,
         reports,
+        assessment,
         args.check_expectation,
     );
     let truth = RunTruth {

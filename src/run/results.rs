@@ -1,12 +1,18 @@
 //! What a run concluded: `results.json` in the run directory, the summary table printed at the
-//! end, and the exit code.
+//! end, and the exit code. The expectation is met when the verdict is the expected one and every
+//! availability expectation is met.
 
+use super::guarantees::{Assessment, GuaranteeResult};
 use super::nemesis_exec::{FaultWindow, NodeExit};
 use super::recorder::OutcomeCounts;
 use super::run_dir::RunDir;
+use super::summary_tables;
 use crate::exit;
+use crate::report::anomalies::{anomaly_label, cause_name};
+use crate::workload::availability::AvailabilityOutcome;
 use crate::workload::{ExpectedVerdict, Workload};
 use anyhow::Context;
+use faultline_checkers::availability::Availability;
 use faultline_checkers::report::{Report, Verdict};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -41,9 +47,20 @@ pub struct RunResults {
     pub expected: String,
     pub because: String,
     pub verdict: Verdict,
+    /// The verdict is the expected one.
+    pub verdict_met: bool,
+    /// The verdict is the expected one and every availability expectation is met.
     pub expectation_met: bool,
     pub exit_code: u8,
     pub checkers: Vec<Report>,
+    /// Per fault window, fault kind and outside faults: outcomes per operation type.
+    pub availability: Availability,
+    /// Each `[[expect.availability]]` of the workload, and how the run fared.
+    pub availability_expectations: Vec<AvailabilityOutcome>,
+    /// What the run showed about each replication guarantee.
+    pub guarantees: Vec<GuaranteeResult>,
+    /// Checks run for the guarantees only; they do not change the verdict.
+    pub guarantee_checks: Vec<Report>,
 }
 
 /// Operation counts for results (read back leniently: every field optional).
@@ -69,14 +86,16 @@ impl RunResults {
         events: u64,
         faults: Vec<FaultWindow>,
         checkers: Vec<Report>,
+        assessment: Assessment,
         check_expectation: bool,
     ) -> RunResults {
         let verdict = checkers.iter().fold(Verdict::Valid, |v, r| v.worst(r.verdict));
         let expected = workload.expect.verdict;
-        let expectation_met = matches!(
+        let verdict_met = matches!(
             (expected, verdict),
             (ExpectedVerdict::Valid, Verdict::Valid) | (ExpectedVerdict::Invalid, Verdict::Invalid)
         );
+        let expectation_met = verdict_met && assessment.availability_expectations.iter().all(|e| e.met);
         let exit_code = if check_expectation {
             if expectation_met {
                 exit::VALID
@@ -113,9 +132,14 @@ impl RunResults {
             },
             because: workload.expect.because.clone(),
             verdict,
+            verdict_met,
             expectation_met,
             exit_code,
             checkers,
+            availability: assessment.availability,
+            availability_expectations: assessment.availability_expectations,
+            guarantees: assessment.guarantees,
+            guarantee_checks: assessment.guarantee_checks,
         }
     }
 
@@ -162,12 +186,14 @@ impl RunResults {
         for r in self.checkers.iter().filter(|r| r.verdict == Verdict::Invalid) {
             if let Some(a) = r.anomalies.first() {
                 let key = a.key.as_ref().map(|k| format!(" on key {k}")).unwrap_or_default();
-                let _ = writeln!(out, "First {} anomaly: {}{key}", r.checker, a.kind);
+                let _ = writeln!(out, "First {} anomaly: {}{key}", r.checker, anomaly_label(a));
                 for (i, step) in a.steps.iter().enumerate() {
                     let _ = writeln!(out, "  {}. {step}", i + 1);
                 }
             }
         }
+        out.push_str(&summary_tables::availability_text(&self.availability));
+        out.push_str(&summary_tables::guarantees_text(&self.guarantees));
         let _ = writeln!(
             out,
             "Verdict: {} (expected {}{}){}",
@@ -178,12 +204,22 @@ impl RunResults {
             } else {
                 format!(": {}", self.because)
             },
-            if self.expectation_met {
+            if self.verdict_met {
                 ""
             } else {
                 " — NOT AS EXPECTED"
             }
         );
+        out.push_str(&summary_tables::expectations_text(
+            &self.availability_expectations,
+        ));
+        if self.verdict_met && !self.expectation_met {
+            let missed = self.availability_expectations.iter().filter(|e| !e.met).count();
+            let _ = writeln!(
+                out,
+                "Expectation: NOT MET ({missed} availability expectation(s) missed)"
+            );
+        }
         let _ = writeln!(out, "Reproduce: {}", self.command);
         let _ = writeln!(out, "Results:   {}", dir.results().display());
         let _ = writeln!(out, "History:   {}", dir.history().display());
@@ -194,7 +230,7 @@ impl RunResults {
     }
 }
 
-/// "nonlinearizable ×2 (keys 3, 4)" style summary of a report's anomalies.
+/// "nonlinearizable ×3 (lost write, stale read ×2)" style summary of a report's anomalies.
 fn anomaly_summary(r: &Report) -> String {
     if r.anomalies.is_empty() {
         return if r.verdict == Verdict::Valid {
@@ -203,16 +239,50 @@ fn anomaly_summary(r: &Report) -> String {
             r.summary.clone()
         };
     }
-    let mut kinds: Vec<(String, usize)> = Vec::new();
+    let times = |name: &str, n: usize| {
+        if n > 1 {
+            format!("{name} ×{n}")
+        } else {
+            name.to_string()
+        }
+    };
+    /// One anomaly kind: its name, how many, and the causes named with how many of each.
+    struct Kind<'a> {
+        name: &'a str,
+        n: usize,
+        causes: Vec<(&'a str, usize)>,
+    }
+    let mut kinds: Vec<Kind> = Vec::new();
     for a in &r.anomalies {
-        match kinds.iter_mut().find(|(k, _)| *k == a.kind) {
-            Some((_, n)) => *n += 1,
-            None => kinds.push((a.kind.clone(), 1)),
+        let i = match kinds.iter().position(|k| k.name == a.kind) {
+            Some(i) => i,
+            None => {
+                kinds.push(Kind {
+                    name: &a.kind,
+                    n: 0,
+                    causes: Vec::new(),
+                });
+                kinds.len() - 1
+            }
+        };
+        kinds[i].n += 1;
+        if let Some(cause) = cause_name(a) {
+            match kinds[i].causes.iter_mut().find(|(c, _)| *c == cause) {
+                Some((_, n)) => *n += 1,
+                None => kinds[i].causes.push((cause, 1)),
+            }
         }
     }
     kinds
         .iter()
-        .map(|(k, n)| if *n > 1 { format!("{k} ×{n}") } else { k.clone() })
+        .map(|k| {
+            let mut text = times(k.name, k.n);
+            if !k.causes.is_empty() {
+                let list: Vec<String> = k.causes.iter().map(|(c, n)| times(c, *n)).collect();
+                text.push_str(&format!(" ({})", list.join(", ")));
+            }
+            text
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -44,6 +44,11 @@ impl Workload {
         let mut table =
             toml::Table::try_from(self).map_err(|e| format!("cannot merge the counterpart: {e}"))?;
         table.remove("counterpart");
+        // The availability expectations describe the original design; the counterpart states its
+        // own, if any, in `set`.
+        if let Some(toml::Value::Table(expect)) = table.get_mut("expect") {
+            expect.remove("availability");
+        }
         for name in &counterpart.unset {
             remove(&mut table, name)
                 .ok_or_else(|| format!("counterpart.unset: the workload has no setting {name}"))?;

@@ -5,6 +5,7 @@
 //! line can override the run settings ([`Overrides`]). [`generator`] turns a workload and a seed
 //! into the operations clients perform.
 
+pub mod availability;
 pub mod counterpart;
 pub mod duration;
 pub mod faults;
@@ -303,6 +304,9 @@ pub struct Expectation {
     /// Nodes may exit on their own (outside the nemesis) without failing the run.
     #[serde(default)]
     pub node_exits: bool,
+    /// Availability expectations, checked like the verdict (`[[expect.availability]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub availability: Vec<availability::AvailabilityExpectation>,
 }
 
 /// Command-line overrides of a workload's settings.
@@ -484,6 +488,7 @@ impl Workload {
         if let Err(m) = crate::check_txn::TxnArgs::from_model_names(&self.check.consistency_models) {
             return Err(format!("check.consistency_models: {m}"));
         }
+        availability::validate(&self.expect.availability)?;
         if !matches!(self.check.model.as_str(), "register" | "cas-register") {
             return Err(format!(
                 "check.model must be register or cas-register, found \"{}\"",

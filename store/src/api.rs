@@ -7,6 +7,7 @@
 //! `POST /kv/{key}/cas` `{"from":a,"to":b}`, `POST /txn` `{"ops":[[f,k,v],...]}`.
 
 use super::error::ApiError;
+use super::limits;
 use super::modes::Reply;
 use super::node::Node;
 use super::ops::{self, Command, MicroFn, MicroOp};
@@ -78,6 +79,8 @@ async fn cas(State(node): State<Arc<Node>>, key: KeyPath, RawQuery(query): RawQu
         let key = key_of(key)?;
         let bytes = body_of(&node, body)?;
         let [from, to] = ops::take_fields(ops::parse_object(&bytes)?, ["from", "to"])?;
+        limits::check_value(&from, "`from`")?;
+        limits::check_value(&to, "`to`")?;
         Ok(Command::Cas { key, from, to })
     })();
     serve(node, cmd, query).await
@@ -93,7 +96,7 @@ async fn txn(State(node): State<Arc<Node>>, RawQuery(query): RawQuery, body: Bod
 fn key_of(key: KeyPath) -> Result<String, ApiError> {
     let Path(key) =
         key.map_err(|e| ApiError::bad_request(format!("bad key in the path: {}", e.body_text())))?;
-    ops::check_key(&key)?;
+    limits::check_key(&key)?;
     Ok(key)
 }
 
@@ -111,6 +114,7 @@ fn parse_value_body(node: &Node, key: KeyPath, body: Body) -> Result<(String, Va
     let key = key_of(key)?;
     let bytes = body_of(node, body)?;
     let [value] = ops::take_fields(ops::parse_object(&bytes)?, ["value"])?;
+    limits::check_value(&value, "the value")?;
     Ok((key, value))
 }
 

@@ -311,6 +311,11 @@ impl NodeConfig {
                 "--election-timeout-ms must be at least twice --heartbeat-ms".into()
             ));
         }
+        let max_body_bytes = args
+            .max_body_bytes
+            .or(file.max_body_bytes)
+            .unwrap_or(crate::limits::DEFAULT_MAX_BODY_BYTES);
+        crate::limits::check_max_body(max_body_bytes).map_err(bad)?;
         Ok(NodeConfig {
             id,
             listen: args
@@ -337,7 +342,7 @@ impl NodeConfig {
                 1000,
                 "peer-timeout-ms",
             )?,
-            max_body_bytes: args.max_body_bytes.or(file.max_body_bytes).unwrap_or(1 << 20),
+            max_body_bytes,
             ready_file: args.ready_file.or(file.ready_file),
         })
     }

@@ -4,20 +4,23 @@
 //! the modes are documented in docs/store.md.
 //!
 //! Layout: [`config`] (flags and file), [`node`] (start-up and serving), [`api`] and [`admin`]
-//! (HTTP routes), [`ops`] (request parsing), [`error`] (client-visible errors), [`modes`] (the
-//! three designs), [`wal`] (durable log), [`clock`] (skewable clock), [`peers`] (node-to-node
-//! requests). Starting nodes as child processes is harness code (`faultline::cluster::launch`).
+//! (HTTP routes), [`ops`] (request parsing), [`limits`] (what the client door accepts),
+//! [`error`] (client-visible errors), [`modes`] (the three designs), [`wal`] (durable log),
+//! [`raw_json`] (client values inside the node's own records), [`clock`] (skewable clock),
+//! [`peers`] (node-to-node requests). Starting nodes as child processes is harness code (`faultline::cluster::launch`).
 
 pub mod admin;
 pub mod api;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod limits;
 pub mod log;
 pub mod modes;
 pub mod node;
 pub mod ops;
 pub mod peers;
+pub mod raw_json;
 pub mod wal;
 
 pub use config::NodeArgs;

@@ -20,9 +20,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Largest node-to-node request body (log batches, snapshots).
-const MAX_INTERNAL_BODY: usize = 512 << 20;
-
 /// The engine of the configured mode.
 pub enum Engine {
     SingleLeader(Arc<SingleLeader>),
@@ -91,7 +88,9 @@ pub async fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
         Mode::Leaderless => Engine::Leaderless(Leaderless::start(cfg.clone(), clock.clone(), wal, records)?),
     };
     drop(recovered);
-    let internal = engine.routes().layer(DefaultBodyLimit::max(MAX_INTERNAL_BODY));
+    // Node-to-node bodies have no size limit: a snapshot holds the whole data, which grows past
+    // any fixed limit (lists grow by appends). Batches are bounded by their senders.
+    let internal = engine.routes().layer(DefaultBodyLimit::disable());
     let node = Arc::new(Node {
         cfg,
         clock,

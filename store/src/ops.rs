@@ -6,13 +6,8 @@
 //! panics: bad input becomes an [`ApiError`] that says what is wrong.
 
 use super::error::ApiError;
+use super::limits;
 use serde_json::Value;
-
-/// Longest key accepted, in bytes.
-pub const MAX_KEY_BYTES: usize = 1024;
-
-/// Most micro-ops accepted in one transaction.
-pub const MAX_TXN_OPS: usize = 1024;
 
 /// What a micro-op does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,29 +145,26 @@ pub fn parse_query(raw: Option<&str>) -> Result<RequestOptions, ApiError> {
     Ok(opts)
 }
 
-/// Checks a key taken from a URL path.
-pub fn check_key(key: &str) -> Result<(), ApiError> {
-    if key.is_empty() {
-        return Err(ApiError::bad_request("the key is empty"));
-    }
-    if key.len() > MAX_KEY_BYTES {
-        return Err(ApiError::bad_request(format!(
-            "the key is {} bytes long; at most {MAX_KEY_BYTES} are allowed",
-            key.len()
-        )));
-    }
-    Ok(())
-}
-
-/// Parses a request body as a JSON object.
+/// Parses a request body as a JSON object. Integer literals must fit in 64 bits (see
+/// [`limits::check_integers`]).
 pub fn parse_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
     if body.is_empty() {
         return Err(ApiError::bad_request(
             "the request body is empty; expected a JSON object",
         ));
     }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))?;
+    limits::check_integers(body)?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        let hint = if e.to_string().contains("recursion limit") {
+            format!(
+                " (values may nest arrays and objects at most {} levels deep)",
+                limits::MAX_VALUE_DEPTH
+            )
+        } else {
+            String::new()
+        };
+        ApiError::bad_request(format!("the request body is not valid JSON: {e}{hint}"))
+    })?;
     match value {
         Value::Object(map) => Ok(map),
         other => Err(ApiError::bad_request(format!(
@@ -214,17 +206,7 @@ pub fn parse_txn(body: &[u8]) -> Result<Vec<MicroOp>, ApiError> {
             type_name(&ops)
         )));
     };
-    if ops.is_empty() {
-        return Err(ApiError::bad_request(
-            "`ops` is empty; a transaction needs at least one micro-op",
-        ));
-    }
-    if ops.len() > MAX_TXN_OPS {
-        return Err(ApiError::bad_request(format!(
-            "`ops` has {} micro-ops; at most {MAX_TXN_OPS} are allowed",
-            ops.len()
-        )));
-    }
+    limits::check_txn_len(ops.len())?;
     ops.into_iter()
         .enumerate()
         .map(|(i, op)| parse_micro_op(i, op))
@@ -266,10 +248,11 @@ fn parse_micro_op(i: usize, op: Value) -> Result<MicroOp, ApiError> {
             )));
         }
     };
-    check_key(&key).map_err(|e| bad(e.message))?;
+    limits::check_key(&key).map_err(|e| bad(e.message))?;
     if f == MicroFn::Read && !value.is_null() {
         return Err(bad(format!("a read's value must be null, got {value}")));
     }
+    limits::check_value(&value, "its value").map_err(|e| bad(e.message))?;
     Ok(MicroOp {
         f,
         key,

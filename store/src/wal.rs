@@ -17,9 +17,6 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 use tokio::sync::watch;
 
-/// Largest record accepted, in bytes (a larger one would be a bug or corruption).
-const MAX_FRAME: usize = 256 << 20;
-
 /// When the log is synced to the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -205,8 +202,14 @@ fn fatal(path: &Path, e: std::io::Error) -> ! {
 }
 
 fn write_frame(out: &mut impl Write, payload: &[u8]) -> std::io::Result<()> {
+    let len = u32::try_from(payload.len()).map_err(|_| {
+        std::io::Error::other(format!(
+            "a record of {} bytes is past the frame limit of 4 GiB",
+            payload.len()
+        ))
+    })?;
     let mut header = [0u8; 8];
-    header[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+    header[..4].copy_from_slice(&len.to_le_bytes());
     header[4..].copy_from_slice(&crc32(payload).to_le_bytes());
     out.write_all(&header)?;
     out.write_all(payload)
@@ -248,7 +251,7 @@ fn parse_frames(bytes: &[u8]) -> (Vec<Vec<u8>>, usize) {
     while bytes.len() - at >= 8 {
         let len = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
         let crc = u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]);
-        if len > MAX_FRAME || bytes.len() - at - 8 < len {
+        if bytes.len() - at - 8 < len {
             break;
         }
         let payload = &bytes[at + 8..at + 8 + len];

@@ -197,8 +197,11 @@ fn summarize(models: &[ModelVerdict], txns: Option<&Value>) -> String {
 }
 
 /// Checks a history of transactions and returns a report.
+/// Each anomaly says which nodes served its transactions and which faults were in force.
 pub fn check(history: &History, options: &TxnCheckOptions) -> Result<Report, HistoryError> {
-    Ok(analyze(history, options)?.into_report())
+    let mut report = analyze(history, options)?.into_report();
+    crate::situation::annotate_report(history, &mut report);
+    Ok(report)
 }
 
 /// Checks a history of transactions and returns the typed analysis.

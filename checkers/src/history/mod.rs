@@ -3,12 +3,14 @@
 //! A history is a sequence of [`Event`]s (invocations and completions, Jepsen style). This
 //! module reads it from the native JSON Lines format, Jepsen's EDN `history.edn`, or Jepsen log
 //! lines ([`Format`]), validates it strictly, and pairs invocations with their completions into
-//! [`Operation`]s that checkers consume.
+//! [`Operation`]s that checkers consume; [`fault_windows`] pairs its nemesis events into the
+//! faults in force.
 
 mod edn;
 mod edn_history;
 mod error;
 mod event;
+mod faults;
 mod format;
 mod jepsen_log;
 mod jsonl;
@@ -17,6 +19,7 @@ mod pairing;
 pub use edn::{Edn, parse_edn_value};
 pub use error::HistoryError;
 pub use event::{Event, EventKind, Process};
+pub use faults::{FaultWindow, fault_windows, in_force};
 pub use format::{Format, detect_format};
 pub use jsonl::{event_to_json_line, write_jsonl};
 pub use pairing::{Operation, Outcome};

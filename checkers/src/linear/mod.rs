@@ -9,9 +9,12 @@
 //! a `fail` did not (a failed cas is dropped, or checked as a read that saw some other value:
 //! [`FailedCas`]); an `info` or never-completed operation may take effect at any point after its
 //! invocation, or never. The search never reports valid without a witness; with a deadline it
-//! reports unknown rather than guess.
+//! reports unknown rather than guess. Each failing key's anomaly says what kind it is when its
+//! operations tell (stale read, lost write, ...: see `cause`), which nodes served them, and
+//! which faults were in force.
 
 mod cache;
+mod cause;
 mod explain;
 mod links;
 mod model;
@@ -21,6 +24,7 @@ mod runner;
 mod search;
 mod witness;
 
+pub use cause::{CauseKind, NOT_CLASSIFIED};
 pub use explain::{KeyFailure, format_time, key_label, value_label};
 pub use model::{FailedCas, Model};
 
@@ -129,6 +133,7 @@ pub fn check_with_progress(
     let mut failures = Vec::new();
     let (mut states, mut steps) = (0u64, 0u64);
     let mut unknown_keys = Vec::new();
+    let mut classifier = None;
     for (key, (outcome, stats)) in keys.iter().zip(&outcomes) {
         states += stats.states;
         steps += stats.steps;
@@ -143,8 +148,11 @@ pub fn check_with_progress(
                 culprit,
                 state,
             } => {
-                let (failure, anomaly) =
+                let (failure, mut anomaly) =
                     explain::explain(history, opts.model, key, longest, *culprit, *state);
+                classifier
+                    .get_or_insert_with(|| cause::Classifier::new(history, opts.independent))
+                    .attach(key, &failure, &mut anomaly);
                 failures.push(failure);
                 report.anomalies.push(anomaly);
                 Verdict::Invalid

@@ -4,11 +4,15 @@
 //!
 //! A session is a client process; its transactions are ordered by the history. Each guarantee
 //! gets its own anomaly kind, explained in plain words naming the process and operations.
-//! Definitions: `docs/consistency.md`.
+//! Definitions: `docs/consistency.md`. [`check_register_sessions`] judges read-your-writes and
+//! monotonic reads on histories of single-register operations instead.
 
 mod list;
 mod prefix;
 mod register;
+mod register_ops;
+
+pub use register_ops::{GUARANTEES as REGISTER_SESSION_GUARANTEES, check_register_sessions};
 
 use crate::graph::{AnomalyKind, ConsistencyModel, Ctx, DepGraph, Findings, Inference};
 use rustc_hash::FxHashMap;

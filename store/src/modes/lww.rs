@@ -33,10 +33,18 @@ impl Stamp {
 /// written last (the register if its stamp beats every list element).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LwwCell {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::raw_json::tagged_option"
+    )]
     pub reg: Option<(Stamp, Value)>,
     /// List elements, sorted by stamp, no duplicate stamps.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::raw_json::tagged"
+    )]
     pub items: Vec<(Stamp, Value)>,
 }
 

@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::log::log;
 use crate::ops::{Command, RequestOptions};
 use crate::peers::Peers;
+use crate::raw_json;
 use crate::wal::Wal;
 use axum::extract::State as AxState;
 use axum::{Json, Router, routing::post};
@@ -41,11 +42,12 @@ enum Record {
     Remote { origin: String, entry: Arc<Shipped> },
 }
 
-/// Writes from `origin` (possibly none: a probe).
+/// Writes from `origin` (possibly none: a probe). The sender serialises them itself (`E` = raw
+/// JSON), in batches bounded in count and bytes ([`crate::limits::BATCH_BYTES`]).
 #[derive(Debug, Serialize, Deserialize)]
-pub struct ShipRequest {
+pub struct ShipRequest<E = Arc<Shipped>> {
     pub origin: String,
-    pub entries: Vec<Arc<Shipped>>,
+    pub entries: Vec<E>,
 }
 
 /// How far the receiver has applied the origin's writes.
@@ -253,7 +255,7 @@ async fn ship_to(node: Arc<MultiLeader>, i: usize) {
         }
         let request = ShipRequest {
             origin: node.cfg.id.clone(),
-            entries,
+            entries: raw_json::batch(&mut entries.iter(), MAX_BATCH),
         };
         match node
             .peers

@@ -5,6 +5,7 @@
 
 use super::replica::{BatchRequest, BatchResponse, ReplicaOp, ReplicaResult};
 use crate::peers::{PeerError, Peers};
+use crate::raw_json;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -45,16 +46,17 @@ async fn run(peers: Arc<Peers>, i: usize, mut rx: mpsc::UnboundedReceiver<Call>)
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return;
         };
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(call) => batch.push(call),
-                Err(_) => break,
-            }
-        }
+        let mut replies = Vec::new();
+        let mut queued = std::iter::once(first)
+            .chain(std::iter::from_fn(|| rx.try_recv().ok()))
+            .map(|(op, reply)| {
+                replies.push(reply);
+                op
+            });
+        let ops = raw_json::batch(&mut queued, MAX_BATCH);
+        drop(queued);
         let peers = peers.clone();
         tokio::spawn(async move {
-            let (ops, replies): (Vec<ReplicaOp>, Vec<_>) = batch.into_iter().unzip();
             let count = ops.len();
             let answer = peers
                 .post::<_, BatchResponse>(i, "/internal/ll/batch", &BatchRequest { ops })

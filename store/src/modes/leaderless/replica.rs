@@ -23,10 +23,12 @@ pub enum ReplicaResult {
     Merged,
 }
 
-/// A batch of operations (from one coordinator to one replica).
+/// A batch of operations (from one coordinator to one replica). The coordinator serialises them
+/// itself (`O` = raw JSON), in batches bounded in count and bytes
+/// ([`crate::limits::BATCH_BYTES`]).
 #[derive(Debug, Serialize, Deserialize)]
-pub struct BatchRequest {
-    pub ops: Vec<ReplicaOp>,
+pub struct BatchRequest<O = ReplicaOp> {
+    pub ops: Vec<O>,
 }
 
 /// The answers, in the same order.

@@ -15,6 +15,7 @@
 use super::state::{Cell, Data, Entry, Log, LogVersion, Record};
 use super::{Role, SingleLeader};
 use crate::log::log;
+use crate::raw_json;
 use axum::extract::State as AxState;
 use axum::{Json, Router, routing::post};
 use serde::{Deserialize, Serialize};
@@ -24,14 +25,16 @@ use std::time::Instant;
 /// Most entries sent in one request.
 const MAX_BATCH: usize = 4096;
 
-/// Entries (possibly none: a heartbeat) from the leader.
+/// Entries (possibly none: a heartbeat) from the leader. The leader sends them already
+/// serialised (`E` = raw JSON), in batches bounded in count and bytes
+/// ([`crate::limits::BATCH_BYTES`]).
 #[derive(Debug, Serialize, Deserialize)]
-pub struct AppendRequest {
+pub struct AppendRequest<E = Arc<Entry>> {
     pub term: u64,
     pub leader: String,
     /// The entry just before `entries`.
     pub prev: LogVersion,
-    pub entries: Vec<Arc<Entry>>,
+    pub entries: Vec<E>,
     /// The leader's commit index.
     pub commit: u64,
     /// The leader's clock when it read `commit` (ns since the epoch), if it had by then
@@ -89,11 +92,20 @@ pub async fn ship_to(node: Arc<SingleLeader>, i: usize, term: u64) {
         };
         let (sent_up_to, answer) = match &shipment {
             Shipment::Entries(req) => {
+                // Serialised outside the state lock; what the byte budget leaves out goes next.
+                let req = AppendRequest {
+                    term: req.term,
+                    leader: req.leader.clone(),
+                    prev: req.prev,
+                    entries: raw_json::batch(&mut req.entries.iter(), MAX_BATCH),
+                    commit: req.commit,
+                    leader_ts: req.leader_ts,
+                };
                 let up_to = req.prev.index + req.entries.len() as u64;
                 (
                     up_to,
                     node.peers
-                        .post::<_, AppendResponse>(i, "/internal/sl/append", req)
+                        .post::<_, AppendResponse>(i, "/internal/sl/append", &req)
                         .await,
                 )
             }

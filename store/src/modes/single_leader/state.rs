@@ -31,9 +31,9 @@ impl LogVersion {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Effect {
     #[serde(rename = "w")]
-    Write(String, Value),
+    Write(String, #[serde(with = "crate::raw_json")] Value),
     #[serde(rename = "a")]
-    Append(String, Value),
+    Append(String, #[serde(with = "crate::raw_json")] Value),
 }
 
 /// One log entry: every effect of one client write, applied atomically.
@@ -49,8 +49,11 @@ pub struct Entry {
 /// What a key holds on this node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Cell {
-    Register(Value, LogVersion),
-    List(Vec<Value>, LogVersion),
+    Register(#[serde(with = "crate::raw_json")] Value, LogVersion),
+    List(
+        #[serde(deserialize_with = "crate::raw_json::list")] Vec<Value>,
+        LogVersion,
+    ),
 }
 
 /// The data produced by the applied log.
