@@ -271,3 +271,73 @@ fn every_workload_that_expects_valid_names_its_counterpart() {
     }
     assert!(checked >= 8, "{checked}");
 }
+
+fn results_of(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_lost_write_is_named_after_an_async_leader_dies_under_lag() {
+    // single-leader-sync's counterpart: async replication, leader reads, every link delayed by
+    // 50 ms; only leader kills, so the writes of a dead leader's last ~50 ms are lost.
+    let out = tempfile::tempdir().unwrap();
+    let (code, stderr, dir) = run(
+        &[
+            workload("single-leader-sync").to_str().unwrap(),
+            "--counterpart",
+            "--faults",
+            "kill-leader",
+            "--time-limit",
+            "10s",
+        ],
+        out.path(),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let results = results_of(&dir);
+    let linear = results["checkers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["checker"] == "linearizability")
+        .expect("a linearizability report");
+    let lost: u64 = linear["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["details"]["cause"]["counts"]["lost-write"].as_u64())
+        .sum();
+    assert!(lost > 0, "no anomaly names a lost write: {stderr}");
+    assert!(stderr.contains("lost write"), "the summary names the cause: {stderr}");
+    let guarantee = results["guarantees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["guarantee"] == "no-lost-writes")
+        .unwrap();
+    assert_eq!(guarantee["status"], "broken", "{guarantee}");
+}
+
+#[test]
+fn availability_expectations_are_checked_one_met_one_missed() {
+    // Sync replication with a follower down: writes stall (met), and a wrong expectation that
+    // they stay available is missed, which fails the run's expectation although the verdict is
+    // the expected one.
+    let out = tempfile::tempdir().unwrap();
+    let wrong = "\n[[expect.availability]]\nfault = \"any\"\nop = \"write\"\nmetric = \"ok-rate\"\nat_least = 0.9\nbecause = \"wrong on purpose\"\n\n[counterpart]";
+    let path = workload_variant(out.path(), "single-leader-sync-follower-down", &[("\n[counterpart]", wrong)]);
+    let (code, stderr, dir) = run(
+        &[path.to_str().unwrap(), "--check-expectation", "--time-limit", "8s"],
+        out.path(),
+    );
+    let results = results_of(&dir);
+    assert_eq!(results["verdict"], "valid", "{stderr}");
+    let outcomes = results["availability_expectations"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+    let met: Vec<bool> = outcomes.iter().map(|o| o["met"].as_bool().unwrap()).collect();
+    assert_eq!(met, [true, true, false], "writes stall, reads stay, the wrong one is missed: {outcomes:?}");
+    let stalled = outcomes[0]["measured"].as_f64().unwrap();
+    assert!(stalled <= 0.2, "{stalled}");
+    assert_eq!(results["expectation_met"], false);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("NOT MET"), "{stderr}");
+}
