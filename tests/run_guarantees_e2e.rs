@@ -218,10 +218,10 @@ fn an_async_leader_killed_under_lag_loses_acknowledged_writes() {
 
 #[test]
 fn without_their_guarantee_valid_workloads_are_caught() {
-    // One per family of guarantee: replication (sync -> async), routing (read-your-writes by
-    // position -> any node), quorums (W = N -> W = 1).
+    // One per family of guarantee: replication (semi-sync -> async under leader kills; lost
+    // appends), routing (read-your-writes by position -> any node), quorums (W = N -> W = 1).
     for name in [
-        "single-leader-sync",
+        "single-leader-semi-sync-kill-leader",
         "single-leader-ryw-position",
         "leaderless-w3-r1",
     ] {
@@ -278,13 +278,26 @@ fn results_of(dir: &Path) -> Value {
 
 #[test]
 fn a_lost_write_is_named_after_an_async_leader_dies_under_lag() {
-    // single-leader-sync's counterpart: async replication, leader reads, every link delayed by
-    // 50 ms; only leader kills, so the writes of a dead leader's last ~50 ms are lost.
+    // single-leader-sync made async (its counterpart), writes mostly, over more keys and values
+    // so that a lost write is rarely read before its leader dies: leader reads, every link
+    // delayed by 50 ms, only leader kills, so the writes of a dead leader's last ~50 ms are lost.
     let out = tempfile::tempdir().unwrap();
+    let path = workload_variant(
+        out.path(),
+        "single-leader-sync",
+        &[
+            ("replication = \"sync\"", "replication = \"async\""),
+            (
+                "mix = { read = 2, write = 1, cas = 1 }",
+                "mix = { read = 1, write = 3 }",
+            ),
+            ("keys = 3", "keys = 6"),
+            ("values = 5", "values = 100"),
+        ],
+    );
     let (code, stderr, dir) = run(
         &[
-            workload("single-leader-sync").to_str().unwrap(),
-            "--counterpart",
+            path.to_str().unwrap(),
             "--faults",
             "kill-leader",
             "--time-limit",
@@ -307,7 +320,10 @@ fn a_lost_write_is_named_after_an_async_leader_dies_under_lag() {
         .filter_map(|a| a["details"]["cause"]["counts"]["lost-write"].as_u64())
         .sum();
     assert!(lost > 0, "no anomaly names a lost write: {stderr}");
-    assert!(stderr.contains("lost write"), "the summary names the cause: {stderr}");
+    assert!(
+        stderr.contains("lost write"),
+        "the summary names the cause: {stderr}"
+    );
     let guarantee = results["guarantees"]
         .as_array()
         .unwrap()
@@ -324,9 +340,18 @@ fn availability_expectations_are_checked_one_met_one_missed() {
     // the expected one.
     let out = tempfile::tempdir().unwrap();
     let wrong = "\n[[expect.availability]]\nfault = \"any\"\nop = \"write\"\nmetric = \"ok-rate\"\nat_least = 0.9\nbecause = \"wrong on purpose\"\n\n[counterpart]";
-    let path = workload_variant(out.path(), "single-leader-sync-follower-down", &[("\n[counterpart]", wrong)]);
+    let path = workload_variant(
+        out.path(),
+        "single-leader-sync-follower-down",
+        &[("\n[counterpart]", wrong)],
+    );
     let (code, stderr, dir) = run(
-        &[path.to_str().unwrap(), "--check-expectation", "--time-limit", "8s"],
+        &[
+            path.to_str().unwrap(),
+            "--check-expectation",
+            "--time-limit",
+            "8s",
+        ],
         out.path(),
     );
     let results = results_of(&dir);
@@ -334,7 +359,11 @@ fn availability_expectations_are_checked_one_met_one_missed() {
     let outcomes = results["availability_expectations"].as_array().unwrap();
     assert_eq!(outcomes.len(), 3, "{outcomes:?}");
     let met: Vec<bool> = outcomes.iter().map(|o| o["met"].as_bool().unwrap()).collect();
-    assert_eq!(met, [true, true, false], "writes stall, reads stay, the wrong one is missed: {outcomes:?}");
+    assert_eq!(
+        met,
+        [true, true, false],
+        "writes stall, reads stay, the wrong one is missed: {outcomes:?}"
+    );
     let stalled = outcomes[0]["measured"].as_f64().unwrap();
     assert!(stalled <= 0.2, "{stalled}");
     assert_eq!(results["expectation_met"], false);
