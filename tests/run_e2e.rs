@@ -1,6 +1,7 @@
 //! End-to-end runs of `faultline run`: real node processes, real proxies, real faults, about
 //! ten seconds each. A configuration that must pass passes; one that must break is caught with
-//! exit code 1 and an explanation; Ctrl-C leaves a readable history and no process behind.
+//! exit code 1 and an explanation; a node that dies outside the nemesis fails the run; Ctrl-C
+//! heals, exits 2, and leaves a readable history and no process behind.
 
 mod process_support;
 
@@ -164,21 +165,73 @@ fn ctrl_c_stops_everything_and_still_checks_what_was_recorded() {
     let status = wait_with_timeout(&mut child, Duration::from_secs(60));
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-    assert!(
-        matches!(status, Some(0) | Some(1) | Some(2)),
-        "exit {status:?}: {stderr}"
-    );
+    assert_eq!(status, Some(2), "an interrupted run exits 2: {stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     let run = latest_run(out.path());
     let history = History::load(&run.join("history.jsonl"), None).expect("the history is readable");
     assert!(history.ops.len() > 25);
+    let last = history.events.last().unwrap();
+    assert_eq!(last.f, "heal-all", "the heal is the last event recorded");
+    assert_eq!(last.value["interrupted"], true);
     let r = results(&run);
     assert_eq!(r["interrupted"], true);
+    assert_eq!(r["exit_code"], 2);
     assert_eq!(
         processes_mentioning(&marker),
         Vec::<String>::new(),
         "no node outlives the run"
     );
+}
+
+#[test]
+fn a_node_that_exits_outside_the_nemesis_fails_the_run() {
+    let out = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(binary())
+        .arg("run")
+        .arg(workload("single-leader-sync"))
+        .args(["--time-limit", "8s", "--faults", "none", "--out"])
+        .arg(out.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let marker = out.path().to_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let node = loop {
+        let history = std::fs::read_to_string(out.path().join("latest/history.jsonl")).unwrap_or_default();
+        let n3 = processes_mentioning(&marker)
+            .into_iter()
+            .find(|p| p.contains("--id n3 "));
+        if history.lines().count() > 200
+            && let Some(n3) = n3
+        {
+            break n3;
+        }
+        assert!(Instant::now() < deadline, "the run never started recording");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Not the nemesis: a crash, as far as the harness can tell.
+    let pid: i32 = node.split(':').next().unwrap().parse().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("n3 exited on its own"), "{stderr}");
+    assert!(stderr.contains("the run FAILS"), "{stderr}");
+    let run = latest_run(out.path());
+    let history = History::load(&run.join("history.jsonl"), None).unwrap();
+    let exited: Vec<_> = history
+        .nemesis
+        .iter()
+        .map(|&i| &history.events[i])
+        .filter(|e| e.f == "node-exited")
+        .collect();
+    assert_eq!(exited.len(), 1, "recorded once");
+    assert_eq!(exited[0].value["node"], "n3");
+    let r = results(&run);
+    assert_eq!(r["node_exits"][0]["node"], "n3");
+    assert_eq!(r["expectation_met"], false);
+    assert_eq!(processes_mentioning(&marker), Vec::<String>::new());
 }
 
 fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> Option<i32> {

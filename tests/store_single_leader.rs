@@ -206,6 +206,47 @@ async fn async_follower_reads_are_stale_and_read_your_writes_waits() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn read_your_writes_by_timestamp_waits_until_the_node_is_current() {
+    let t = TestCluster::start_proxied(3, &["--replication", "async"]).await;
+    let c = &t.client;
+    t.wait_leader(&ALL, WAIT).await;
+    assert!(c.write("n1", "x", json!(1), &Options::default()).await.is_ok());
+    wait_value(c, "n3", "x", &any(), WAIT, |v| *v == json!(1)).await;
+    t.set_link("n1", "n3", false);
+    assert!(c.write("n1", "x", json!(2), &Options::default()).await.is_ok());
+    let acked_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let ryw = Options {
+        read: Some("any".into()),
+        after_ts: Some(acked_at),
+        ..Options::default()
+    };
+    // n3 hears nothing from the leader: it cannot claim to be current, so it refuses.
+    let behind = c.read("n3", "x", &ryw).await;
+    assert_eq!(
+        (behind.kind(), behind.failure().map(|f| f.code.as_str())),
+        ("fail", Some("behind")),
+        "{behind:?}"
+    );
+    assert_eq!(ok_value(c.read("n2", "x", &ryw).await, "n2 is current"), json!(2));
+    assert_eq!(ok_value(c.read("n1", "x", &ryw).await, "the leader"), json!(2));
+    t.set_link("n1", "n3", true);
+    assert_eq!(
+        ok_value(c.read("n3", "x", &ryw).await, "n3 after the heal"),
+        json!(2)
+    );
+    // With no write since, the heartbeats alone keep a follower current.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let later = Options {
+        after_ts: Some(acked_at + 150_000_000),
+        ..ryw
+    };
+    assert_eq!(ok_value(c.read("n3", "x", &later).await, "idle"), json!(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn sync_needs_every_follower_and_semi_sync_one() {
     let semi = TestCluster::start_proxied(3, &["--replication", "semi-sync"]).await;
     semi.wait_leader(&ALL, WAIT).await;

@@ -5,7 +5,8 @@
 //!
 //! Only the load phase counts: operations invoked before the harness's final `heal-all` (the
 //! final reads that follow it, on a healed and settled cluster, would flatter every rate). An
-//! operation belongs to the fault window it was invoked in, and counts as available there only
+//! operation belongs to the fault window it was invoked in (where windows overlap, as a standing
+//! link delay does with the scheduled faults, the one that started last), and counts as available there only
 //! if it succeeded before that fault was healed (one that waited the fault out counts as late). Operation types: `read`, `write`
 //! and `cas` for register histories; a transaction is a `read` when all its micro-ops read, a
 //! `write` otherwise; any other function counts under its own name.
@@ -219,9 +220,14 @@ pub fn measure(history: &History, windows: &[FaultWindow]) -> Availability {
     let mut fault_free = ByType::default();
     let mut per_window: Vec<ByType> = windows.iter().map(|_| ByType::default()).collect();
     for (o, t) in load.iter().zip(&types) {
+        // Where windows overlap (a standing link delay under scheduled faults), the operation
+        // counts in the one that started last: the fault most specific to its moment.
         let slot = windows
             .iter()
-            .position(|w| w.start <= o.invoke && o.invoke < window_end(w));
+            .enumerate()
+            .filter(|(_, w)| w.start <= o.invoke && o.invoke < window_end(w))
+            .max_by_key(|(i, w)| (w.start, *i))
+            .map(|(i, _)| i);
         let healed_first = slot.is_some_and(|i| o.complete.is_some_and(|c| c > window_end(&windows[i])));
         let counts = match slot {
             Some(i) => per_window[i].get(t),
@@ -512,6 +518,67 @@ mod tests {
         assert_eq!((stall.from_s, stall.to_s), (0.1, 3.15));
         assert_eq!(stall.faults, vec!["kill-follower n2"]);
         assert_eq!(a.load_to_s, Some(4.0));
+    }
+
+    #[test]
+    fn under_a_standing_delay_an_operation_counts_in_the_scheduled_fault_it_met() {
+        let h = history(&[
+            (
+                0,
+                -1,
+                "info",
+                "start-delay",
+                r#"{"kind":"delay","standing":true}"#,
+                "",
+            ),
+            (10, 0, "invoke", "write", "1", ""),
+            (100, 0, "ok", "write", "1", ""),
+            (
+                1000,
+                -1,
+                "info",
+                "start-partition",
+                r#"{"kind":"partition-one","node":"n2"}"#,
+                "",
+            ),
+            (1100, 0, "invoke", "write", "2", ""),
+            (1200, 0, "fail", "write", "2", "no_quorum: 2 of 3"),
+            (
+                2000,
+                -1,
+                "info",
+                "stop-partition",
+                r#"{"kind":"partition-one"}"#,
+                "",
+            ),
+            (2100, 0, "invoke", "write", "3", ""),
+            (2200, 0, "ok", "write", "3", ""),
+            (
+                3000,
+                -1,
+                "info",
+                "stop-delay",
+                r#"{"kind":"delay","standing":true}"#,
+                "",
+            ),
+            (3000, -1, "info", "heal-all", r#"{"kind":"heal-all"}"#, ""),
+        ]);
+        let a = measure(&h, &fault_windows(&h));
+        let count = |kind: &str| {
+            let w = a.windows.iter().find(|w| w.kind == kind).unwrap();
+            let o = &w.ops.iter().find(|o| o.op == "write").unwrap().outcomes;
+            (o.ok, o.fail)
+        };
+        assert_eq!(
+            count("partition-one"),
+            (0, 1),
+            "the partition's write counts there"
+        );
+        assert_eq!(
+            count("delay"),
+            (2, 0),
+            "the others count under the standing delay alone"
+        );
     }
 
     #[test]

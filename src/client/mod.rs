@@ -99,6 +99,9 @@ pub struct Options {
     pub read: Option<String>,
     /// Read-your-writes: serve only once the node has applied this log position.
     pub after: Option<u64>,
+    /// Read-your-writes by timestamp: serve only once the node is current as of this time
+    /// (nanoseconds since the Unix epoch).
+    pub after_ts: Option<u64>,
     pub n: Option<usize>,
     pub r: Option<usize>,
     pub w: Option<usize>,
@@ -110,7 +113,11 @@ impl Options {
         if let Some(r) = &self.read {
             parts.push(format!("read={}", encode(r)));
         }
-        let numbers = [("after", self.after), ("n", self.n.map(|v| v as u64))];
+        let numbers = [
+            ("after", self.after),
+            ("after_ts", self.after_ts),
+            ("n", self.n.map(|v| v as u64)),
+        ];
         let more = [("r", self.r.map(|v| v as u64)), ("w", self.w.map(|v| v as u64))];
         for (name, v) in numbers.into_iter().chain(more) {
             if let Some(v) = v {

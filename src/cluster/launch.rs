@@ -189,6 +189,14 @@ impl NodeProcess {
         (child.state() == ChildState::Exited).then(|| child.exit_description())
     }
 
+    /// If the process exited on its own, how it ended; the node then counts as not running
+    /// (so a heal restarts it). Each exit is reported once.
+    pub fn take_exit(&mut self) -> Option<String> {
+        let description = self.exited()?;
+        self.child = None;
+        Some(description)
+    }
+
     /// Pauses the process (SIGSTOP), returning once the kernel reports it stopped.
     pub fn pause(&mut self) -> anyhow::Result<()> {
         let id = &self.spec.id;

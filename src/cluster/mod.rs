@@ -156,6 +156,16 @@ impl Cluster {
         self.nodes[node].resume()
     }
 
+    /// The nodes whose process ended on its own (not killed by the harness) since the last
+    /// call, with how each ended. They count as down from then on.
+    pub fn take_unexpected_exits(&mut self) -> Vec<(usize, String)> {
+        self.nodes
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, node)| node.take_exit().map(|how| (i, how)))
+            .collect()
+    }
+
     /// Kills every node (the network goes when the cluster is dropped).
     pub fn stop(&mut self) {
         for node in &mut self.nodes {

@@ -1,6 +1,6 @@
 //! The `faultline node` flags for a workload's cluster section.
 
-use crate::workload::{ClusterConfig, Fsync, ReadRouting, Replication, StoreMode};
+use crate::workload::{ClusterConfig, Fsync, Replication, StoreMode};
 use std::time::Duration;
 
 /// Flags common to every node of the cluster (id, address, peers and data directory aside).
@@ -20,12 +20,8 @@ pub fn node_flags(cluster: &ClusterConfig, client_timeout: Duration) -> Vec<Stri
                 Replication::SemiSync => "semi-sync",
                 Replication::Async => "async",
             };
+            // Reads: the clients name the read mode on every request (see run::routing).
             push("--replication", replication.into());
-            let reads = match cluster.reads.unwrap_or(ReadRouting::Leader) {
-                ReadRouting::Leader => "leader",
-                ReadRouting::Any | ReadRouting::ReadYourWrites => "any",
-            };
-            push("--reads", reads.into());
         }
         StoreMode::MultiLeader => push("--mode", "multi-leader".into()),
         StoreMode::Leaderless => {
@@ -56,12 +52,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn single_leader_read_your_writes_reads_any_node() {
+    fn single_leader_flags() {
         let c = ClusterConfig {
             mode: StoreMode::SingleLeader,
             nodes: 3,
             replication: Some(Replication::SemiSync),
-            reads: Some(ReadRouting::ReadYourWrites),
             n: None,
             r: None,
             w: None,
@@ -71,7 +66,7 @@ mod tests {
         let f = node_flags(&c, Duration::from_millis(1500)).join(" ");
         assert_eq!(
             f,
-            "--mode single-leader --replication semi-sync --reads any --fsync never --op-timeout-ms 1000 --ryw-wait-ms 500 --heartbeat-ms 20"
+            "--mode single-leader --replication semi-sync --fsync never --op-timeout-ms 1000 --ryw-wait-ms 500 --heartbeat-ms 20"
         );
     }
 }

@@ -1,7 +1,9 @@
-//! The harness's network: one [`LinkProxy`] per ordered pair of nodes, and partitions applied
-//! as sets of cut directed links.
+//! The harness's network: one [`LinkProxy`] per ordered pair of nodes, and the nemesis's network
+//! faults applied to them in layers: *standing* conditions on every link for the whole run (e.g.
+//! a constant delay), a scheduled *degradation* (delay, bandwidth, drops) on every link, and a
+//! partition (a set of cut directed links). Each link gets the combination of the layers.
 
-use super::LinkProxy;
+use super::{LinkConditions, LinkProxy};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
@@ -18,6 +20,8 @@ pub struct Network {
     /// `links[from][to]`, `None` on the diagonal.
     links: Vec<Vec<Option<LinkProxy>>>,
     cut: BTreeSet<(usize, usize)>,
+    standing: LinkConditions,
+    degraded: LinkConditions,
 }
 
 fn placeholder() -> SocketAddr {
@@ -44,6 +48,8 @@ impl Network {
             n,
             links,
             cut: BTreeSet::new(),
+            standing: LinkConditions::default(),
+            degraded: LinkConditions::default(),
         })
     }
 
@@ -82,31 +88,60 @@ impl Network {
         }
     }
 
-    /// Makes exactly the given directed links cut (heals every other link).
-    pub fn set_cut(&mut self, cut: &BTreeSet<(usize, usize)>) {
+    /// Gives every link the combination of the layers in force.
+    fn apply(&self) {
+        let everywhere = self.standing.combine(&self.degraded);
         for from in 0..self.n {
             for to in 0..self.n {
-                if from == to {
-                    continue;
-                }
-                if cut.contains(&(from, to)) {
-                    self.link(from, to).cut();
-                } else {
-                    self.link(from, to).heal();
+                if from != to {
+                    let mut c = everywhere;
+                    c.cut = self.cut.contains(&(from, to));
+                    self.link(from, to).set_conditions(c);
                 }
             }
         }
-        self.cut = cut.clone();
     }
 
-    /// Heals every link.
-    pub fn heal_all(&mut self) {
+    /// Makes exactly the given directed links cut (heals every other cut).
+    pub fn set_cut(&mut self, cut: &BTreeSet<(usize, usize)>) {
+        self.cut = cut.clone();
+        self.apply();
+    }
+
+    /// Heals every cut link (other conditions stay).
+    pub fn heal_partition(&mut self) {
         self.set_cut(&BTreeSet::new());
+    }
+
+    /// Conditions on every link for as long as they are set (until [`Network::heal_all`]).
+    pub fn set_standing(&mut self, conditions: LinkConditions) {
+        self.standing = conditions;
+        self.apply();
+    }
+
+    /// A scheduled degradation of every link, on top of the standing conditions; healed by
+    /// setting the default conditions.
+    pub fn set_degraded(&mut self, conditions: LinkConditions) {
+        self.degraded = conditions;
+        self.apply();
+    }
+
+    /// Heals everything: no cut, no degradation, no standing conditions.
+    pub fn heal_all(&mut self) {
+        self.cut.clear();
+        self.standing = LinkConditions::default();
+        self.degraded = LinkConditions::default();
+        self.apply();
     }
 
     /// The directed links currently cut.
     pub fn cut_links(&self) -> &BTreeSet<(usize, usize)> {
         &self.cut
+    }
+
+    /// The conditions on the link `from -> to` now.
+    pub fn conditions(&self, from: usize, to: usize) -> LinkConditions {
+        self.link(from, to).conditions()
     }
 
     /// Bytes forwarded over all links so far.
@@ -162,5 +197,32 @@ mod tests {
         assert!(reaches(b_to_a).await, "1 -> 0 still flows");
         net.heal_all();
         assert!(reaches(a_to_b).await);
+    }
+
+    #[tokio::test]
+    async fn layers_combine_and_heal_separately() {
+        let mut net = Network::start(3).await.unwrap();
+        let ms = Duration::from_millis;
+        let standing = LinkConditions {
+            delay: ms(10),
+            ..Default::default()
+        };
+        net.set_standing(standing);
+        net.set_degraded(LinkConditions {
+            delay: ms(5),
+            bandwidth: Some(100),
+            ..Default::default()
+        });
+        net.set_cut(&BTreeSet::from([(0, 1)]));
+        let c = net.conditions(0, 1);
+        assert!(c.cut);
+        assert_eq!((c.delay, c.bandwidth), (ms(15), Some(100)));
+        assert!(!net.conditions(1, 0).cut);
+        net.heal_partition();
+        net.set_degraded(LinkConditions::default());
+        assert_eq!(net.conditions(0, 1), standing, "the standing delay stays");
+        assert_eq!(net.conditions(2, 0), standing);
+        net.heal_all();
+        assert_eq!(net.conditions(0, 1), LinkConditions::default());
     }
 }

@@ -163,6 +163,21 @@ fn sample_points(samples: &[Sample]) -> (Vec<Sample>, Option<String>) {
     (points, Some(note))
 }
 
+/// An axis tick as a person writes it: about four significant digits, no trailing zeros, so
+/// floating-point noise (`0.30000000000000004`) never shows.
+fn tick_label(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return "0".into();
+    }
+    let decimals = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+    let text = format!("{v:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
 fn drawing_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing a plot: {e:?}")
 }
@@ -199,6 +214,8 @@ fn latency_plot(
             .label_style((FAMILY, 14))
             .axis_desc_style((FAMILY, 16))
             .light_line_style(RGBColor(238, 238, 238))
+            .x_label_formatter(&|v| tick_label(*v))
+            .y_label_formatter(&|v| tick_label(*v))
             .draw()
             .map_err(drawing_error)?;
         shade_faults(&mut chart, windows, y0, y1)?;
@@ -274,6 +291,8 @@ fn throughput_plot(
             .label_style((FAMILY, 14))
             .axis_desc_style((FAMILY, 16))
             .light_line_style(RGBColor(238, 238, 238))
+            .x_label_formatter(&|v| tick_label(*v))
+            .y_label_formatter(&|v| tick_label(*v))
             .draw()
             .map_err(drawing_error)?;
         shade_faults(&mut chart, windows, 0.0, y1)?;
@@ -425,6 +444,24 @@ mod tests {
             "{note}"
         );
         assert!(plots[0].svg.matches("<circle").count() <= MAX_POINTS + 10);
+    }
+
+    #[test]
+    fn ticks_print_without_floating_point_noise() {
+        assert_eq!(tick_label(0.1 + 0.2), "0.3");
+        assert_eq!(tick_label(0.001), "0.001");
+        assert_eq!(tick_label(12.5), "12.5");
+        assert_eq!(tick_label(1000.0), "1000");
+        assert_eq!(tick_label(3.0), "3");
+        let h = history(500);
+        let plots = plots(&HistoryView::new(&h), &[]).unwrap();
+        for p in &plots {
+            assert!(
+                !p.svg.contains("0000000"),
+                "a tick with float noise in {}",
+                p.title
+            );
+        }
     }
 
     #[test]

@@ -29,6 +29,11 @@ pub fn run_checkers(workload: &Workload, history_path: &Path) -> anyhow::Result<
                 opts.all_keys = true;
                 linear::check(&history, &opts)?.report
             }
+            CheckerName::RwRegister => {
+                let args = TxnArgs::from_model_names(&workload.check.consistency_models)
+                    .map_err(|m| crate::exit::BadInput(format!("check.consistency_models: {m}")))?;
+                check_history(&history, TxnModel::RwRegister, &args)?
+            }
             CheckerName::ListAppend => {
                 let args = TxnArgs::from_model_names(&workload.check.consistency_models)
                     .map_err(|m| crate::exit::BadInput(format!("check.consistency_models: {m}")))?;

@@ -1,62 +1,13 @@
-//! Performs a generated operation against the store: picks the node to ask (leader, home node
-//! or a random node, per the cluster's design and read routing), follows `not_leader` hints,
-//! and turns the store's answer into the completion the history records.
+//! Performs a generated operation against the store: asks the node its routing policy picks
+//! (see [`super::routing`]), retries definite refusals at another node within the operation
+//! (following `not_leader` hints), and turns the store's answer into the completion the history
+//! records.
 
+use super::routing::{Access, Routing, Session};
 use crate::client::{Failure, Options, Outcome, StoreClient};
 use crate::workload::generator::GenOp;
-use crate::workload::{ReadRouting, StoreMode};
 use faultline_checkers::history::EventKind;
-use rand::RngExt;
-use rand::rngs::Xoshiro256PlusPlus;
 use serde_json::{Map, Value};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// No leader known.
-const NO_LEADER: usize = usize::MAX;
-
-/// How clients reach the cluster; shared by every client.
-pub struct Routing {
-    pub mode: StoreMode,
-    pub reads: ReadRouting,
-    pub ids: Vec<String>,
-    /// The node clients believe leads (single-leader), learnt from `not_leader` answers.
-    leader_hint: AtomicUsize,
-}
-
-impl Routing {
-    pub fn new(mode: StoreMode, reads: ReadRouting, ids: Vec<String>) -> Arc<Routing> {
-        Arc::new(Routing {
-            mode,
-            reads,
-            ids,
-            leader_hint: AtomicUsize::new(NO_LEADER),
-        })
-    }
-
-    fn leader(&self) -> Option<usize> {
-        let l = self.leader_hint.load(Ordering::Relaxed);
-        (l != NO_LEADER).then_some(l)
-    }
-
-    /// Records which node is believed to lead.
-    pub fn set_leader(&self, node: Option<usize>) {
-        self.leader_hint
-            .store(node.unwrap_or(NO_LEADER), Ordering::Relaxed);
-    }
-
-    fn index_of(&self, id: &str) -> Option<usize> {
-        self.ids.iter().position(|i| i == id)
-    }
-}
-
-/// One client's session: its process id, home node, and the log position of its last write.
-pub struct Session {
-    pub process: u64,
-    pub home: usize,
-    pub last_write_pos: Option<u64>,
-    pub rng: Xoshiro256PlusPlus,
-}
 
 /// The completion to record for an operation.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,84 +18,54 @@ pub struct Completion {
     pub extra: Map<String, Value>,
 }
 
-/// Where a request goes first, and with which options.
-fn route(op: &GenOp, routing: &Routing, session: &mut Session) -> (usize, Options) {
-    let n = routing.ids.len();
-    let is_read = op.f == "read" || (op.f == "txn" && read_only(&op.value));
-    let mut opts = Options::default();
-    let node = match routing.mode {
-        StoreMode::SingleLeader => match (is_read, routing.reads) {
-            (true, ReadRouting::Any) => {
-                opts.read = Some("any".into());
-                session.rng.random_range(0..n)
-            }
-            (true, ReadRouting::ReadYourWrites) => {
-                opts.read = Some("any".into());
-                opts.after = session.last_write_pos;
-                session.rng.random_range(0..n)
-            }
-            _ => {
-                if is_read {
-                    opts.read = Some("leader".into());
-                }
-                routing.leader().unwrap_or(session.home)
-            }
-        },
-        StoreMode::MultiLeader | StoreMode::Leaderless => session.home,
-    };
-    (node, opts)
+/// Reads (served per the read policy) and writes (everything else, which may change state).
+pub fn access_of(op: &GenOp) -> Access {
+    let read_only_txn = op.f == "txn"
+        && op
+            .value
+            .as_array()
+            .is_some_and(|ops| ops.iter().all(|m| m.get(0).and_then(Value::as_str) == Some("r")));
+    if op.f == "read" || read_only_txn {
+        Access::Read
+    } else {
+        Access::Write
+    }
 }
 
-fn read_only(micro_ops: &Value) -> bool {
-    micro_ops
-        .as_array()
-        .is_some_and(|ops| ops.iter().all(|m| m.get(0).and_then(Value::as_str) == Some("r")))
-}
-
-/// Performs `op` and returns its completion. Definite refusals that say where to go instead
-/// are followed within the one operation: `not_leader` to the named leader, and a node that
-/// cannot be connected to (down: nothing happened) to the next node.
+/// Performs `op` (first at `target`, if given and the attempt need not reach the leader) and
+/// returns its completion. A definite refusal (nothing happened) is retried at the node the
+/// routing names next, each node at most once; a timeout is recorded as it is (`info`) and
+/// makes the node a suspect for the next operations.
 pub async fn execute(
     client: &StoreClient,
     routing: &Routing,
     session: &mut Session,
     op: &GenOp,
+    target: Option<usize>,
 ) -> Completion {
-    let n = routing.ids.len();
-    let (mut node, opts) = route(op, routing, session);
-    let mut outcome = call(client, &routing.ids[node], op, &opts).await;
-    for _ in 0..n + 2 {
-        let Outcome::Fail(Failure { code, leader, .. }) = &outcome else {
-            break;
-        };
-        let next = match code.as_str() {
-            "connect" => {
-                if routing.leader() == Some(node) {
-                    routing.set_leader(None);
-                }
-                (node + 1) % n
-            }
-            "not_leader" => match leader.as_deref().and_then(|l| routing.index_of(l)) {
-                Some(l) if l != node => {
-                    routing.set_leader(Some(l));
-                    l
-                }
-                _ => break,
-            },
-            _ => break,
-        };
-        node = next;
-        outcome = call(client, &routing.ids[node], op, &opts).await;
-    }
-    if let Outcome::Ok(s) = &outcome
-        && routing.mode == StoreMode::SingleLeader
-        && op.f != "read"
-        && !read_only(&op.value)
+    let access = access_of(op);
+    let mut attempt = routing.first_attempt(access, session);
+    if let Some(node) = target
+        && !attempt.to_leader
     {
-        session.last_write_pos = Some(s.pos.max(session.last_write_pos.unwrap_or(0)));
-        routing.set_leader(routing.index_of(&s.node));
+        attempt.node = node;
     }
-    completion(op, outcome)
+    let mut tried = vec![false; routing.ids.len()];
+    loop {
+        tried[attempt.node] = true;
+        let outcome = call(client, &routing.ids[attempt.node], op, &attempt.opts).await;
+        match &outcome {
+            Outcome::Ok(s) => routing.observe_ok(&attempt, access, s.pos, session),
+            Outcome::Info(failure) => routing.observe_info(&attempt, failure),
+            Outcome::Fail(failure) => {
+                if let Some(next) = routing.next_attempt(&attempt, failure, &tried) {
+                    attempt = next;
+                    continue;
+                }
+            }
+        }
+        return completion(op, outcome);
+    }
 }
 
 async fn call(client: &StoreClient, node: &str, op: &GenOp, opts: &Options) -> Outcome {
@@ -197,17 +118,7 @@ fn failed(kind: EventKind, op: &GenOp, f: Failure, mut extra: Map<String, Value>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
     use serde_json::json;
-
-    fn session() -> Session {
-        Session {
-            process: 0,
-            home: 1,
-            last_write_pos: Some(7),
-            rng: Xoshiro256PlusPlus::seed_from_u64(1),
-        }
-    }
 
     fn op(f: &'static str, value: Value) -> GenOp {
         GenOp {
@@ -218,29 +129,14 @@ mod tests {
     }
 
     #[test]
-    fn routes_by_design_and_read_mode() {
-        let ids = vec!["n1".into(), "n2".into(), "n3".into()];
-        let r = Routing::new(StoreMode::SingleLeader, ReadRouting::ReadYourWrites, ids.clone());
-        r.set_leader(Some(2));
-        let (node, opts) = route(&op("write", json!(3)), &r, &mut session());
-        assert_eq!((node, opts.read, opts.after), (2, None, None));
-        let (_, opts) = route(&op("read", Value::Null), &r, &mut session());
-        assert_eq!((opts.read.as_deref(), opts.after), (Some("any"), Some(7)));
-        let txn = GenOp {
-            f: "txn",
-            key: None,
-            value: json!([["r", 1, null]]),
-        };
-        assert_eq!(route(&txn, &r, &mut session()).1.read.as_deref(), Some("any"));
-        let r = Routing::new(StoreMode::SingleLeader, ReadRouting::Leader, ids.clone());
-        let (node, opts) = route(&op("read", Value::Null), &r, &mut session());
+    fn reads_and_read_only_transactions_are_reads() {
+        assert_eq!(access_of(&op("read", Value::Null)), Access::Read);
+        assert_eq!(access_of(&op("cas", json!([1, 2]))), Access::Write);
+        assert_eq!(access_of(&op("txn", json!([["r", 1, null]]))), Access::Read);
         assert_eq!(
-            (node, opts.read.as_deref()),
-            (1, Some("leader")),
-            "no leader known: ask the home node"
+            access_of(&op("txn", json!([["r", 1, null], ["append", 1, 3]]))),
+            Access::Write
         );
-        let r = Routing::new(StoreMode::Leaderless, ReadRouting::Leader, ids);
-        assert_eq!(route(&op("write", json!(1)), &r, &mut session()).0, 1);
     }
 
     #[test]

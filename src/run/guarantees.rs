@@ -108,10 +108,12 @@ pub fn assess(workload: &Workload, history_path: &Path, reports: &[Report]) -> a
         .iter()
         .map(|e| e.evaluate(&availability))
         .collect();
-    let guarantee_checks = vec![match workload.generator {
-        GeneratorConfig::Register { .. } => check_register_sessions(&history, &Value::Null),
-        GeneratorConfig::ListAppend { .. } => check_lost_appends(&history),
-    }];
+    let guarantee_checks = match workload.generator {
+        GeneratorConfig::Register { .. } => vec![check_register_sessions(&history, &Value::Null)],
+        GeneratorConfig::ListAppend { .. } => vec![check_lost_appends(&history)],
+        // The rw-register checker judges the session models itself.
+        GeneratorConfig::RwRegister { .. } => Vec::new(),
+    };
     let guarantees = judge(reports, &guarantee_checks, &availability);
     Ok(Assessment {
         availability,

@@ -7,23 +7,25 @@
 
 pub mod checks;
 pub mod client_ops;
+pub mod final_reads;
 pub mod guarantees;
 pub mod nemesis_exec;
 pub mod progress;
 pub mod recorder;
 pub mod results;
+pub mod routing;
 pub mod run_dir;
 pub mod summary_tables;
+pub mod truth;
 pub mod workers;
 
 use crate::cluster::Cluster;
 use crate::nemesis::schedule;
+use crate::workload::Workload;
 use crate::workload::generator::OpGenerator;
 use crate::workload::override_args::OverrideArgs;
-use crate::workload::{ReadRouting, Workload};
 use anyhow::Context;
 use clap::Args;
-use client_ops::Routing;
 use nemesis_exec::NemesisRunner;
 use progress::RunProgress;
 use recorder::Recorder;
@@ -33,6 +35,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+use truth::RunTruth;
 use workers::{RateLimiter, WorkerShared};
 
 /// Arguments of `faultline run`.
@@ -52,11 +55,26 @@ pub struct RunArgs {
     /// campaigns that must keep showing a known anomaly).
     #[arg(long)]
     pub check_expectation: bool,
+    /// Run the workload's counterpart instead (its `[counterpart]`: the same workload with the
+    /// guarantee removed, expecting the opposite verdict).
+    #[arg(long)]
+    pub counterpart: bool,
 }
 
 /// Runs `faultline run`.
 pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     let mut workload = Workload::load(&args.workload)?;
+    if args.counterpart {
+        workload = workload
+            .counterpart()
+            .map_err(crate::exit::BadInput)?
+            .ok_or_else(|| {
+                crate::exit::BadInput(format!(
+                    "{}: the workload names no [counterpart]",
+                    args.workload.display()
+                ))
+            })?;
+    }
     workload.apply(&args.overrides.overrides(args.seed))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
@@ -69,6 +87,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<u8> {
 /// The command that reproduces a run.
 fn reproduce_command(args: &RunArgs, seed: u64) -> String {
     let mut cmd = format!("faultline run {} --seed {seed}", args.workload.display());
+    if args.counterpart {
+        cmd += " --counterpart";
+    }
     for flag in args.overrides.flags() {
         cmd += &format!(" {flag}");
     }
@@ -145,8 +166,7 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
         .context("starting the cluster")?;
 
     let recorder = Arc::new(Recorder::create(&run_dir.history()).context("creating history.jsonl")?);
-    let reads = workload.cluster.reads.unwrap_or(ReadRouting::Leader);
-    let routing = Routing::new(workload.cluster.mode, reads, cluster.ids.clone());
+    let routing = Arc::new(routing::Routing::new(&workload, cluster.ids.clone()));
     routing.set_leader(cluster.leader().await);
     let generator_seed = seed ^ 0x5eed_0000_0000_0001;
     let nemesis_seed = seed ^ 0x5eed_0000_0000_0002;
@@ -170,15 +190,20 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
         cluster,
         recorder: recorder.clone(),
         routing: routing.clone(),
+        config: workload.faults.clone(),
         current: current_fault.clone(),
         windows: Vec::new(),
+        node_exits: Vec::new(),
     };
+    nemesis.start_standing();
 
-    // Clients and nemesis.
+    // Clients and nemesis (which also watches for nodes exiting on their own).
     let deadline = tokio::time::Instant::now() + workload.run.time_limit;
     let nemesis_stop = stop.clone();
+    let time_limit = workload.run.time_limit;
     let nemesis_task = tokio::spawn(async move {
-        nemesis.run(&plan, nemesis_stop).await;
+        nemesis.run(&plan, nemesis_stop.clone()).await;
+        nemesis.watch_until(time_limit, nemesis_stop).await;
         nemesis
     });
     let mut worker_tasks = tokio::task::JoinSet::new();
@@ -201,12 +226,12 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
         }
     }
     let mut nemesis = nemesis_task.await.context("the nemesis failed")?;
-    let interrupted = *stop.borrow();
 
-    // Heal, settle, final reads.
+    // Heal (also after Ctrl-C), settle, final reads.
+    let interrupted = *stop.borrow();
+    progress.phase("healing every fault");
+    nemesis.heal_all(interrupted).await;
     if !interrupted {
-        progress.phase("healing every fault");
-        nemesis.heal_all().await;
         progress.phase("settling");
         let mut s = stop.clone();
         tokio::select! {
@@ -216,36 +241,13 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
     }
     if !*stop.borrow() {
         progress.phase("final reads");
-        let final_ops = shared
-            .generator
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .final_reads();
-        let mut tasks = tokio::task::JoinSet::new();
-        let lanes = sessions.len().max(1);
-        let mut per_lane: Vec<Vec<_>> = (0..lanes).map(|_| Vec::new()).collect();
-        for (i, op) in final_ops.into_iter().enumerate() {
-            per_lane[i % lanes].push(op);
-        }
-        for (mut session, ops) in sessions.into_iter().zip(per_lane) {
-            let shared = shared.clone();
-            let mut s = stop.clone();
-            tasks.spawn(async move {
-                for op in ops {
-                    if workers::perform(&shared, &mut session, &op, &mut s)
-                        .await
-                        .is_none()
-                    {
-                        break;
-                    }
-                }
-            });
-        }
-        while tasks.join_next().await.is_some() {}
+        final_reads::perform(&shared, sessions, &stop).await;
     }
+    nemesis.check_node_exits();
     let interrupted = *stop.borrow();
     nemesis.cluster.stop();
     let windows = std::mem::take(&mut nemesis.windows);
+    let node_exits = std::mem::take(&mut nemesis.node_exits);
     drop(nemesis);
     let events = recorder.finish().context("writing history.jsonl")?;
     progress.phase("checking");
@@ -255,7 +257,7 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
     let reports = checks::run_checkers(&workload, &run_dir.history())?;
     let assessment = guarantees::assess(&workload, &run_dir.history(), &reports)?;
     progress.finish();
-    let results = RunResults::new(
+    let mut results = RunResults::new(
         &workload,
         &args.workload,
         command,
@@ -269,11 +271,17 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
         assessment,
         args.check_expectation,
     );
+    let truth = RunTruth {
+        interrupted,
+        node_exits,
+        node_exits_expected: workload.expect.node_exits,
+    };
+    truth.apply(&mut results);
     results.write(&run_dir.results())?;
     // The page is for people; failing to draw it must not hide the verdict.
     if let Err(e) = crate::report::write_run_report(&run_dir.root) {
         eprintln!("faultline: warning: could not write the report page: {e:#}");
     }
-    eprint!("{}", results.summary(&run_dir));
+    eprint!("{}{}", results.summary(&run_dir), truth.summary());
     Ok(results.exit_code)
 }

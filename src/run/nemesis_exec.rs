@@ -1,22 +1,29 @@
 //! Executes the planned faults against the running cluster, recording each fault and each heal
 //! in the history as a `nemesis` info event, and publishing the current fault for progress
-//! displays.
+//! displays. Standing faults (link conditions for the whole run) start before the clients and
+//! end at the final heal. While it runs, the nemesis also watches the nodes: a node whose
+//! process ends on its own (not killed by the nemesis) is recorded as a `node-exited` event.
 
-use super::client_ops::Routing;
 use super::recorder::Recorder;
+use super::routing::Routing;
 use crate::cluster::Cluster;
+use crate::nemesis::link_faults;
 use crate::nemesis::partition::{self, Cut};
 use crate::nemesis::schedule::PlannedFault;
-use crate::workload::FaultKind;
+use crate::workload::{FaultConfig, FaultKind};
 use faultline_checkers::history::{EventKind, Process};
 use serde_json::{Map, Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// How often the nemesis looks for nodes that exited on their own.
+const EXIT_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+
 /// A fault in force, and what healing it takes.
 enum Active {
     Partition,
+    Degraded,
     Killed(usize),
     Paused(usize),
     Clock(usize),
@@ -35,14 +42,29 @@ pub struct FaultWindow {
     pub detail: Value,
 }
 
+/// A node whose process ended on its own, outside the nemesis.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct NodeExit {
+    pub node: String,
+    /// Seconds from the start of the run (when the nemesis noticed).
+    pub at_s: f64,
+    /// How it ended ("exit status: 101", "signal: 9 (SIGKILL)").
+    pub status: String,
+}
+
 /// Runs the nemesis.
 pub struct NemesisRunner {
     pub cluster: Cluster,
     pub recorder: Arc<Recorder>,
     pub routing: Arc<Routing>,
+    /// The faults section: the parameters of the faults.
+    pub config: FaultConfig,
     /// The fault in force, for progress displays ("" when none).
     pub current: Arc<Mutex<String>>,
     pub windows: Vec<FaultWindow>,
+    /// Nodes that exited on their own.
+    pub node_exits: Vec<NodeExit>,
 }
 
 impl NemesisRunner {
@@ -55,8 +77,48 @@ impl NemesisRunner {
         *self.current.lock().unwrap_or_else(|p| p.into_inner()) = text;
     }
 
+    /// Starts the standing faults (before the clients): their conditions on every link, and a
+    /// `start-<kind>` event each.
+    pub fn start_standing(&mut self) {
+        if self.config.standing.is_empty() {
+            return;
+        }
+        let conditions = link_faults::combined(&self.config.standing, &self.config);
+        self.cluster.network.set_standing(conditions);
+        for &kind in &self.config.standing.clone() {
+            let mut detail = link_faults::describe(kind, &self.config);
+            detail["standing"] = Value::from(true);
+            self.record(&link_faults::event_names(kind).0, detail.clone());
+            self.windows.push(FaultWindow {
+                kind: kind.name().to_string(),
+                start_s: self.recorder.elapsed().as_secs_f64(),
+                end_s: None,
+                detail,
+            });
+        }
+    }
+
+    /// Records every node that exited on its own since the last check (a `node-exited` event
+    /// each); the routing stops trusting it as leader.
+    pub fn check_node_exits(&mut self) {
+        for (node, status) in self.cluster.take_unexpected_exits() {
+            let id = self.cluster.ids[node].clone();
+            eprintln!("\nfaultline: node {id} exited on its own ({status})");
+            self.record(
+                "node-exited",
+                json!({ "kind": "node-exited", "node": id, "status": status }),
+            );
+            self.routing.suspect(node);
+            self.node_exits.push(NodeExit {
+                node: id,
+                at_s: self.recorder.elapsed().as_secs_f64(),
+                status,
+            });
+        }
+    }
+
     /// Runs the plan, healing each fault when its window ends. When `stop` turns true (Ctrl-C)
-    /// it returns at once: the nodes are about to be killed, so nothing is healed.
+    /// it returns at once, leaving the fault in force to the final heal.
     pub async fn run(&mut self, plan: &[PlannedFault], mut stop: watch::Receiver<bool>) {
         for fault in plan {
             if !self.sleep_until(fault.start, &mut stop).await {
@@ -72,16 +134,26 @@ impl NemesisRunner {
         }
     }
 
-    /// Sleeps until `at` (from the start of the run); false if `stop` turned true first.
-    async fn sleep_until(&self, at: Duration, stop: &mut watch::Receiver<bool>) -> bool {
-        let now = self.recorder.elapsed();
-        if at > now {
+    /// Sleeps until `at` (from the start of the run), watching for node exits; false if `stop`
+    /// turned true first.
+    async fn sleep_until(&mut self, at: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+        loop {
+            self.check_node_exits();
+            let now = self.recorder.elapsed();
+            if at <= now || *stop.borrow() {
+                break;
+            }
             tokio::select! {
-                _ = tokio::time::sleep(at - now) => {}
+                _ = tokio::time::sleep((at - now).min(EXIT_CHECK_INTERVAL)) => {}
                 _ = stop.wait_for(|s| *s) => return false,
             }
         }
         !*stop.borrow()
+    }
+
+    /// Watches for node exits until `stop` turns true or `until` passes (after the last fault).
+    pub async fn watch_until(&mut self, until: Duration, mut stop: watch::Receiver<bool>) {
+        self.sleep_until(until, &mut stop).await;
     }
 
     fn names(&self, nodes: &[usize]) -> Vec<String> {
@@ -167,6 +239,15 @@ impl NemesisRunner {
                     }
                 }
             }
+            FaultKind::Delay | FaultKind::Bandwidth | FaultKind::DropConnections => {
+                let conditions = link_faults::conditions(kind, &self.config).unwrap_or_default();
+                self.cluster.network.set_degraded(conditions);
+                detail = link_faults::describe(kind, &self.config);
+                let f = link_faults::event_names(kind).0;
+                self.record(&f, detail.clone());
+                self.begin_window(kind, detail);
+                return Some(Active::Degraded);
+            }
             FaultKind::ClockBump | FaultKind::ClockStrobe => {
                 let id = self.cluster.ids[node].clone();
                 detail["node"] = Value::from(id.clone());
@@ -196,6 +277,11 @@ impl NemesisRunner {
             }
         };
         self.record(f, detail.clone());
+        self.begin_window(kind, detail);
+        active
+    }
+
+    fn begin_window(&mut self, kind: FaultKind, detail: Value) {
         self.set_current(describe(&detail));
         self.windows.push(FaultWindow {
             kind: kind.name().to_string(),
@@ -203,28 +289,31 @@ impl NemesisRunner {
             end_s: None,
             detail,
         });
-        active
     }
 
     async fn heal(&mut self, active: Active, fault: &PlannedFault) {
         let (f, mut detail) = match active {
             Active::Partition => {
-                self.cluster.network.heal_all();
-                ("stop-partition", json!({ "kind": fault.kind.name() }))
+                self.cluster.network.heal_partition();
+                ("stop-partition".to_string(), json!({ "kind": fault.kind.name() }))
+            }
+            Active::Degraded => {
+                self.cluster.network.set_degraded(Default::default());
+                (link_faults::event_names(fault.kind).1, json!({}))
             }
             Active::Killed(node) => {
                 let mut d = json!({ "node": self.cluster.ids[node] });
                 if let Err(e) = self.cluster.restart(node) {
                     d["error"] = Value::from(format!("{e:#}"));
                 }
-                ("restart", d)
+                ("restart".to_string(), d)
             }
             Active::Paused(node) => {
                 let mut d = json!({ "node": self.cluster.ids[node] });
                 if let Err(e) = self.cluster.resume(node) {
                     d["error"] = Value::from(format!("{e:#}"));
                 }
-                ("resume", d)
+                ("resume".to_string(), d)
             }
             Active::Clock(node) => {
                 let id = self.cluster.ids[node].clone();
@@ -232,29 +321,46 @@ impl NemesisRunner {
                 if let Err(e) = self.cluster.client.clock_reset(&id).await {
                     d["error"] = Value::from(format!("{e:#}"));
                 }
-                ("clock-reset", d)
+                ("clock-reset".to_string(), d)
             }
         };
         detail["kind"] = Value::from(fault.kind.name());
-        self.record(f, detail);
+        self.record(&f, detail);
         self.set_current(String::new());
-        if let Some(w) = self.windows.last_mut() {
-            w.end_s = Some(self.recorder.elapsed().as_secs_f64());
+        let now = self.recorder.elapsed().as_secs_f64();
+        if let Some(w) = self
+            .windows
+            .iter_mut()
+            .rev()
+            .find(|w| w.end_s.is_none() && w.kind == fault.kind.name())
+        {
+            w.end_s = Some(now);
         }
         // A new leader may have been elected: let clients find it again.
         self.routing.set_leader(self.cluster.leader().await);
     }
 
-    /// After the last fault: every link healed, every node running and resumed, every clock
-    /// reset. Recorded as one `heal-all` event.
-    pub async fn heal_all(&mut self) {
+    /// After the last fault: the standing faults end (a `stop-<kind>` event each), every link is
+    /// healed, every node resumed, every clock reset, and every node restarted, except after
+    /// Ctrl-C (`interrupted`: the nodes are about to be stopped). Recorded as one `heal-all`
+    /// event.
+    pub async fn heal_all(&mut self, interrupted: bool) {
+        self.check_node_exits();
+        for &kind in &self.config.standing.clone() {
+            let f = link_faults::event_names(kind).1;
+            self.record(&f, json!({ "kind": kind.name(), "standing": true }));
+        }
         self.cluster.network.heal_all();
         let mut problems = Vec::new();
+        let mut down = Vec::new();
         for node in 0..self.cluster.len() {
-            if !self.cluster.is_running(node)
-                && let Err(e) = self.cluster.restart(node)
-            {
-                problems.push(format!("{}: {e:#}", self.cluster.ids[node]));
+            if !self.cluster.is_running(node) {
+                if interrupted {
+                    down.push(self.cluster.ids[node].clone());
+                    continue;
+                } else if let Err(e) = self.cluster.restart(node) {
+                    problems.push(format!("{}: {e:#}", self.cluster.ids[node]));
+                }
             }
             let _ = self.cluster.resume(node);
             let id = self.cluster.ids[node].clone();
@@ -266,8 +372,19 @@ impl NemesisRunner {
         if !problems.is_empty() {
             detail["errors"] = json!(problems);
         }
+        if interrupted {
+            detail["interrupted"] = Value::from(true);
+            detail["left_down"] = json!(down);
+        }
         self.record("heal-all", detail);
-        self.routing.set_leader(self.cluster.leader().await);
+        let now = self.recorder.elapsed().as_secs_f64();
+        for w in self.windows.iter_mut().filter(|w| w.end_s.is_none()) {
+            w.end_s = Some(now);
+        }
+        self.set_current(String::new());
+        if !interrupted {
+            self.routing.set_leader(self.cluster.leader().await);
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! availability expectation is met.
 
 use super::guarantees::{Assessment, GuaranteeResult};
-use super::nemesis_exec::FaultWindow;
+use super::nemesis_exec::{FaultWindow, NodeExit};
 use super::recorder::OutcomeCounts;
 use super::run_dir::RunDir;
 use super::summary_tables;
@@ -42,6 +42,8 @@ pub struct RunResults {
     /// Events in the history file.
     pub events: u64,
     pub faults: Vec<FaultWindow>,
+    /// Nodes that exited on their own, outside the nemesis (see `run::truth`).
+    pub node_exits: Vec<NodeExit>,
     pub expected: String,
     pub because: String,
     pub verdict: Verdict,
@@ -123,6 +125,7 @@ impl RunResults {
             },
             events,
             faults,
+            node_exits: Vec::new(),
             expected: match expected {
                 ExpectedVerdict::Valid => "valid".into(),
                 ExpectedVerdict::Invalid => "invalid".into(),

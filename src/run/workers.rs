@@ -2,8 +2,9 @@
 //! allows, records its invocation, performs it, and records its completion. After an `info`
 //! completion a worker continues under a fresh process id (old id + concurrency), as in Jepsen.
 
-use super::client_ops::{Routing, Session, execute};
+use super::client_ops::execute;
 use super::recorder::Recorder;
+use super::routing::{Routing, Session};
 use crate::client::StoreClient;
 use crate::workload::generator::{GenOp, OpGenerator};
 use faultline_checkers::history::{EventKind, Process};
@@ -59,12 +60,14 @@ pub struct WorkerShared {
     pub seed: u64,
 }
 
-/// Records the invocation, performs the operation, records the completion. If `stop` turns
+/// Records the invocation, performs the operation (at `target` first if given and the routing
+/// policy allows: see [`Routing::final_read_targets`]), records the completion. If `stop` turns
 /// true first, the operation is abandoned with no completion (the history reads it as info).
 pub async fn perform(
     shared: &WorkerShared,
     session: &mut Session,
     op: &GenOp,
+    target: Option<usize>,
     stop: &mut watch::Receiver<bool>,
 ) -> Option<EventKind> {
     let key = op.key.map(Value::from);
@@ -77,7 +80,7 @@ pub async fn perform(
         Map::new(),
     );
     let completion = tokio::select! {
-        c = execute(&shared.client, &shared.routing, session, op) => c,
+        c = execute(&shared.client, &shared.routing, session, op, target) => c,
         _ = stop.wait_for(|s| *s) => return None,
     };
     shared.recorder.record(
@@ -89,8 +92,7 @@ pub async fn perform(
         completion.extra,
     );
     if completion.kind == EventKind::Info {
-        session.process += shared.concurrency as u64;
-        session.last_write_pos = None;
+        session.continue_as_new_process(shared.concurrency);
     }
     Some(completion.kind)
 }
@@ -104,14 +106,13 @@ pub async fn worker(
     mut stop: watch::Receiver<bool>,
 ) -> Session {
     let nodes = shared.routing.ids.len();
-    let mut session = Session {
-        process: index as u64,
-        home: index % nodes,
-        last_write_pos: None,
-        rng: Xoshiro256PlusPlus::seed_from_u64(
+    let mut session = Session::new(
+        index as u64,
+        index % nodes,
+        Xoshiro256PlusPlus::seed_from_u64(
             shared.seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(index as u64 + 1)),
         ),
-    };
+    );
     loop {
         tokio::select! {
             _ = shared.limiter.acquire() => {}
@@ -125,7 +126,10 @@ pub async fn worker(
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .next_op();
-        if perform(&shared, &mut session, &op, &mut stop).await.is_none() {
+        if perform(&shared, &mut session, &op, None, &mut stop)
+            .await
+            .is_none()
+        {
             return session;
         }
     }

@@ -20,6 +20,9 @@ pub struct GenOp {
     pub value: Value,
 }
 
+/// Keys read by one final read-only transaction.
+const FINAL_READ_KEYS_PER_TXN: usize = 8;
+
 /// Generates operations for a workload.
 pub struct OpGenerator {
     rng: Xoshiro256PlusPlus,
@@ -41,6 +44,12 @@ enum GeneratorState {
         /// Appends made so far to each active key (parallel to `active`).
         appended: Vec<u32>,
         next_key: u64,
+    },
+    RwRegister {
+        keys: u32,
+        read_fraction: f64,
+        /// The next value to write to each key (values are unique per key).
+        next_value: Vec<u64>,
     },
 }
 
@@ -65,6 +74,11 @@ impl OpGenerator {
                 active: (0..u64::from(*keys)).collect(),
                 appended: vec![0; *keys as usize],
                 next_key: u64::from(*keys),
+            },
+            GeneratorConfig::RwRegister { keys, read_fraction } => GeneratorState::RwRegister {
+                keys: *keys,
+                read_fraction: *read_fraction,
+                next_value: vec![1; *keys as usize],
             },
         };
         OpGenerator {
@@ -135,10 +149,31 @@ impl OpGenerator {
                     value: Value::Array(micro),
                 }
             }
+            GeneratorState::RwRegister {
+                keys,
+                read_fraction,
+                next_value,
+            } => {
+                let key = rng.random_range(0..*keys);
+                let read = json!(["r", key, null]);
+                let value = if rng.random::<f64>() < *read_fraction {
+                    json!([read])
+                } else {
+                    let v = next_value[key as usize];
+                    next_value[key as usize] += 1;
+                    json!([read, ["w", key, v]])
+                };
+                GenOp {
+                    f: "txn",
+                    key: None,
+                    value,
+                }
+            }
         }
     }
 
-    /// Reads of every key still in use, for the end of a run after the cluster has healed.
+    /// Reads of every key ever used (list-append: retired keys too, several keys per read-only
+    /// transaction), for the end of a run after the cluster has healed.
     pub fn final_reads(&self) -> Vec<GenOp> {
         match &self.kind {
             GeneratorState::Register { keys, .. } => (0..u64::from(*keys))
@@ -148,19 +183,27 @@ impl OpGenerator {
                     value: Value::Null,
                 })
                 .collect(),
-            GeneratorState::ListAppend { active, .. } => {
-                let mut keys = active.clone();
-                keys.sort_unstable();
-                keys.into_iter()
-                    .map(|k| GenOp {
-                        f: "txn",
-                        key: None,
-                        value: json!([["r", k, null]]),
-                    })
-                    .collect()
+            GeneratorState::RwRegister { keys, .. } => {
+                let keys: Vec<u64> = (0..u64::from(*keys)).collect();
+                read_only_txns(&keys)
+            }
+            GeneratorState::ListAppend { next_key, .. } => {
+                let keys: Vec<u64> = (0..*next_key).collect();
+                read_only_txns(&keys)
             }
         }
     }
+}
+
+/// Read-only transactions reading `keys`, a few keys each.
+fn read_only_txns(keys: &[u64]) -> Vec<GenOp> {
+    keys.chunks(FINAL_READ_KEYS_PER_TXN)
+        .map(|chunk| GenOp {
+            f: "txn",
+            key: None,
+            value: Value::Array(chunk.iter().map(|k| json!(["r", k, null])).collect()),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -215,6 +258,48 @@ mod tests {
             }
         }
         assert!(max_key > 10, "keys rotate once their write budget is spent");
-        assert_eq!(g.final_reads().len(), 3);
+        let read: Vec<u64> = g
+            .final_reads()
+            .iter()
+            .flat_map(|op| op.value.as_array().unwrap().clone())
+            .map(|m| {
+                assert_eq!(m[0], "r");
+                m[1].as_u64().unwrap()
+            })
+            .collect();
+        let expected: Vec<u64> = (0..=max_key).collect();
+        assert!(
+            read.starts_with(&expected),
+            "every key ever written is read at the end, retired ones too: {read:?}"
+        );
+    }
+
+    #[test]
+    fn rw_register_writes_unique_values_after_reading_the_key() {
+        let config = GeneratorConfig::RwRegister {
+            keys: 2,
+            read_fraction: 0.5,
+        };
+        let mut g = OpGenerator::new(&config, 3);
+        let mut written = std::collections::HashSet::new();
+        let mut reads_only = 0;
+        for _ in 0..200 {
+            let op = g.next_op();
+            let micro = op.value.as_array().unwrap();
+            assert_eq!(micro[0][0], "r");
+            match micro.len() {
+                1 => reads_only += 1,
+                2 => {
+                    assert_eq!((&micro[1][0], &micro[1][1]), (&json!("w"), &micro[0][1]));
+                    assert!(
+                        written.insert((micro[1][1].clone(), micro[1][2].clone())),
+                        "unique"
+                    );
+                }
+                n => panic!("{n} micro-ops"),
+            }
+        }
+        assert!(reads_only > 50 && written.len() > 50);
+        assert_eq!(g.final_reads().len(), 1, "both keys in one read");
     }
 }

@@ -6,12 +6,18 @@
 //! into the operations clients perform.
 
 pub mod availability;
+pub mod counterpart;
 pub mod duration;
+pub mod faults;
 pub mod generator;
 pub mod override_args;
+pub mod routing;
 
 use crate::exit::BadInput;
+pub use counterpart::Counterpart;
 use duration::serde_duration;
+pub use faults::{FaultConfig, FaultKind};
+pub use routing::{RoutingConfig, RoutingPolicy};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
@@ -32,6 +38,9 @@ pub struct Workload {
     /// Client settings.
     #[serde(default)]
     pub client: ClientConfig,
+    /// How clients choose the node for each operation.
+    #[serde(default)]
+    pub routing: RoutingConfig,
     /// Run length and seed.
     pub run: RunConfig,
     /// Faults to inject.
@@ -41,6 +50,9 @@ pub struct Workload {
     pub check: CheckConfig,
     /// The verdict this configuration is expected to get.
     pub expect: Expectation,
+    /// The same workload with the guarantee removed, which must get the opposite verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counterpart: Option<Counterpart>,
 }
 
 /// Replication design of the built-in store.
@@ -61,15 +73,6 @@ pub enum Replication {
     Async,
 }
 
-/// Single-leader reads: where they are served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ReadRouting {
-    Leader,
-    Any,
-    ReadYourWrites,
-}
-
 /// Whether each node fsyncs its write-ahead log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -88,8 +91,6 @@ pub struct ClusterConfig {
     pub nodes: usize,
     /// single-leader only.
     pub replication: Option<Replication>,
-    /// single-leader only.
-    pub reads: Option<ReadRouting>,
     /// leaderless only: replicas per key.
     pub n: Option<usize>,
     /// leaderless only: read quorum.
@@ -134,6 +135,16 @@ pub enum GeneratorConfig {
         #[serde(default = "default_writes_per_key")]
         max_writes_per_key: u32,
     },
+    /// Read-write register transactions over `keys` keys: a read (`[["r", k, null]]`), or a
+    /// read then a write of a value never written before (`[["r", k, null], ["w", k, v]]`), so
+    /// the version each write replaced is known.
+    RwRegister {
+        #[serde(default = "default_keys")]
+        keys: u32,
+        /// Fraction of transactions that only read.
+        #[serde(default = "default_read_fraction")]
+        read_fraction: f64,
+    },
 }
 
 fn default_keys() -> u32 {
@@ -152,12 +163,15 @@ fn default_writes_per_key() -> u32 {
     32
 }
 
-/// Relative weights of register operations.
+/// Relative weights of register operations (a weight not given is 0).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterMix {
+    #[serde(default)]
     pub read: f64,
+    #[serde(default)]
     pub write: f64,
+    #[serde(default)]
     pub cas: f64,
 }
 
@@ -224,129 +238,6 @@ fn default_settle() -> Duration {
     Duration::from_secs(3)
 }
 
-/// A kind of fault the nemesis can inject.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
-    /// Cut one random node off from all others.
-    PartitionOne,
-    /// Cut the current leader off from all others.
-    PartitionLeader,
-    /// Cut one node that is not the current leader off from all others.
-    PartitionFollower,
-    /// Split the nodes into two random halves.
-    PartitionHalves,
-    /// Every node sees a majority, no two the same majority (needs 5+ nodes to cut anything).
-    PartitionRing,
-    /// Two halves joined by one bridge node that sees both.
-    PartitionBridge,
-    /// One random node cannot send to the others (they can still reach it).
-    PartitionOneWay,
-    /// SIGKILL a random node, restart it when the fault ends.
-    Kill,
-    /// SIGKILL the current leader, restart it when the fault ends.
-    KillLeader,
-    /// SIGKILL a node that is not the current leader, restart it when the fault ends.
-    KillFollower,
-    /// SIGSTOP a random node, SIGCONT it when the fault ends.
-    Pause,
-    /// SIGSTOP the current leader, SIGCONT it when the fault ends.
-    PauseLeader,
-    /// SIGSTOP a node that is not the current leader, SIGCONT it when the fault ends.
-    PauseFollower,
-    /// Bump a random node's clock by a random offset, reset when the fault ends.
-    ClockBump,
-    /// Flip a random node's clock back and forth while the fault lasts, then reset.
-    ClockStrobe,
-}
-
-impl FaultKind {
-    /// Every fault kind.
-    pub const ALL: [FaultKind; 15] = [
-        FaultKind::PartitionOne,
-        FaultKind::PartitionLeader,
-        FaultKind::PartitionFollower,
-        FaultKind::PartitionHalves,
-        FaultKind::PartitionRing,
-        FaultKind::PartitionBridge,
-        FaultKind::PartitionOneWay,
-        FaultKind::Kill,
-        FaultKind::KillLeader,
-        FaultKind::KillFollower,
-        FaultKind::Pause,
-        FaultKind::PauseLeader,
-        FaultKind::PauseFollower,
-        FaultKind::ClockBump,
-        FaultKind::ClockStrobe,
-    ];
-
-    /// The name used in workload files and flags.
-    pub fn name(self) -> &'static str {
-        match self {
-            FaultKind::PartitionOne => "partition-one",
-            FaultKind::PartitionLeader => "partition-leader",
-            FaultKind::PartitionFollower => "partition-follower",
-            FaultKind::PartitionHalves => "partition-halves",
-            FaultKind::PartitionRing => "partition-ring",
-            FaultKind::PartitionBridge => "partition-bridge",
-            FaultKind::PartitionOneWay => "partition-one-way",
-            FaultKind::Kill => "kill",
-            FaultKind::KillLeader => "kill-leader",
-            FaultKind::KillFollower => "kill-follower",
-            FaultKind::Pause => "pause",
-            FaultKind::PauseLeader => "pause-leader",
-            FaultKind::PauseFollower => "pause-follower",
-            FaultKind::ClockBump => "clock-bump",
-            FaultKind::ClockStrobe => "clock-strobe",
-        }
-    }
-
-    /// Parses a name used in workload files and flags.
-    pub fn from_name(name: &str) -> Option<FaultKind> {
-        FaultKind::ALL.into_iter().find(|k| k.name() == name)
-    }
-}
-
-/// The faults section.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FaultConfig {
-    /// Which faults, used in turn (in a seeded random order). Leader and follower faults pick
-    /// their node when they start, from the nodes' status.
-    #[serde(default)]
-    pub kinds: Vec<FaultKind>,
-    /// A new fault starts every `interval` (the first after one interval of calm).
-    #[serde(default = "default_fault_interval", with = "serde_duration")]
-    pub interval: Duration,
-    /// Each fault lasts this long, then is healed.
-    #[serde(default = "default_fault_duration", with = "serde_duration")]
-    pub duration: Duration,
-    /// Largest clock offset a clock fault applies.
-    #[serde(default = "default_max_skew", with = "serde_duration")]
-    pub max_skew: Duration,
-}
-
-fn default_fault_interval() -> Duration {
-    Duration::from_secs(4)
-}
-fn default_fault_duration() -> Duration {
-    Duration::from_secs(2)
-}
-fn default_max_skew() -> Duration {
-    Duration::from_secs(5)
-}
-
-impl Default for FaultConfig {
-    fn default() -> Self {
-        FaultConfig {
-            kinds: Vec::new(),
-            interval: default_fault_interval(),
-            duration: default_fault_duration(),
-            max_skew: default_max_skew(),
-        }
-    }
-}
-
 /// A checker to run on a workload's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -355,6 +246,8 @@ pub enum CheckerName {
     Linearizability,
     /// Dependency-graph anomalies and session guarantees (list-append histories).
     ListAppend,
+    /// Dependency-graph anomalies and session guarantees (rw-register histories).
+    RwRegister,
 }
 
 /// The check section.
@@ -410,6 +303,9 @@ pub struct Expectation {
     /// Why, in a sentence (shown in the summary).
     #[serde(default)]
     pub because: String,
+    /// Nodes may exit on their own (outside the nemesis) without failing the run.
+    #[serde(default)]
+    pub node_exits: bool,
     /// Availability expectations, checked like the verdict (`[[expect.availability]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub availability: Vec<availability::AvailabilityExpectation>,
@@ -449,6 +345,9 @@ impl Workload {
         workload
             .validate()
             .map_err(|m| BadInput(format!("{source}: {m}")))?;
+        workload
+            .counterpart()
+            .map_err(|m| BadInput(format!("{source}: {m}")))?;
         Ok(workload)
     }
 
@@ -486,19 +385,17 @@ impl Workload {
                 c.nodes
             ));
         }
-        let leader_only = c.replication.is_some() || c.reads.is_some();
+        let leader_only = c.replication.is_some();
         let quorum = c.n.is_some() || c.r.is_some() || c.w.is_some();
         match c.mode {
             StoreMode::SingleLeader if quorum => {
                 return Err("cluster.n, r and w apply to mode = \"leaderless\" only".into());
             }
             StoreMode::MultiLeader if quorum || leader_only => {
-                return Err("mode = \"multi-leader\" takes no replication, reads, n, r or w".into());
+                return Err("mode = \"multi-leader\" takes no replication, n, r or w".into());
             }
             StoreMode::Leaderless if leader_only => {
-                return Err(
-                    "cluster.replication and cluster.reads apply to mode = \"single-leader\" only".into(),
-                );
+                return Err("cluster.replication applies to mode = \"single-leader\" only".into());
             }
             StoreMode::Leaderless => {
                 let n = c.n.unwrap_or(c.nodes);
@@ -536,11 +433,8 @@ impl Workload {
         if self.run.time_limit.is_zero() {
             return Err("run.time_limit must be positive".into());
         }
-        if !self.faults.kinds.is_empty() && self.faults.duration >= self.faults.interval {
-            return Err(
-                "faults.duration must be shorter than faults.interval (faults do not overlap)".into(),
-            );
-        }
+        self.faults.validate()?;
+        self.routing.validate(c.mode)?;
         match &self.generator {
             GeneratorConfig::Register { keys, values, mix } => {
                 if *keys == 0 || *values == 0 {
@@ -567,6 +461,14 @@ impl Workload {
                     return Err("generator.read_fraction must be between 0 and 1".into());
                 }
             }
+            GeneratorConfig::RwRegister { keys, read_fraction } => {
+                if *keys == 0 {
+                    return Err("generator.keys must be at least 1".into());
+                }
+                if !(0.0..=1.0).contains(read_fraction) {
+                    return Err("generator.read_fraction must be between 0 and 1".into());
+                }
+            }
         }
         if self.check.checkers.is_empty() {
             return Err("check.checkers must name at least one checker".into());
@@ -576,6 +478,7 @@ impl Workload {
                 (checker, &self.generator),
                 (CheckerName::Linearizability, GeneratorConfig::Register { .. })
                     | (CheckerName::ListAppend, GeneratorConfig::ListAppend { .. })
+                    | (CheckerName::RwRegister, GeneratorConfig::RwRegister { .. })
             );
             if !fits {
                 return Err(format!(
@@ -604,6 +507,7 @@ impl GeneratorConfig {
         match self {
             GeneratorConfig::Register { .. } => "register",
             GeneratorConfig::ListAppend { .. } => "list-append",
+            GeneratorConfig::RwRegister { .. } => "rw-register",
         }
     }
 }
@@ -617,7 +521,8 @@ name = "t"
 [cluster]
 mode = "single-leader"
 replication = "sync"
-reads = "leader"
+[routing]
+policy = "leader"
 [generator]
 kind = "register"
 keys = 3
@@ -644,14 +549,46 @@ verdict = "valid"
     fn errors_name_file_and_line() {
         let bad = GOOD.replace("kill\"]", "explode\"]");
         let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
-        assert!(e.starts_with("w.toml:13: "), "{e}");
+        assert!(e.starts_with("w.toml:14: "), "{e}");
         assert!(e.contains("explode"), "{e}");
         let bad = GOOD.replace("keys = 3", "keys = 3\nbogus = 1");
         let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
         assert!(e.contains("w.toml:") && e.contains("bogus"), "{e}");
-        let bad = GOOD.replace("reads = \"leader\"", "reads = \"leader\"\nn = 3");
+        let bad = GOOD.replace("replication = \"sync\"", "replication = \"sync\"\nn = 3");
         let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
         assert!(e.contains("leaderless"), "{e}");
+        let bad = GOOD.replace(
+            "mode = \"single-leader\"\nreplication = \"sync\"",
+            "mode = \"leaderless\"",
+        );
+        let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
+        assert!(e.contains("routing.policy") && e.contains("single-leader"), "{e}");
+        let bad = GOOD.replace("kinds = [", "standing = [\"kill\"]\nkinds = [");
+        let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
+        assert!(e.contains("faults.standing"), "{e}");
+    }
+
+    #[test]
+    fn missing_mix_weights_are_zero_and_routing_defaults_by_mode() {
+        let w = Workload::parse(
+            "w.toml",
+            &GOOD.replace("keys = 3", "keys = 3\nmix = { read = 2, write = 1 }"),
+        )
+        .unwrap();
+        let GeneratorConfig::Register { mix, .. } = &w.generator else {
+            panic!("a register generator")
+        };
+        assert_eq!((mix.read, mix.write, mix.cas), (2.0, 1.0, 0.0));
+        let w = Workload::parse("w.toml", &GOOD.replace("[routing]\npolicy = \"leader\"\n", "")).unwrap();
+        assert_eq!(w.routing.policy_for(w.cluster.mode), RoutingPolicy::Leader);
+        let leaderless = GOOD
+            .replace(
+                "mode = \"single-leader\"\nreplication = \"sync\"",
+                "mode = \"leaderless\"",
+            )
+            .replace("[routing]\npolicy = \"leader\"\n", "");
+        let w = Workload::parse("w.toml", &leaderless).unwrap();
+        assert_eq!(w.routing.policy_for(w.cluster.mode), RoutingPolicy::Sticky);
     }
 
     #[test]

@@ -104,6 +104,19 @@ impl ApiError {
         )
     }
 
+    /// An `after_ts` read on a node not current as of that time within `--ryw-wait-ms` (503,
+    /// definite: reads have no effect).
+    pub fn behind_time(as_of_ns: u64, wanted_ns: u64) -> ApiError {
+        ApiError::new(
+            ErrorCode::Behind,
+            format!(
+                "this node is current as of {as_of_ns} ns since the epoch, not yet {wanted_ns} \
+                 ({} ms behind)",
+                wanted_ns.saturating_sub(as_of_ns) / 1_000_000
+            ),
+        )
+    }
+
     /// A leader read on a new leader that had not yet committed the entries it had when elected
     /// (503, definite: reads have no effect).
     pub fn behind_leader(committed: u64, needed: u64) -> ApiError {

@@ -105,6 +105,10 @@ pub struct RequestOptions {
     pub read: Option<String>,
     /// `after=P`: serve only once this node has applied log position `P` (read-your-writes).
     pub after: Option<u64>,
+    /// `after_ts=NS`: serve only once this node is current as of time `NS` (nanoseconds since
+    /// the Unix epoch): it holds every write committed anywhere before then (single-leader;
+    /// read-your-writes by the client's last-write timestamp).
+    pub after_ts: Option<u64>,
     /// `n=`, `r=`, `w=`: leaderless replication factor and quorums for this request.
     pub n: Option<usize>,
     pub r: Option<usize>,
@@ -127,12 +131,13 @@ pub fn parse_query(raw: Option<&str>) -> Result<RequestOptions, ApiError> {
         match name {
             "read" => opts.read = Some(value.to_string()),
             "after" => opts.after = Some(number("a log position")?),
+            "after_ts" => opts.after_ts = Some(number("nanoseconds since the Unix epoch")?),
             "n" => opts.n = Some(number("a replica count")? as usize),
             "r" => opts.r = Some(number("a read quorum")? as usize),
             "w" => opts.w = Some(number("a write quorum")? as usize),
             _ => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown query parameter `{name}` (expected read, after, n, r or w)"
+                    "unknown query parameter `{name}` (expected read, after, after_ts, n, r or w)"
                 )));
             }
         }
@@ -316,8 +321,9 @@ mod tests {
 
     #[test]
     fn parses_query_options() {
-        let o = parse_query(Some("read=any&after=17&r=2&w=3&n=3")).unwrap();
+        let o = parse_query(Some("read=any&after=17&r=2&w=3&n=3&after_ts=5")).unwrap();
         assert_eq!(o.read.as_deref(), Some("any"));
+        assert_eq!(o.after_ts, Some(5));
         assert_eq!((o.after, o.n, o.r, o.w), (Some(17), Some(3), Some(2), Some(3)));
         assert!(
             parse_query(Some("after=-1"))

@@ -166,9 +166,14 @@ impl MultiLeader {
 
     /// Serves a client command from the local state.
     pub async fn execute(&self, cmd: Command, opts: RequestOptions) -> Result<Reply, ApiError> {
-        if opts.after.is_some() || opts.n.is_some() || opts.r.is_some() || opts.w.is_some() {
+        if opts.after.is_some()
+            || opts.after_ts.is_some()
+            || opts.n.is_some()
+            || opts.r.is_some()
+            || opts.w.is_some()
+        {
             return Err(ApiError::bad_request(
-                "after, n, r and w do not apply to multi-leader mode (reads are local)",
+                "after, after_ts, n, r and w do not apply to multi-leader mode (reads are local)",
             ));
         }
         if let Some(read) = opts.read.as_deref().filter(|r| *r != "local") {

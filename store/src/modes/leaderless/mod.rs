@@ -132,9 +132,9 @@ impl Leaderless {
     }
 
     fn quorum(&self, opts: &RequestOptions) -> Result<Quorum, ApiError> {
-        if opts.after.is_some() {
+        if opts.after.is_some() || opts.after_ts.is_some() {
             return Err(ApiError::bad_request(
-                "after applies to single-leader mode, not leaderless",
+                "after and after_ts apply to single-leader mode, not leaderless",
             ));
         }
         let read = opts.read.clone().unwrap_or_else(|| self.cfg.reads.clone());

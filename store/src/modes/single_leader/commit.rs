@@ -101,6 +101,34 @@ impl SingleLeader {
         }
     }
 
+    /// How current this node's committed data is (see `State::as_of_ns`): now on a leader that
+    /// has committed every entry it had when elected, else what the leader last told it.
+    pub(super) fn current_as_of_ns(&self) -> u64 {
+        let st = self.lock();
+        if st.role == Role::Leader && st.commit >= st.term_start {
+            self.clock.now_ns()
+        } else {
+            st.as_of_ns
+        }
+    }
+
+    /// Waits (up to `--ryw-wait-ms`) until this node is current as of `ts` (ns since the epoch).
+    pub(super) async fn wait_current(&self, ts: u64) -> Result<(), ApiError> {
+        let deadline = tokio::time::Instant::now() + self.cfg.ryw_wait;
+        loop {
+            let as_of = self.current_as_of_ns();
+            if as_of >= ts {
+                return Ok(());
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(ApiError::behind_time(as_of, ts));
+            }
+            // The leader's appends arrive every heartbeat at least: polling is cheap enough.
+            tokio::time::sleep((deadline - now).min(std::time::Duration::from_millis(2))).await;
+        }
+    }
+
     /// Waits (up to `--ryw-wait-ms`) until this node has committed log position `after`.
     pub(super) async fn wait_position(&self, after: u64) -> Result<(), ApiError> {
         let mut rx = self.committed.subscribe();

@@ -5,7 +5,9 @@
 //! not heard from a live leader recently, has not voted for someone else in that term, and the
 //! candidate's log is at least as up-to-date as its own (last term, then last index). The
 //! candidate becomes leader with votes from a majority of the cluster *and* no answering peer
-//! more up-to-date than itself: so the new leader is the most up-to-date reachable node. A leader
+//! more up-to-date than itself: so the new leader is the most up-to-date reachable node. A
+//! candidate outdone that way stands aside for a while, and the more up-to-date peer that refused
+//! it stands within a few heartbeats, so split votes do not repeat under link delay. A leader
 //! steps down when it sees a higher term, or when it has not heard from a majority for an
 //! election timeout. Term 1 belongs to the configured initial leader of a fresh cluster.
 //!
@@ -148,10 +150,16 @@ async fn run_election(node: Arc<SingleLeader>) {
     }
     let majority = node.cfg.cluster_size() / 2 + 1;
     match outdone_by {
-        Some(peer) => log(format_args!(
-            "election for term {} abandoned: {peer} has a more up-to-date log",
-            request.term
-        )),
+        Some(peer) => {
+            // Stand aside for a while: standing again as soon as the more up-to-date peer does
+            // would split the vote again (under link delay, again and again).
+            st.last_heard = Instant::now();
+            st.election_after = node.cfg.election_timeout + random_timeout(node.cfg.election_timeout);
+            log(format_args!(
+                "election for term {} abandoned: {peer} has a more up-to-date log",
+                request.term
+            ))
+        }
         None if votes >= majority => node.become_leader(&mut st),
         None => log(format_args!(
             "election for term {} lost: {votes} of {} votes, {majority} needed",
@@ -215,6 +223,12 @@ impl SingleLeader {
             st.last_heard = Instant::now();
             true
         } else {
+            if !up_to_date && st.role == Role::Follower {
+                // The candidate cannot win with a log behind ours, and no leader is heard: stand
+                // soon (within a few heartbeats) rather than after a full election timeout.
+                let soon = self.cfg.heartbeat * rand::rng().random_range(1..=4);
+                st.election_after = st.election_after.min(st.last_heard.elapsed() + soon);
+            }
             false
         }
     }

@@ -98,6 +98,11 @@ struct State {
     /// index) of appends not yet known durable.
     own_durable: u64,
     unsynced: VecDeque<(u64, u64)>,
+    /// How current this follower's committed data is: it holds every write committed anywhere
+    /// before this time (nanoseconds since the epoch, the leader's clock), learnt from the
+    /// leader's appends (see [`replication::AppendRequest::leader_ts`]). A leader is current
+    /// as of now once it has committed `term_start`.
+    as_of_ns: u64,
     /// When this node last heard from a leader (or granted a vote, or started an election).
     last_heard: Instant,
     /// How long without a leader before this node starts an election (randomised).
@@ -150,6 +155,7 @@ impl SingleLeader {
             commit_persisted: recovered.commit,
             pending: Pending::default(),
             term_start: 0,
+            as_of_ns: 0,
             own_durable: 0,
             unsynced: VecDeque::new(),
             last_heard: Instant::now(),
@@ -248,6 +254,9 @@ impl SingleLeader {
         }
         if let Some(after) = opts.after {
             self.wait_position(after).await?;
+        }
+        if let Some(ts) = opts.after_ts {
+            self.wait_current(ts).await?;
         }
         if cmd.is_write() {
             self.write(cmd).await

@@ -37,6 +37,12 @@ pub struct AppendRequest<E = Arc<Entry>> {
     pub entries: Vec<E>,
     /// The leader's commit index.
     pub commit: u64,
+    /// The leader's clock when it read `commit` (ns since the epoch), if it had by then
+    /// committed every entry it had when elected, else 0: every write committed anywhere
+    /// before this time is at or before `commit`. A follower that applies up to `commit` is
+    /// current as of this time (`?after_ts=`).
+    #[serde(default)]
+    pub leader_ts: u64,
 }
 
 /// A follower's answer: its term, whether it took the entries, its last log position and its
@@ -93,6 +99,7 @@ pub async fn ship_to(node: Arc<SingleLeader>, i: usize, term: u64) {
                     prev: req.prev,
                     entries: raw_json::batch(&mut req.entries.iter(), MAX_BATCH),
                     commit: req.commit,
+                    leader_ts: req.leader_ts,
                 };
                 let up_to = req.prev.index + req.entries.len() as u64;
                 (
@@ -173,6 +180,11 @@ fn next_shipment(node: &SingleLeader, st: &super::State, i: usize, term: u64) ->
             prev,
             entries: st.log.slice(next, MAX_BATCH),
             commit: st.commit,
+            leader_ts: if st.commit >= st.term_start {
+                node.clock.now_ns()
+            } else {
+                0
+            },
         }),
         _ => Shipment::Snapshot(SnapshotRequest {
             term,
@@ -250,6 +262,9 @@ fn append_entries(node: &SingleLeader, st: &mut super::State, req: AppendRequest
         }
     }
     node.apply_committed(st, req.commit.min(verified));
+    if req.leader_ts > 0 && st.commit >= req.commit {
+        st.as_of_ns = st.as_of_ns.max(req.leader_ts);
+    }
     if st.log.entries.len() > 2 * super::RETAINED_ENTRIES {
         let upto = st.log.last().index - super::RETAINED_ENTRIES as u64;
         st.log.compact(upto.min(st.commit));
