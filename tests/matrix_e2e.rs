@@ -45,7 +45,7 @@ fn claims_too_much(dir: &Path) -> PathBuf {
             "kinds = [\"partition-leader\", \"kill-leader\"]",
             "kinds = [\"partition-leader\"]",
         )
-        .replace("interval = \"4s\"", "interval = \"1s\"")
+        .replace("interval = \"3s\"", "interval = \"1s\"")
         .replace("duration = \"2s\"", "duration = \"800ms\"")
         .replace("rate = 150", "rate = 300")
         .replace("verdict = \"invalid\"", "verdict = \"valid\"");
