@@ -130,6 +130,17 @@ pub struct Stall {
     pub faults: Vec<String>,
 }
 
+impl Stall {
+    /// The faults in force during the stretch, in words ("during …" or "no fault in force").
+    pub fn during(&self) -> String {
+        if self.faults.is_empty() {
+            "no fault in force".to_string()
+        } else {
+            format!("during {}", self.faults.join(", "))
+        }
+    }
+}
+
 /// Availability of a whole history.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

@@ -107,11 +107,7 @@ pub fn availability(run: &RunSummary) -> String {
     if !a.stalls.is_empty() {
         out.push_str("<ul>\n");
         for s in &a.stalls {
-            let during = if s.faults.is_empty() {
-                "no fault in force".to_string()
-            } else {
-                format!("during {}", s.faults.join(", "))
-            };
+            let during = s.during();
             let _ = writeln!(
                 out,
                 "<li>Longest without a successful {}: <b>{:.2} s</b> ({:.2}–{:.2} s, {})</li>",

@@ -85,11 +85,7 @@ pub fn availability_text(a: &Availability) -> String {
     }
     let mut out = format!("Availability:\n{}\n", Table::new(rows).with(Style::sharp()));
     for s in &a.stalls {
-        let during = if s.faults.is_empty() {
-            "no fault in force".to_string()
-        } else {
-            format!("during {}", s.faults.join(", "))
-        };
+        let during = s.during();
         let _ = writeln!(
             out,
             "Longest without a successful {}: {:.2} s ({:.2}–{:.2} s, {during})",
