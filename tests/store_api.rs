@@ -10,6 +10,10 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use store_support::{TestCluster, ok_value};
 
+/// A patient commit timeout: on a loaded machine an fsync can take seconds, and these tests are
+/// about the API, not about timeouts.
+const PATIENT: &[&str] = &["--op-timeout-ms", "20000"];
+
 /// A request as any HTTP client would send it, with the cluster token (which the admin routes
 /// need and the client routes ignore).
 async fn raw(method: &str, url: &str, body: Vec<u8>, token: &ClusterToken) -> (u16, Value) {
@@ -27,7 +31,7 @@ async fn raw(method: &str, url: &str, body: Vec<u8>, token: &ClusterToken) -> (u
 
 #[tokio::test(flavor = "multi_thread")]
 async fn registers_lists_cas_and_transactions_on_a_single_leader() {
-    let t = TestCluster::start(1, &[]);
+    let t = TestCluster::start(1, PATIENT);
     let c = &t.client;
     let o = Options::default();
     assert_eq!(ok_value(c.read("n1", "x", &o).await, "read absent"), Value::Null);
@@ -84,10 +88,11 @@ async fn registers_lists_cas_and_transactions_on_a_single_leader() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_gets_a_json_error_and_leaves_the_data_alone() {
-    let t = TestCluster::start(1, &["--max-body-bytes", "4096"]);
+    let t = TestCluster::start(1, &["--max-body-bytes", "4096", "--op-timeout-ms", "20000"]);
     let c = &t.client;
     let o = Options::default();
-    assert!(c.write("n1", "k", json!({"keep": true}), &o).await.is_ok());
+    let first = c.write("n1", "k", json!({"keep": true}), &o).await;
+    assert!(first.is_ok(), "the first write: {first:?}");
     let url = t.cluster.nodes[0].url();
     let cases: Vec<(&str, String, Vec<u8>, u16, &str)> = vec![
         (
@@ -226,7 +231,7 @@ async fn bad_input_gets_a_json_error_and_leaves_the_data_alone() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_and_clock_controls() {
-    let t = TestCluster::start(1, &[]);
+    let t = TestCluster::start(1, PATIENT);
     let c = &t.client;
     let s = c.status("n1").await.unwrap();
     assert_eq!((s.id.as_str(), s.mode.as_str()), ("n1", "single-leader"));

@@ -166,6 +166,11 @@ impl StoreClient {
         self
     }
 
+    /// The id of the `index`-th node, in the order given.
+    pub fn node_id(&self, index: usize) -> Option<&str> {
+        self.nodes.get(index).map(|(id, _)| id.as_str())
+    }
+
     /// The node ids, in the order given.
     pub fn node_ids(&self) -> Vec<String> {
         self.nodes.iter().map(|(id, _)| id.clone()).collect()

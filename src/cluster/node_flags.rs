@@ -54,6 +54,7 @@ mod tests {
     #[test]
     fn single_leader_flags() {
         let c = ClusterConfig {
+            system: Default::default(),
             mode: StoreMode::SingleLeader,
             nodes: 3,
             replication: Some(Replication::SemiSync),
@@ -62,6 +63,8 @@ mod tests {
             w: None,
             fsync: Fsync::Never,
             node_args: vec!["--heartbeat-ms".into(), "20".into()],
+            synchronous_standby_names: None,
+            synchronous_commit: None,
         };
         let f = node_flags(&c, Duration::from_millis(1500)).join(" ");
         assert_eq!(

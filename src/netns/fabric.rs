@@ -90,6 +90,18 @@ impl Fabric {
         Ok(())
     }
 
+    /// A directory for the nodes' data that users other than root can reach (PostgreSQL runs
+    /// as `postgres`, and a run directory may sit under a private one): created on first use
+    /// (mode 0711), removed with the fabric, and by `faultline clean` after a killed run.
+    pub fn scratch_dir(&self) -> Result<std::path::PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch_path(self.subnet);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711))
+            .with_context(|| format!("opening {} to other users", dir.display()))?;
+        Ok(dir)
+    }
+
     /// The subnet number S of `169.254.S.0/24`.
     pub fn subnet(&self) -> u8 {
         self.subnet
@@ -227,7 +239,13 @@ pub(super) fn remove_subnet(subnet: u8, nodes_hint: usize) -> Vec<i32> {
         run_quietly("ip", &["link", "delete", &link]);
     }
     run_quietly("ip", &["link", "delete", &bridge_name(subnet)]);
+    let _ = std::fs::remove_dir_all(scratch_path(subnet));
     killed
+}
+
+/// Where the scratch directory of subnet `subnet` lives (see [`Fabric::scratch_dir`]).
+fn scratch_path(subnet: u8) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("/var/tmp/faultline-netns-{subnet}"))
 }
 
 /// SIGKILLs every process in namespace `ns` and waits (briefly) until none is left.

@@ -1,10 +1,11 @@
-//! Performs a generated operation against the store: asks the node its routing policy picks
-//! (see [`super::routing`]), retries definite refusals at another node within the operation
-//! (following `not_leader` hints), and turns the store's answer into the completion the history
-//! records.
+//! Performs a generated operation against the system under test: asks the node its routing
+//! policy picks (see [`super::routing`]), retries definite refusals at another node within the
+//! operation (following `not_leader` hints), and turns the answer into the completion the
+//! history records.
 
 use super::routing::{Access, Routing, Session};
-use crate::client::{Failure, Options, Outcome, StoreClient};
+use crate::client::{Failure, Outcome};
+use crate::systems::SystemClient;
 use crate::workload::generator::GenOp;
 use faultline_checkers::history::EventKind;
 use serde_json::{Map, Value};
@@ -37,7 +38,7 @@ pub fn access_of(op: &GenOp) -> Access {
 /// routing names next, each node at most once; a timeout is recorded as it is (`info`) and
 /// makes the node a suspect for the next operations.
 pub async fn execute(
-    client: &StoreClient,
+    client: &dyn SystemClient,
     routing: &Routing,
     session: &mut Session,
     op: &GenOp,
@@ -53,7 +54,7 @@ pub async fn execute(
     let mut tried = vec![false; routing.ids.len()];
     loop {
         tried[attempt.node] = true;
-        let outcome = call(client, &routing.ids[attempt.node], op, &attempt.opts).await;
+        let outcome = client.invoke(attempt.node, op, &attempt.opts).await;
         match &outcome {
             Outcome::Ok(s) => routing.observe_ok(&attempt, access, s.pos, session),
             Outcome::Info(failure) => routing.observe_info(&attempt, failure),
@@ -65,20 +66,6 @@ pub async fn execute(
             }
         }
         return completion(op, outcome);
-    }
-}
-
-async fn call(client: &StoreClient, node: &str, op: &GenOp, opts: &Options) -> Outcome {
-    let key = op.key.map(|k| k.to_string()).unwrap_or_default();
-    match op.f {
-        "read" => client.read(node, &key, opts).await,
-        "write" => client.write(node, &key, op.value.clone(), opts).await,
-        "cas" => {
-            let from = op.value.get(0).cloned().unwrap_or(Value::Null);
-            let to = op.value.get(1).cloned().unwrap_or(Value::Null);
-            client.cas(node, &key, from, to, opts).await
-        }
-        _ => client.txn(node, op.value.clone(), opts).await,
     }
 }
 

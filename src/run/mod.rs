@@ -19,7 +19,6 @@ pub mod summary_tables;
 pub mod truth;
 pub mod workers;
 
-use crate::cluster::Cluster;
 use crate::nemesis::schedule;
 use crate::workload::Workload;
 use crate::workload::generator::OpGenerator;
@@ -161,12 +160,12 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
     let binary = std::env::current_exe().context("locating the faultline binary")?;
     let started = Instant::now();
     let started_at = run_dir::utc_stamp(std::time::SystemTime::now());
-    let cluster = Cluster::start(&workload, &run_dir, &binary)
+    let cluster = crate::systems::start(&workload, &run_dir, &binary)
         .await
-        .context("starting the cluster")?;
+        .with_context(|| format!("starting the {} cluster", workload.cluster.system.name()))?;
 
     let recorder = Arc::new(Recorder::create(&run_dir.history()).context("creating history.jsonl")?);
-    let routing = Arc::new(routing::Routing::new(&workload, cluster.ids.clone()));
+    let routing = Arc::new(routing::Routing::new(&workload, cluster.ids().to_vec()));
     routing.set_leader(cluster.leader().await);
     let generator_seed = seed ^ 0x5eed_0000_0000_0001;
     let nemesis_seed = seed ^ 0x5eed_0000_0000_0002;
@@ -178,7 +177,7 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
     );
     let current_fault = Arc::new(Mutex::new(String::new()));
     let shared = Arc::new(WorkerShared {
-        client: cluster.client.clone(),
+        client: cluster.client(),
         routing: routing.clone(),
         recorder: recorder.clone(),
         generator: Arc::new(Mutex::new(OpGenerator::new(&workload.generator, generator_seed))),

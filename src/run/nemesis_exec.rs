@@ -6,10 +6,10 @@
 
 use super::recorder::Recorder;
 use super::routing::Routing;
-use crate::cluster::Cluster;
 use crate::nemesis::link_faults;
 use crate::nemesis::partition::{self, Cut};
 use crate::nemesis::schedule::PlannedFault;
+use crate::systems::System;
 use crate::workload::{FaultConfig, FaultKind};
 use faultline_checkers::history::{EventKind, Process};
 use serde_json::{Map, Value, json};
@@ -55,7 +55,7 @@ pub struct NodeExit {
 
 /// Runs the nemesis.
 pub struct NemesisRunner {
-    pub cluster: Cluster,
+    pub cluster: Box<dyn System>,
     pub recorder: Arc<Recorder>,
     pub routing: Arc<Routing>,
     /// The faults section: the parameters of the faults.
@@ -84,7 +84,9 @@ impl NemesisRunner {
             return;
         }
         let conditions = link_faults::combined(&self.config.standing, &self.config);
-        self.cluster.network.set_standing(conditions);
+        if let Some(links) = self.cluster.link_proxies() {
+            links.set_standing(conditions);
+        }
         for &kind in &self.config.standing.clone() {
             let mut detail = link_faults::describe(kind, &self.config);
             detail["standing"] = Value::from(true);
@@ -102,7 +104,7 @@ impl NemesisRunner {
     /// each); the routing stops trusting it as leader.
     pub fn check_node_exits(&mut self) {
         for (node, status) in self.cluster.take_unexpected_exits() {
-            let id = self.cluster.ids[node].clone();
+            let id = self.cluster.ids()[node].clone();
             eprintln!("\nfaultline: node {id} exited on its own ({status})");
             self.record(
                 "node-exited",
@@ -157,7 +159,7 @@ impl NemesisRunner {
     }
 
     fn names(&self, nodes: &[usize]) -> Vec<String> {
-        nodes.iter().map(|&i| self.cluster.ids[i].clone()).collect()
+        nodes.iter().map(|&i| self.cluster.ids()[i].clone()).collect()
     }
 
     /// Picks the target node: the current leader for leader faults, a node other than the
@@ -204,12 +206,14 @@ impl NemesisRunner {
                     FaultKind::PartitionOneWay => partition::one_way(n, node),
                     _ => partition::isolate(n, node),
                 };
-                self.cluster.network.set_cut(&cut.links);
+                if let Err(e) = self.cluster.cut(&cut.links) {
+                    detail["error"] = Value::from(format!("{e:#}"));
+                }
                 let groups: Vec<Vec<String>> = cut.groups.iter().map(|g| self.names(g)).collect();
                 let links: Vec<[String; 2]> = cut
                     .links
                     .iter()
-                    .map(|&(a, b)| [self.cluster.ids[a].clone(), self.cluster.ids[b].clone()])
+                    .map(|&(a, b)| [self.cluster.ids()[a].clone(), self.cluster.ids()[b].clone()])
                     .collect();
                 detail["cut"] = json!(groups);
                 detail["links"] = json!(links);
@@ -220,17 +224,19 @@ impl NemesisRunner {
                         | FaultKind::PartitionOne
                         | FaultKind::PartitionOneWay
                 ) {
-                    detail["node"] = Value::from(self.cluster.ids[node].clone());
+                    detail["node"] = Value::from(self.cluster.ids()[node].clone());
                 }
                 ("start-partition", Some(Active::Partition))
             }
             FaultKind::Kill | FaultKind::KillLeader | FaultKind::KillFollower => {
-                self.cluster.kill(node);
-                detail["node"] = Value::from(self.cluster.ids[node].clone());
+                if let Err(e) = self.cluster.kill(node) {
+                    detail["error"] = Value::from(format!("{e:#}"));
+                }
+                detail["node"] = Value::from(self.cluster.ids()[node].clone());
                 ("kill", Some(Active::Killed(node)))
             }
             FaultKind::Pause | FaultKind::PauseLeader | FaultKind::PauseFollower => {
-                detail["node"] = Value::from(self.cluster.ids[node].clone());
+                detail["node"] = Value::from(self.cluster.ids()[node].clone());
                 match self.cluster.pause(node) {
                     Ok(()) => ("pause", Some(Active::Paused(node))),
                     Err(e) => {
@@ -241,7 +247,9 @@ impl NemesisRunner {
             }
             FaultKind::Delay | FaultKind::Bandwidth | FaultKind::DropConnections => {
                 let conditions = link_faults::conditions(kind, &self.config).unwrap_or_default();
-                self.cluster.network.set_degraded(conditions);
+                if let Some(links) = self.cluster.link_proxies() {
+                    links.set_degraded(conditions);
+                }
                 detail = link_faults::describe(kind, &self.config);
                 let f = link_faults::event_names(kind).0;
                 self.record(&f, detail.clone());
@@ -249,19 +257,18 @@ impl NemesisRunner {
                 return Some(Active::Degraded);
             }
             FaultKind::ClockBump | FaultKind::ClockStrobe => {
-                let id = self.cluster.ids[node].clone();
-                detail["node"] = Value::from(id.clone());
+                detail["node"] = Value::from(self.cluster.ids()[node].clone());
                 detail["delta_ms"] = Value::from(fault.skew_ms);
-                let result = if kind == FaultKind::ClockBump {
-                    self.cluster.client.clock_bump(&id, fault.skew_ms).await
-                } else {
-                    let period_ms = 100;
-                    detail["period_ms"] = Value::from(period_ms);
-                    let duration_ms = (fault.end - fault.start).as_millis() as u64;
-                    self.cluster
-                        .client
-                        .clock_strobe(&id, fault.skew_ms, period_ms, duration_ms)
-                        .await
+                let clocks = self.cluster.clocks();
+                let result = match &clocks {
+                    None => Err(anyhow::anyhow!("this system's clocks cannot be moved")),
+                    Some(clocks) if kind == FaultKind::ClockBump => clocks.bump(node, fault.skew_ms).await,
+                    Some(clocks) => {
+                        let period_ms = 100;
+                        detail["period_ms"] = Value::from(period_ms);
+                        let duration_ms = (fault.end - fault.start).as_millis() as u64;
+                        clocks.strobe(node, fault.skew_ms, period_ms, duration_ms).await
+                    }
                 };
                 if let Err(e) = result {
                     detail["error"] = Value::from(format!("{e:#}"));
@@ -294,31 +301,37 @@ impl NemesisRunner {
     async fn heal(&mut self, active: Active, fault: &PlannedFault) {
         let (f, mut detail) = match active {
             Active::Partition => {
-                self.cluster.network.heal_partition();
-                ("stop-partition".to_string(), json!({ "kind": fault.kind.name() }))
+                let mut d = json!({ "kind": fault.kind.name() });
+                if let Err(e) = self.cluster.cut(&Default::default()) {
+                    d["error"] = Value::from(format!("{e:#}"));
+                }
+                ("stop-partition".to_string(), d)
             }
             Active::Degraded => {
-                self.cluster.network.set_degraded(Default::default());
+                if let Some(links) = self.cluster.link_proxies() {
+                    links.set_degraded(Default::default());
+                }
                 (link_faults::event_names(fault.kind).1, json!({}))
             }
             Active::Killed(node) => {
-                let mut d = json!({ "node": self.cluster.ids[node] });
-                if let Err(e) = self.cluster.restart(node) {
+                let mut d = json!({ "node": self.cluster.ids()[node] });
+                if let Err(e) = self.cluster.restart(node).await {
                     d["error"] = Value::from(format!("{e:#}"));
                 }
                 ("restart".to_string(), d)
             }
             Active::Paused(node) => {
-                let mut d = json!({ "node": self.cluster.ids[node] });
+                let mut d = json!({ "node": self.cluster.ids()[node] });
                 if let Err(e) = self.cluster.resume(node) {
                     d["error"] = Value::from(format!("{e:#}"));
                 }
                 ("resume".to_string(), d)
             }
             Active::Clock(node) => {
-                let id = self.cluster.ids[node].clone();
-                let mut d = json!({ "node": id });
-                if let Err(e) = self.cluster.client.clock_reset(&id).await {
+                let mut d = json!({ "node": self.cluster.ids()[node] });
+                if let Some(clocks) = self.cluster.clocks()
+                    && let Err(e) = clocks.reset(node).await
+                {
                     d["error"] = Value::from(format!("{e:#}"));
                 }
                 ("clock-reset".to_string(), d)
@@ -350,22 +363,29 @@ impl NemesisRunner {
             let f = link_faults::event_names(kind).1;
             self.record(&f, json!({ "kind": kind.name(), "standing": true }));
         }
-        self.cluster.network.heal_all();
         let mut problems = Vec::new();
+        if let Some(links) = self.cluster.link_proxies() {
+            links.heal_all();
+        }
+        if let Err(e) = self.cluster.cut(&Default::default()) {
+            problems.push(format!("healing the links: {e:#}"));
+        }
+        let clocks = self.cluster.clocks();
         let mut down = Vec::new();
         for node in 0..self.cluster.len() {
             if !self.cluster.is_running(node) {
                 if interrupted {
-                    down.push(self.cluster.ids[node].clone());
+                    down.push(self.cluster.ids()[node].clone());
                     continue;
-                } else if let Err(e) = self.cluster.restart(node) {
-                    problems.push(format!("{}: {e:#}", self.cluster.ids[node]));
+                } else if let Err(e) = self.cluster.restart(node).await {
+                    problems.push(format!("{}: {e:#}", self.cluster.ids()[node]));
                 }
             }
             let _ = self.cluster.resume(node);
-            let id = self.cluster.ids[node].clone();
-            if let Err(e) = self.cluster.client.clock_reset(&id).await {
-                problems.push(format!("{id}: clock reset failed: {e:#}"));
+            if let Some(clocks) = &clocks
+                && let Err(e) = clocks.reset(node).await
+            {
+                problems.push(format!("{}: clock reset failed: {e:#}", self.cluster.ids()[node]));
             }
         }
         let mut detail = json!({ "kind": "heal-all" });

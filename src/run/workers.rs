@@ -5,7 +5,7 @@
 use super::client_ops::execute;
 use super::recorder::Recorder;
 use super::routing::{Routing, Session};
-use crate::client::StoreClient;
+use crate::systems::SystemClient;
 use crate::workload::generator::{GenOp, OpGenerator};
 use faultline_checkers::history::{EventKind, Process};
 use rand::SeedableRng;
@@ -51,7 +51,7 @@ impl RateLimiter {
 
 /// What every worker shares.
 pub struct WorkerShared {
-    pub client: StoreClient,
+    pub client: Arc<dyn SystemClient>,
     pub routing: Arc<Routing>,
     pub recorder: Arc<Recorder>,
     pub generator: Arc<Mutex<OpGenerator>>,
@@ -80,7 +80,7 @@ pub async fn perform(
         Map::new(),
     );
     let completion = tokio::select! {
-        c = execute(&shared.client, &shared.routing, session, op, target) => c,
+        c = execute(shared.client.as_ref(), &shared.routing, session, op, target) => c,
         _ = stop.wait_for(|s| *s) => return None,
     };
     shared.recorder.record(

@@ -14,6 +14,7 @@ pub mod override_args;
 pub mod routing;
 
 use crate::exit::BadInput;
+use crate::systems::SystemKind;
 pub use counterpart::Counterpart;
 use duration::serde_duration;
 pub use faults::{FaultConfig, FaultKind};
@@ -86,6 +87,11 @@ pub enum Fsync {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterConfig {
+    /// The system under test (the built-in store unless named).
+    #[serde(default)]
+    pub system: SystemKind,
+    /// The built-in store's replication design (etcd and PostgreSQL each have one leader).
+    #[serde(default = "default_mode")]
     pub mode: StoreMode,
     #[serde(default = "default_nodes")]
     pub nodes: usize,
@@ -102,10 +108,21 @@ pub struct ClusterConfig {
     /// Extra flags passed to every `faultline node`.
     #[serde(default)]
     pub node_args: Vec<String>,
+    /// postgres only: the primary's `synchronous_standby_names` (`FIRST 2 (*)`, `ANY 1 (*)`;
+    /// absent: asynchronous streaming).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronous_standby_names: Option<String>,
+    /// postgres only: `synchronous_commit` (`on`, `remote_write`, `remote_apply`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronous_commit: Option<String>,
 }
 
 fn default_nodes() -> usize {
     3
+}
+
+fn default_mode() -> StoreMode {
+    StoreMode::SingleLeader
 }
 
 /// The generator section.
@@ -434,6 +451,12 @@ impl Workload {
             return Err("run.time_limit must be positive".into());
         }
         self.faults.validate()?;
+        c.system.validate(c, &self.generator)?;
+        for &kind in self.faults.kinds.iter().chain(&self.faults.standing) {
+            if let Some(why) = c.system.refuses(kind) {
+                return Err(format!("fault {} does not apply here: {why}", kind.name()));
+            }
+        }
         self.routing.validate(c.mode)?;
         match &self.generator {
             GeneratorConfig::Register { keys, values, mix } => {

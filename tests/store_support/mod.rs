@@ -39,10 +39,16 @@ pub struct TestCluster {
 }
 
 impl TestCluster {
-    /// Nodes n1..n{size} dialing each other directly.
+    /// Nodes n1..n{size} dialing each other directly, with [`FAST`] timings unless `args` sets
+    /// the same flag.
     pub fn start(size: usize, args: &[&str]) -> TestCluster {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut all: Vec<&str> = FAST.to_vec();
+        let mut all: Vec<&str> = FAST
+            .chunks(2)
+            .filter(|pair| !args.contains(&pair[0]))
+            .flatten()
+            .copied()
+            .collect();
         all.extend_from_slice(args);
         let cluster =
             LocalCluster::start(&binary(), dir.path(), size, &all).unwrap_or_else(|e| panic!("{e:#}"));

@@ -1,6 +1,8 @@
 //! A register client over etcd's v3 JSON gateway: `/v3/kv/range` reads, `/v3/kv/put` writes,
 //! `/v3/kv/txn` compare-and-sets. Keys and values travel base64-encoded, int64s as strings, and
-//! fields at their default value (a false `succeeded`, an empty `kvs`) are absent.
+//! fields at their default value (a false `succeeded`, an empty `kvs`) are absent. Failure
+//! messages start with a code (`connect:`, `timeout:`, `connection:`, `etcd:`), see
+//! [`crate::systems::outcome_of`].
 
 use super::super::SystemOutcome;
 use base64::Engine;
@@ -38,36 +40,50 @@ impl EtcdClient {
             .await
             .map_err(|e| {
                 if e.is_connect() {
-                    Failure::NotSent(format!("connection refused: {e}"))
+                    Failure::NotSent(format!("connect: connection refused: {e}"))
                 } else if e.is_timeout() {
-                    Failure::Unknown("timed out".to_string())
+                    Failure::Unknown("timeout: timed out".to_string())
                 } else {
-                    Failure::Unknown(e.to_string())
+                    Failure::Unknown(format!("connection: {e}"))
                 }
             })?;
         let status = response.status();
         let reply: Value = response
             .json()
             .await
-            .map_err(|e| Failure::Unknown(format!("unreadable reply ({status}): {e}")))?;
+            .map_err(|e| Failure::Unknown(format!("connection: unreadable reply ({status}): {e}")))?;
         if !status.is_success() || reply.get("error").is_some() {
             let message = reply
                 .get("error")
                 .or_else(|| reply.get("message"))
                 .and_then(Value::as_str)
                 .unwrap_or("no message");
-            return Err(Failure::Unknown(format!("etcd answered {status}: {message}")));
+            return Err(Failure::Unknown(format!("etcd: answered {status}: {message}")));
         }
         Ok(reply)
     }
 
-    /// Reads `key`: `Ok(None)` when absent. A read changes nothing, so every failure is `fail`.
+    /// Reads `key` linearizably (the member confirms with the leader): `Ok(None)` when absent.
+    /// A read changes nothing, so every failure is `fail`.
     pub async fn read(&self, url: &str, key: &str) -> SystemOutcome<Option<i64>> {
-        let body = json!({ "key": BASE64.encode(key) });
+        self.range(url, key, false).await
+    }
+
+    /// Reads `key` from the member's own state (`serializable`): no round to the leader, so a
+    /// member that is cut off or behind answers with what it has.
+    pub async fn read_local(&self, url: &str, key: &str) -> SystemOutcome<Option<i64>> {
+        self.range(url, key, true).await
+    }
+
+    async fn range(&self, url: &str, key: &str, serializable: bool) -> SystemOutcome<Option<i64>> {
+        let mut body = json!({ "key": BASE64.encode(key) });
+        if serializable {
+            body["serializable"] = Value::from(true);
+        }
         match self.call(url, "/v3/kv/range", body).await {
             Ok(reply) => match first_value(&reply) {
                 Ok(value) => SystemOutcome::Ok(value),
-                Err(e) => SystemOutcome::Fail(e),
+                Err(e) => SystemOutcome::Fail(format!("etcd: {e}")),
             },
             Err(Failure::NotSent(e) | Failure::Unknown(e)) => SystemOutcome::Fail(e),
         }

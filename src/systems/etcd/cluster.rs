@@ -53,8 +53,14 @@ impl EtcdCluster {
         format!("http://{}:{CLIENT_PORT}", self.fabric.node_address(node))
     }
 
+    /// Member `node`'s name, as the harness names nodes (`n1` for node 0).
     fn name(node: usize) -> String {
-        format!("n{node}")
+        format!("n{}", node + 1)
+    }
+
+    /// Whether member `node`'s process runs (paused counts as running).
+    pub fn is_running(&self, node: usize) -> bool {
+        self.processes[node].is_some()
     }
 
     /// Starts member `node` (again, after a kill: its data directory makes it rejoin).

@@ -6,6 +6,8 @@
 
 mod client;
 mod cluster;
+mod system;
 
 pub use client::EtcdClient;
 pub use cluster::{CLIENT_PORT, EtcdCluster};
+pub use system::EtcdSystem;

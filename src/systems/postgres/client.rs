@@ -1,9 +1,16 @@
-//! A register in SQL: one row per key in table `registers`, read with SELECT, written with an
-//! upsert, compare-and-set with a conditional UPDATE.
+//! Registers and lists in SQL. A register is one row per key in table `registers`, read with
+//! SELECT, written with an upsert, compare-and-set with a conditional UPDATE. A list is one row
+//! per key in table `lists` (a `bigint[]`), appended to with an upsert that concatenates; a
+//! list-append transaction is one `REPEATABLE READ` transaction (`READ ONLY` when it only reads,
+//! so a hot standby serves it).
+//!
+//! Failure messages start with a code (see [`crate::systems::outcome_of`]): the SQL state when the
+//! server refused (`25006` on a standby asked to write), `connect`, `timeout` or `connection`.
 
 use super::super::SystemOutcome;
 use super::cluster::PORT;
 use anyhow::{Context, Result};
+use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_postgres::NoTls;
 
@@ -36,12 +43,30 @@ impl PgClient {
         Ok(PgClient { client, timeout })
     }
 
-    /// Creates the register table (on the primary).
+    /// Creates the register and list tables (on the primary).
     pub async fn create_table(&self) -> Result<()> {
         self.client
-            .batch_execute("CREATE TABLE IF NOT EXISTS registers (k text PRIMARY KEY, v bigint NOT NULL)")
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS registers (k text PRIMARY KEY, v bigint NOT NULL);
+                 CREATE TABLE IF NOT EXISTS lists (k text PRIMARY KEY, v bigint[] NOT NULL)",
+            )
             .await
-            .context("creating table registers")
+            .context("creating tables registers and lists")
+    }
+
+    /// Whether this node is a primary (not in recovery).
+    pub async fn is_primary(&self) -> Result<bool> {
+        let query = self.client.query_one("SELECT NOT pg_is_in_recovery()", &[]);
+        let row = tokio::time::timeout(self.timeout, query)
+            .await
+            .context("asking pg_is_in_recovery() timed out")?
+            .context("asking pg_is_in_recovery()")?;
+        Ok(row.get(0))
+    }
+
+    /// Whether the connection is closed (it must not be reused).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
     }
 
     /// How many standbys stream from this node (a primary).
@@ -75,8 +100,8 @@ impl PgClient {
             .query_opt("SELECT v FROM registers WHERE k = $1", &params);
         match tokio::time::timeout(self.timeout, query).await {
             Ok(Ok(row)) => SystemOutcome::Ok(row.map(|r| r.get(0))),
-            Ok(Err(e)) => SystemOutcome::Fail(e.to_string()),
-            Err(_) => SystemOutcome::Fail("timed out".into()),
+            Ok(Err(e)) => SystemOutcome::Fail(describe(&e)),
+            Err(_) => SystemOutcome::Fail("timeout: timed out".into()),
         }
     }
 
@@ -99,6 +124,69 @@ impl PgClient {
         self.change(statement).await.map(|rows| rows == 1)
     }
 
+    /// Runs a list-append transaction (`["r", k, null]` and `["append", k, v]` micro-ops) and
+    /// returns its completed micro-ops. Until COMMIT is sent, any failure is `fail` (the
+    /// transaction is rolled back, or its connection dropped, which aborts it); a failure of the
+    /// COMMIT itself is `info` unless the server certainly refused it.
+    pub async fn txn(&self, ops: &[Value]) -> SystemOutcome<Value> {
+        let read_only = ops.iter().all(|m| m.get(0).and_then(Value::as_str) == Some("r"));
+        let begin = if read_only {
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        } else {
+            "BEGIN ISOLATION LEVEL REPEATABLE READ"
+        };
+        let body = async {
+            self.client.batch_execute(begin).await?;
+            let mut done = Vec::with_capacity(ops.len());
+            for m in ops {
+                let key = match m.get(1) {
+                    Some(Value::String(k)) => k.clone(),
+                    Some(k) => k.to_string(),
+                    None => String::new(),
+                };
+                match m.get(0).and_then(Value::as_str) {
+                    Some("append") => {
+                        let v = m.get(2).and_then(Value::as_i64).unwrap_or_default();
+                        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&key, &v];
+                        self.client
+                            .execute(
+                                "INSERT INTO lists (k, v) VALUES ($1, ARRAY[$2::bigint]) \
+                                 ON CONFLICT (k) DO UPDATE SET v = lists.v || EXCLUDED.v",
+                                &params,
+                            )
+                            .await?;
+                        done.push(m.clone());
+                    }
+                    _ => {
+                        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&key];
+                        let row = self
+                            .client
+                            .query_opt("SELECT v FROM lists WHERE k = $1", &params)
+                            .await?;
+                        let list = row.map(|r| r.get::<_, Vec<i64>>(0));
+                        done.push(json!(["r", m.get(1).cloned().unwrap_or(Value::Null), list]));
+                    }
+                }
+            }
+            Ok::<_, tokio_postgres::Error>(done)
+        };
+        let done = match tokio::time::timeout(self.timeout, body).await {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => {
+                let _ = tokio::time::timeout(self.timeout, self.client.batch_execute("ROLLBACK")).await;
+                return SystemOutcome::Fail(describe(&e));
+            }
+            Err(_) => return SystemOutcome::Fail("timeout: timed out before COMMIT was sent".into()),
+        };
+        match tokio::time::timeout(self.timeout, self.client.batch_execute("COMMIT")).await {
+            Ok(Ok(())) => SystemOutcome::Ok(Value::Array(done)),
+            Ok(Err(e)) if read_only || refused_before_commit(&e) => SystemOutcome::Fail(describe(&e)),
+            Ok(Err(e)) => SystemOutcome::Info(describe(&e)),
+            Err(_) if read_only => SystemOutcome::Fail("timeout: a read-only COMMIT timed out".into()),
+            Err(_) => SystemOutcome::Info("timeout: COMMIT timed out".into()),
+        }
+    }
+
     /// The outcome of a statement that changes data: an error the server reports before
     /// committing (a SQL state other than a lost connection) is `fail`; a timeout or a lost
     /// connection leaves the commit unknown: `info`.
@@ -108,14 +196,26 @@ impl PgClient {
     ) -> SystemOutcome<u64> {
         match tokio::time::timeout(self.timeout, statement).await {
             Ok(Ok(rows)) => SystemOutcome::Ok(rows),
-            Ok(Err(e)) => match e.as_db_error() {
-                // The server refused before commit (e.g. 25006: read-only on a standby).
-                Some(db) if !db.code().code().starts_with("08") && !db.code().code().starts_with("57") => {
-                    SystemOutcome::Fail(format!("{}: {}", db.code().code(), db.message()))
-                }
-                _ => SystemOutcome::Info(e.to_string()),
-            },
-            Err(_) => SystemOutcome::Info("timed out".into()),
+            Ok(Err(e)) if refused_before_commit(&e) => SystemOutcome::Fail(describe(&e)),
+            Ok(Err(e)) => SystemOutcome::Info(describe(&e)),
+            Err(_) => SystemOutcome::Info("timeout: timed out".into()),
         }
     }
+}
+
+/// The error's SQL state and message, or `connection` when the connection broke.
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => format!("connection: {e}"),
+    }
+}
+
+/// Whether the server certainly refused the statement before committing anything (e.g. 25006,
+/// read-only on a standby; 40001, a serialization failure), as opposed to a lost connection
+/// (class 08) or an operator intervention (class 57, which includes "canceling wait for
+/// synchronous replication": committed locally, perhaps not on the standbys).
+fn refused_before_commit(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error()
+        .is_some_and(|db| !db.code().code().starts_with("08") && !db.code().code().starts_with("57"))
 }

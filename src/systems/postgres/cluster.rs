@@ -4,7 +4,8 @@
 use super::client::PgClient;
 use crate::netns::Fabric;
 use anyhow::{Context, Result, bail};
-use nix::unistd::{User, chown};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::{Pid, User, chown};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -62,24 +63,15 @@ fn find_bin() -> Result<PathBuf> {
 }
 
 impl PgCluster {
-    /// Starts a primary and `standbys` standbys replicating as `replication` says, with data
-    /// and logs under `dir`; returns once every standby streams from the primary.
+    /// Starts a primary and `standbys` standbys replicating as `replication` says, with logs
+    /// under `dir` (data in the fabric's scratch directory, which `postgres` can reach); returns
+    /// once every standby streams from the primary.
     pub async fn start(standbys: usize, replication: &Replication, dir: &Path) -> Result<PgCluster> {
         let bin = find_bin()?;
         let user = User::from_name("postgres")?
             .context("no user `postgres` (the Debian package postgresql creates it)")?;
-        // postgres must reach its data under `dir`: let others traverse it (not list it).
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mut mode = std::fs::metadata(dir)
-                .with_context(|| format!("reading {}", dir.display()))?
-                .permissions();
-            mode.set_mode(mode.mode() | 0o711);
-            std::fs::set_permissions(dir, mode)
-                .with_context(|| format!("letting postgres into {}", dir.display()))?;
-        }
         let fabric = Fabric::create(1 + standbys)?;
-        let data = dir.join("pgdata");
+        let data = fabric.scratch_dir()?.join("pgdata");
         std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
         chown(&data, Some(user.uid), Some(user.gid)).context("giving the data to postgres")?;
         let mut cluster = PgCluster {
@@ -103,7 +95,7 @@ impl PgCluster {
     }
 
     fn node_dir(&self, node: usize) -> PathBuf {
-        self.data.join(format!("n{node}"))
+        self.data.join(name(node))
     }
 
     /// A command run as `postgres` in the root namespace (it reaches nodes over the bridge).
@@ -164,8 +156,9 @@ impl PgCluster {
     fn base_backup(&self, node: usize) -> Result<()> {
         let dir = self.node_dir(node);
         let source = format!(
-            "host={} port={PORT} user=postgres application_name=n{node}",
-            self.fabric.node_address(0)
+            "host={} port={PORT} user=postgres application_name={}",
+            self.fabric.node_address(0),
+            name(node)
         );
         self.run_as_postgres(
             "pg_basebackup",
@@ -197,35 +190,71 @@ impl PgCluster {
         if self.processes[node].is_some() {
             bail!("PostgreSQL node {node} is already running");
         }
-        let log_path = self.logs.join(format!("n{node}.log"));
+        let log_path = self.logs.join(format!("{}.log", name(node)));
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log_path)
             .with_context(|| format!("opening {}", log_path.display()))?;
         let listen = format!("listen_addresses={}", self.address(node));
-        let child = self
-            .fabric
-            .command_as(node, &self.bin.join("postgres").to_string_lossy(), &self.user)?
-            .arg("-D")
-            .arg(self.node_dir(node))
-            .args(["-c", &listen])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().context("duplicating the log handle")?)
-            .stderr(log)
-            .spawn()
-            .context("starting postgres")?;
+        // Its own process group, so signals reach the postmaster and every backend at once.
+        let child = std::os::unix::process::CommandExt::process_group(
+            &mut self
+                .fabric
+                .command_as(node, &self.bin.join("postgres").to_string_lossy(), &self.user)?,
+            0,
+        )
+        .arg("-D")
+        .arg(self.node_dir(node))
+        .args(["-c", &listen])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().context("duplicating the log handle")?)
+        .stderr(log)
+        .spawn()
+        .context("starting postgres")?;
         self.processes[node] = Some(child);
         Ok(())
     }
 
-    /// SIGKILLs node `node`'s postmaster and reaps it (its backends exit when it is gone).
+    /// SIGKILLs node `node`'s postmaster and every backend (its process group) and reaps the
+    /// postmaster.
     pub fn kill_node(&mut self, node: usize) -> Result<()> {
         if let Some(mut child) = self.processes[node].take() {
-            child.kill().context("killing postgres")?;
+            let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+            child.kill().ok();
             child.wait().context("reaping postgres")?;
         }
         Ok(())
+    }
+
+    /// Pauses (SIGSTOP) or resumes (SIGCONT) every process of node `node`.
+    pub fn pause_node(&self, node: usize, pause: bool) -> Result<()> {
+        let Some(child) = &self.processes[node] else {
+            bail!("PostgreSQL node {} is not running", name(node));
+        };
+        let signal = if pause { Signal::SIGSTOP } else { Signal::SIGCONT };
+        killpg(Pid::from_raw(child.id() as i32), signal).context("signalling postgres")?;
+        Ok(())
+    }
+
+    /// Whether node `node`'s postmaster runs (paused counts as running).
+    pub fn is_running(&self, node: usize) -> bool {
+        self.processes[node].is_some()
+    }
+
+    /// Whether node `node`'s postmaster exited on its own (not killed by us); reaps it if so,
+    /// and kills what is left of its process group.
+    pub fn exited(&mut self, node: usize) -> Option<std::process::ExitStatus> {
+        let child = self.processes[node].as_mut()?;
+        let status = child.try_wait().ok()??;
+        let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+        self.processes[node] = None;
+        Some(status)
+    }
+
+    /// How many nodes the cluster has.
+    pub fn nodes(&self) -> usize {
+        self.processes.len()
     }
 
     async fn wait_ready(&self, node: usize) -> Result<()> {
@@ -235,7 +264,8 @@ impl PgCluster {
                 Ok(_) => return Ok(()),
                 Err(e) if Instant::now() > deadline => {
                     return Err(e).context(format!(
-                        "PostgreSQL node {node} never accepted connections (see n{node}.log)"
+                        "PostgreSQL node {0} never accepted connections (see {0}.log)",
+                        name(node)
                     ));
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
@@ -265,6 +295,11 @@ impl Drop for PgCluster {
             let _ = self.kill_node(node);
         }
     }
+}
+
+/// Node `node`'s name, as the harness names nodes (`n1` for node 0, the first primary).
+fn name(node: usize) -> String {
+    format!("n{}", node + 1)
 }
 
 fn append(path: &Path, text: &str) -> Result<()> {

@@ -4,6 +4,8 @@
 
 mod client;
 mod cluster;
+mod system;
 
 pub use client::PgClient;
 pub use cluster::{PgCluster, Replication};
+pub use system::PgSystem;
