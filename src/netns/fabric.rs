@@ -102,6 +102,25 @@ impl Fabric {
         Ok(dir)
     }
 
+    /// What the fabric is, in a few lines: subnet, bridge, each node's namespace and address.
+    pub fn describe(&self) -> String {
+        let mut text = format!(
+            "subnet 169.254.{0}.0/24\nbridge {1} (the harness at {2})\n",
+            self.subnet,
+            bridge_name(self.subnet),
+            self.harness_address()
+        );
+        for node in 0..self.nodes {
+            text += &format!(
+                "n{} namespace {} address {}\n",
+                node + 1,
+                self.namespace(node),
+                self.node_address(node)
+            );
+        }
+        text
+    }
+
     /// The subnet number S of `169.254.S.0/24`.
     pub fn subnet(&self) -> u8 {
         self.subnet
@@ -157,6 +176,17 @@ impl Fabric {
             });
         }
         Ok(command)
+    }
+
+    /// Sends `signal` to every process in node `node`'s namespace (a system's node may be many
+    /// processes in their own process groups: PostgreSQL puts each backend in its own), and
+    /// returns how many there were.
+    pub fn signal_all(&self, node: usize, signal: nix::sys::signal::Signal) -> usize {
+        let pids = pids_in(&self.namespace(node));
+        for &pid in &pids {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+        }
+        pids.len()
     }
 
     /// Makes `cuts` the set of cut directed links: for each `(from, to)`, packets from `from`
@@ -248,13 +278,16 @@ fn scratch_path(subnet: u8) -> std::path::PathBuf {
     std::path::PathBuf::from(format!("/var/tmp/faultline-netns-{subnet}"))
 }
 
+/// The processes in namespace `ns`.
+fn pids_in(ns: &str) -> Vec<i32> {
+    run("ip", &["netns", "pids", ns])
+        .map(|out| out.lines().filter_map(|l| l.trim().parse().ok()).collect())
+        .unwrap_or_default()
+}
+
 /// SIGKILLs every process in namespace `ns` and waits (briefly) until none is left.
 fn kill_everything_in(ns: &str) -> Vec<i32> {
-    let pids = |ns: &str| -> Vec<i32> {
-        run("ip", &["netns", "pids", ns])
-            .map(|out| out.lines().filter_map(|l| l.trim().parse().ok()).collect())
-            .unwrap_or_default()
-    };
+    let pids = pids_in;
     let found = pids(ns);
     for &pid in &found {
         let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);

@@ -34,6 +34,7 @@ pub struct RunResults {
     pub duration_s: f64,
     /// True when Ctrl-C (or SIGTERM) cut the run short.
     pub interrupted: bool,
+    /// The built-in store's replication design, or the name of the real system tested.
     pub mode: String,
     pub nodes: usize,
     pub concurrency: usize,
@@ -114,7 +115,10 @@ impl RunResults {
             started_at,
             duration_s: duration.as_secs_f64(),
             interrupted,
-            mode: format!("{:?}", workload.cluster.mode),
+            mode: match workload.cluster.system {
+                crate::systems::SystemKind::Faultline => format!("{:?}", workload.cluster.mode),
+                other => other.name().to_string(),
+            },
             nodes: workload.cluster.nodes,
             concurrency: workload.client.concurrency,
             ops: OpCounts {

@@ -19,9 +19,11 @@ pub use kind::SystemKind;
 use crate::client::Options;
 use crate::client::Outcome;
 use crate::net::Network;
+use crate::netns::Fabric;
 use crate::run::run_dir::RunDir;
 use crate::workload::Workload;
 use crate::workload::generator::GenOp;
+use anyhow::Context;
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::Path;
@@ -152,6 +154,10 @@ pub trait System: Send + Sync {
     fn clocks(&self) -> Option<Arc<dyn Clocks>> {
         None
     }
+    /// The network namespaces the nodes live in, for systems that the harness isolates that way.
+    fn fabric(&self) -> Option<&Fabric> {
+        None
+    }
     /// Kills every node.
     fn stop(&mut self);
 }
@@ -168,13 +174,20 @@ impl dyn System {
     }
 }
 
-/// Starts the workload's system and waits until it can serve clients.
+/// Starts the workload's system and waits until it can serve clients. Where its nodes live in
+/// network namespaces, `nodes/network.txt` in the run directory says which (for people reading
+/// the logs, and for checking that nothing of the run is left).
 pub async fn start(workload: &Workload, run_dir: &RunDir, binary: &Path) -> anyhow::Result<Box<dyn System>> {
-    Ok(match workload.cluster.system {
+    let system: Box<dyn System> = match workload.cluster.system {
         SystemKind::Faultline => Box::new(crate::cluster::Cluster::start(workload, run_dir, binary).await?),
         SystemKind::Etcd => Box::new(etcd::EtcdSystem::start(workload, &run_dir.root.join("nodes")).await?),
         SystemKind::Postgres => {
             Box::new(postgres::PgSystem::start(workload, &run_dir.root.join("nodes")).await?)
         }
-    })
+    };
+    if let Some(fabric) = system.fabric() {
+        let path = run_dir.root.join("nodes").join("network.txt");
+        std::fs::write(&path, fabric.describe()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(system)
 }

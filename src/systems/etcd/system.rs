@@ -174,6 +174,10 @@ impl System for EtcdSystem {
         self.cluster.fabric().cut(&links)
     }
 
+    fn fabric(&self) -> Option<&crate::netns::Fabric> {
+        Some(self.cluster.fabric())
+    }
+
     fn stop(&mut self) {
         for node in 0..self.ids.len() {
             let _ = self.cluster.kill_node(node);

@@ -105,6 +105,24 @@ impl PgClient {
         }
     }
 
+    /// Reads `key` only if this node is a primary: a standby answers `not_leader` (a read that
+    /// must see the latest write cannot be served by a standby, which may be behind).
+    pub async fn read_at_primary(&self, key: &str) -> SystemOutcome<Option<i64>> {
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&key];
+        let query = self.client.query_one(
+            "SELECT pg_is_in_recovery(), (SELECT v FROM registers WHERE k = $1)",
+            &params,
+        );
+        match tokio::time::timeout(self.timeout, query).await {
+            Ok(Ok(row)) if row.get::<_, bool>(0) => {
+                SystemOutcome::Fail("not_leader: a standby does not serve reads at the primary".into())
+            }
+            Ok(Ok(row)) => SystemOutcome::Ok(row.get(1)),
+            Ok(Err(e)) => SystemOutcome::Fail(describe(&e)),
+            Err(_) => SystemOutcome::Fail("timeout: timed out".into()),
+        }
+    }
+
     /// Writes `value` to `key`.
     pub async fn write(&self, key: &str, value: i64) -> SystemOutcome<()> {
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&key, &value];
@@ -128,7 +146,8 @@ impl PgClient {
     /// returns its completed micro-ops. Until COMMIT is sent, any failure is `fail` (the
     /// transaction is rolled back, or its connection dropped, which aborts it); a failure of the
     /// COMMIT itself is `info` unless the server certainly refused it.
-    pub async fn txn(&self, ops: &[Value]) -> SystemOutcome<Value> {
+    /// With `primary_only`, a standby refuses it (`not_leader`) before reading anything.
+    pub async fn txn(&self, ops: &[Value], primary_only: bool) -> SystemOutcome<Value> {
         let read_only = ops.iter().all(|m| m.get(0).and_then(Value::as_str) == Some("r"));
         let begin = if read_only {
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
@@ -137,6 +156,15 @@ impl PgClient {
         };
         let body = async {
             self.client.batch_execute(begin).await?;
+            if primary_only
+                && self
+                    .client
+                    .query_one("SELECT pg_is_in_recovery()", &[])
+                    .await?
+                    .get::<_, bool>(0)
+            {
+                return Ok(None);
+            }
             let mut done = Vec::with_capacity(ops.len());
             for m in ops {
                 let key = match m.get(1) {
@@ -168,10 +196,16 @@ impl PgClient {
                     }
                 }
             }
-            Ok::<_, tokio_postgres::Error>(done)
+            Ok::<_, tokio_postgres::Error>(Some(done))
         };
         let done = match tokio::time::timeout(self.timeout, body).await {
-            Ok(Ok(done)) => done,
+            Ok(Ok(Some(done))) => done,
+            Ok(Ok(None)) => {
+                let _ = tokio::time::timeout(self.timeout, self.client.batch_execute("ROLLBACK")).await;
+                return SystemOutcome::Fail(
+                    "not_leader: a standby does not serve transactions at the primary".into(),
+                );
+            }
             Ok(Err(e)) => {
                 let _ = tokio::time::timeout(self.timeout, self.client.batch_execute("ROLLBACK")).await;
                 return SystemOutcome::Fail(describe(&e));

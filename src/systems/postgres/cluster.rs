@@ -4,8 +4,8 @@
 use super::client::PgClient;
 use crate::netns::Fabric;
 use anyhow::{Context, Result, bail};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::{Pid, User, chown};
+use nix::sys::signal::Signal;
+use nix::unistd::{User, chown};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -197,30 +197,26 @@ impl PgCluster {
             .open(&log_path)
             .with_context(|| format!("opening {}", log_path.display()))?;
         let listen = format!("listen_addresses={}", self.address(node));
-        // Its own process group, so signals reach the postmaster and every backend at once.
-        let child = std::os::unix::process::CommandExt::process_group(
-            &mut self
-                .fabric
-                .command_as(node, &self.bin.join("postgres").to_string_lossy(), &self.user)?,
-            0,
-        )
-        .arg("-D")
-        .arg(self.node_dir(node))
-        .args(["-c", &listen])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().context("duplicating the log handle")?)
-        .stderr(log)
-        .spawn()
-        .context("starting postgres")?;
+        let child = self
+            .fabric
+            .command_as(node, &self.bin.join("postgres").to_string_lossy(), &self.user)?
+            .arg("-D")
+            .arg(self.node_dir(node))
+            .args(["-c", &listen])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().context("duplicating the log handle")?)
+            .stderr(log)
+            .spawn()
+            .context("starting postgres")?;
         self.processes[node] = Some(child);
         Ok(())
     }
 
-    /// SIGKILLs node `node`'s postmaster and every backend (its process group) and reaps the
-    /// postmaster.
+    /// SIGKILLs node `node`'s postmaster and every backend (every process in its namespace:
+    /// each backend is in a process group of its own) and reaps the postmaster.
     pub fn kill_node(&mut self, node: usize) -> Result<()> {
         if let Some(mut child) = self.processes[node].take() {
-            let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+            self.fabric.signal_all(node, Signal::SIGKILL);
             child.kill().ok();
             child.wait().context("reaping postgres")?;
         }
@@ -229,11 +225,11 @@ impl PgCluster {
 
     /// Pauses (SIGSTOP) or resumes (SIGCONT) every process of node `node`.
     pub fn pause_node(&self, node: usize, pause: bool) -> Result<()> {
-        let Some(child) = &self.processes[node] else {
+        if self.processes[node].is_none() {
             bail!("PostgreSQL node {} is not running", name(node));
-        };
+        }
         let signal = if pause { Signal::SIGSTOP } else { Signal::SIGCONT };
-        killpg(Pid::from_raw(child.id() as i32), signal).context("signalling postgres")?;
+        self.fabric.signal_all(node, signal);
         Ok(())
     }
 
@@ -247,7 +243,7 @@ impl PgCluster {
     pub fn exited(&mut self, node: usize) -> Option<std::process::ExitStatus> {
         let child = self.processes[node].as_mut()?;
         let status = child.try_wait().ok()??;
-        let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+        self.fabric.signal_all(node, Signal::SIGKILL);
         self.processes[node] = None;
         Some(status)
     }

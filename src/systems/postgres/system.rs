@@ -77,10 +77,17 @@ impl PgOps {
         }
     }
 
-    async fn perform(&self, connection: &PgClient, op: &GenOp) -> SystemOutcome<Value> {
+    /// Performs `op`; reads the routing sends to the leader (`opts.read = "leader"`) are served
+    /// by a primary only.
+    async fn perform(&self, connection: &PgClient, op: &GenOp, opts: &Options) -> SystemOutcome<Value> {
         let key = register_key(op);
         let int = |v: &Value| v.as_i64();
+        let at_primary = opts.read.as_deref() == Some("leader");
         match op.f {
+            "read" if at_primary => connection
+                .read_at_primary(&key)
+                .await
+                .map(|v| v.map(Value::from).unwrap_or(Value::Null)),
             "read" => connection
                 .read(&key)
                 .await
@@ -103,7 +110,7 @@ impl PgOps {
                 _ => SystemOutcome::Fail(format!("bad_request: cas takes two integers, not {}", op.value)),
             },
             _ => match op.value.as_array() {
-                Some(ops) => connection.txn(ops).await,
+                Some(ops) => connection.txn(ops, at_primary).await,
                 None => SystemOutcome::Fail(format!(
                     "bad_request: a transaction is a list of micro-ops, not {}",
                     op.value
@@ -129,14 +136,14 @@ fn reusable(text: &str) -> bool {
 }
 
 impl SystemClient for PgOps {
-    fn invoke<'a>(&'a self, node: usize, op: &'a GenOp, _opts: &'a Options) -> BoxFuture<'a, Outcome> {
+    fn invoke<'a>(&'a self, node: usize, op: &'a GenOp, opts: &'a Options) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             let id = &self.ids[node];
             let connection = match self.connection(node).await {
                 Ok(c) => c,
                 Err(e) => return outcome_of(id, op, SystemOutcome::Fail(e)),
             };
-            let result = self.perform(&connection, op).await;
+            let result = self.perform(&connection, op, opts).await;
             let clean = match &result {
                 SystemOutcome::Ok(_) => true,
                 SystemOutcome::Fail(e) | SystemOutcome::Info(e) => reusable(e),
@@ -216,6 +223,10 @@ impl System for PgSystem {
     fn cut(&mut self, links: &BTreeSet<(usize, usize)>) -> anyhow::Result<()> {
         let links: Vec<(usize, usize)> = links.iter().copied().collect();
         self.cluster.fabric().cut(&links)
+    }
+
+    fn fabric(&self) -> Option<&crate::netns::Fabric> {
+        Some(self.cluster.fabric())
     }
 
     fn stop(&mut self) {
