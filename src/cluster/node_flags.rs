@@ -65,6 +65,7 @@ mod tests {
             node_args: vec!["--heartbeat-ms".into(), "20".into()],
             synchronous_standby_names: None,
             synchronous_commit: None,
+            failover: false,
         };
         let f = node_flags(&c, Duration::from_millis(1500)).join(" ");
         assert_eq!(

@@ -119,6 +119,19 @@ impl NemesisRunner {
         }
     }
 
+    /// Records what the system did on its own (e.g. a failover), and lets clients find the
+    /// leader again after it.
+    async fn record_system_actions(&mut self) {
+        let actions = self.cluster.watch().await;
+        if actions.is_empty() {
+            return;
+        }
+        for (f, detail) in actions {
+            self.record(&f, detail);
+        }
+        self.routing.set_leader(self.cluster.leader().await);
+    }
+
     /// Runs the plan, healing each fault when its window ends. When `stop` turns true (Ctrl-C)
     /// it returns at once, leaving the fault in force to the final heal.
     pub async fn run(&mut self, plan: &[PlannedFault], mut stop: watch::Receiver<bool>) {
@@ -141,6 +154,7 @@ impl NemesisRunner {
     async fn sleep_until(&mut self, at: Duration, stop: &mut watch::Receiver<bool>) -> bool {
         loop {
             self.check_node_exits();
+            self.record_system_actions().await;
             let now = self.recorder.elapsed();
             if at <= now || *stop.borrow() {
                 break;
@@ -395,6 +409,9 @@ impl NemesisRunner {
         if interrupted {
             detail["interrupted"] = Value::from(true);
             detail["left_down"] = json!(down);
+        }
+        if !interrupted {
+            self.record_system_actions().await;
         }
         self.record("heal-all", detail);
         let now = self.recorder.elapsed().as_secs_f64();

@@ -69,6 +69,7 @@ impl SystemKind {
                 cluster.synchronous_standby_names.is_some(),
             ),
             ("synchronous_commit", cluster.synchronous_commit.is_some()),
+            ("failover", cluster.failover),
         ];
         let misplaced: Vec<&str> = match self {
             SystemKind::Faultline => postgres_only

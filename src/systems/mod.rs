@@ -154,6 +154,12 @@ pub trait System: Send + Sync {
     fn clocks(&self) -> Option<Arc<dyn Clocks>> {
         None
     }
+    /// What the system's own machinery did since the last call (a failover manager promoting a
+    /// standby, a deposed primary rebuilt), as `(f, detail)` pairs the nemesis records; called
+    /// every few hundred milliseconds while faults run.
+    fn watch(&mut self) -> BoxFuture<'_, Vec<(String, serde_json::Value)>> {
+        Box::pin(async { Vec::new() })
+    }
     /// The network namespaces the nodes live in, for systems that the harness isolates that way.
     fn fabric(&self) -> Option<&Fabric> {
         None

@@ -115,6 +115,11 @@ pub struct ClusterConfig {
     /// postgres only: `synchronous_commit` (`on`, `remote_write`, `remote_apply`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synchronous_commit: Option<String>,
+    /// postgres only: the harness acts as a naive failover manager (promotes a standby when the
+    /// primary is down or no standby streams from it, and rebuilds the deposed primary as a
+    /// standby of the new one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failover: bool,
 }
 
 fn default_nodes() -> usize {

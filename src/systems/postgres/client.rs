@@ -1,8 +1,8 @@
 //! Registers and lists in SQL. A register is one row per key in table `registers`, read with
 //! SELECT, written with an upsert, compare-and-set with a conditional UPDATE. A list is one row
 //! per key in table `lists` (a `bigint[]`), appended to with an upsert that concatenates; a
-//! list-append transaction is one `REPEATABLE READ` transaction (`READ ONLY` when it only reads,
-//! so a hot standby serves it).
+//! list-append transaction is one `SERIALIZABLE` transaction, except a read-only one that may
+//! run on a hot standby (`REPEATABLE READ READ ONLY`, the most a standby offers).
 //!
 //! Failure messages start with a code (see [`crate::systems::outcome_of`]): the SQL state when the
 //! server refused (`25006` on a standby asked to write), `connect`, `timeout` or `connection`.
@@ -62,6 +62,35 @@ impl PgClient {
             .context("asking pg_is_in_recovery() timed out")?
             .context("asking pg_is_in_recovery()")?;
         Ok(row.get(0))
+    }
+
+    /// Whether this standby's WAL receiver streams from a primary now.
+    pub async fn is_streaming(&self) -> Result<bool> {
+        let query = self.client.query_one(
+            "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'",
+            &[],
+        );
+        let row = tokio::time::timeout(self.timeout, query)
+            .await
+            .context("reading pg_stat_wal_receiver timed out")?
+            .context("reading pg_stat_wal_receiver")?;
+        Ok(row.get::<_, i64>(0) > 0)
+    }
+
+    /// Makes this standby stream from the primary `conninfo` names (it follows the new timeline).
+    pub async fn follow(&self, conninfo: &str) -> Result<()> {
+        // ALTER SYSTEM refuses to run in a transaction block, so each statement goes alone.
+        let alter = format!(
+            "ALTER SYSTEM SET primary_conninfo = '{}'",
+            conninfo.replace('\'', "''")
+        );
+        for statement in [alter.as_str(), "SELECT pg_reload_conf()"] {
+            tokio::time::timeout(self.timeout, self.client.simple_query(statement))
+                .await
+                .context("repointing the standby timed out")?
+                .context("repointing the standby")?;
+        }
+        Ok(())
     }
 
     /// Whether the connection is closed (it must not be reused).
@@ -149,13 +178,13 @@ impl PgClient {
     /// With `primary_only`, a standby refuses it (`not_leader`) before reading anything.
     pub async fn txn(&self, ops: &[Value], primary_only: bool) -> SystemOutcome<Value> {
         let read_only = ops.iter().all(|m| m.get(0).and_then(Value::as_str) == Some("r"));
-        let begin = if read_only {
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-        } else {
-            "BEGIN ISOLATION LEVEL REPEATABLE READ"
+        // A hot standby offers at most REPEATABLE READ; on a primary, SERIALIZABLE.
+        let begin = match (read_only, primary_only) {
+            (true, false) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            (true, true) => "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY",
+            (false, _) => "BEGIN ISOLATION LEVEL SERIALIZABLE",
         };
         let body = async {
-            self.client.batch_execute(begin).await?;
             if primary_only
                 && self
                     .client
@@ -165,6 +194,12 @@ impl PgClient {
             {
                 return Ok(None);
             }
+            self.client.batch_execute(begin).await?;
+            // Index lookups, so serializable transactions lock the rows they read rather than the
+            // whole (small) table, which would make nearly every pair of them conflict.
+            self.client
+                .batch_execute("SET LOCAL enable_seqscan = off")
+                .await?;
             let mut done = Vec::with_capacity(ops.len());
             for m in ops {
                 let key = match m.get(1) {
@@ -201,7 +236,6 @@ impl PgClient {
         let done = match tokio::time::timeout(self.timeout, body).await {
             Ok(Ok(Some(done))) => done,
             Ok(Ok(None)) => {
-                let _ = tokio::time::timeout(self.timeout, self.client.batch_execute("ROLLBACK")).await;
                 return SystemOutcome::Fail(
                     "not_leader: a standby does not serve transactions at the primary".into(),
                 );

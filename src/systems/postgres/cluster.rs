@@ -142,7 +142,7 @@ impl PgCluster {
             ],
         )?;
         let conf = format!(
-            "\n# faultline\nport = {PORT}\nunix_socket_directories = ''\nwal_level = replica\nmax_wal_senders = 10\nhot_standby = on\nsynchronous_standby_names = '{}'\nsynchronous_commit = {}\n",
+            "\n# faultline\nport = {PORT}\nunix_socket_directories = ''\nwal_level = replica\nmax_wal_senders = 10\nhot_standby = on\nwal_receiver_timeout = '2s'\nwal_sender_timeout = '2s'\nsynchronous_standby_names = '{}'\nsynchronous_commit = {}\n",
             replication.standby_names.replace('\'', "''"),
             replication.commit
         );
@@ -153,13 +153,33 @@ impl PgCluster {
         )
     }
 
-    fn base_backup(&self, node: usize) -> Result<()> {
-        let dir = self.node_dir(node);
-        let source = format!(
+    /// The connection string a standby `node` streams from `primary` with.
+    pub fn conninfo(&self, node: usize, primary: usize) -> String {
+        format!(
             "host={} port={PORT} user=postgres application_name={}",
-            self.fabric.node_address(0),
+            self.fabric.node_address(primary),
             name(node)
-        );
+        )
+    }
+
+    /// Makes node `node` a fresh standby of `primary`: killed, its data replaced by a base
+    /// backup of the primary, started again (what a naive failover manager does with a deposed
+    /// primary; whatever it alone had is gone).
+    pub fn rejoin(&mut self, node: usize, primary: usize) -> Result<()> {
+        self.kill_node(node)?;
+        let dir = self.node_dir(node);
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+        self.base_backup_from(node, primary)?;
+        self.start_node(node)
+    }
+
+    fn base_backup(&self, node: usize) -> Result<()> {
+        self.base_backup_from(node, 0)
+    }
+
+    fn base_backup_from(&self, node: usize, primary: usize) -> Result<()> {
+        let dir = self.node_dir(node);
+        let source = self.conninfo(node, primary);
         self.run_as_postgres(
             "pg_basebackup",
             &[

@@ -4,6 +4,7 @@
 
 mod client;
 mod cluster;
+mod failover;
 mod system;
 
 pub use client::PgClient;

@@ -4,6 +4,7 @@
 //! node (a transaction needs one to itself); a connection whose operation did not end cleanly is
 //! dropped, never reused.
 
+use super::failover::Failover;
 use super::{PgClient, PgCluster, Replication};
 use crate::client::{Options, Outcome};
 use crate::systems::kind::register_key;
@@ -22,6 +23,8 @@ pub struct PgSystem {
     ids: Vec<String>,
     client: Arc<PgOps>,
     cluster: PgCluster,
+    /// The naive failover manager, when the workload asks for one (`cluster.failover`).
+    failover: Option<Failover>,
 }
 
 /// Register and list-append operations over pooled connections.
@@ -52,7 +55,12 @@ impl PgSystem {
         });
         let primary = PgClient::connect(&client.addresses[0], Duration::from_secs(5)).await?;
         primary.create_table().await?;
-        Ok(PgSystem { ids, client, cluster })
+        Ok(PgSystem {
+            ids,
+            client,
+            cluster,
+            failover: c.failover.then(Failover::new),
+        })
     }
 }
 
@@ -120,9 +128,13 @@ impl PgOps {
     }
 }
 
-/// A standby's refusal to write (SQL state 25006) is the routing's `not_leader`.
+/// A standby's refusal to write is the routing's `not_leader`.
 fn as_harness_code(text: String) -> String {
-    match text.strip_prefix("25006: ") {
+    // 25006: a write on a standby; 0A000: a serializable transaction begun on a standby.
+    match text
+        .strip_prefix("25006: ")
+        .or_else(|| text.strip_prefix("0A000: "))
+    {
         Some(rest) => format!("not_leader: {rest}"),
         None => text,
     }
@@ -170,9 +182,13 @@ impl System for PgSystem {
         self.client.clone()
     }
 
+    /// The node the failover manager treats as the primary (when it answers as one), else the
+    /// first node that is not in recovery.
     fn leader(&self) -> BoxFuture<'_, Option<usize>> {
         Box::pin(async move {
-            for node in 0..self.ids.len() {
+            let designated = self.failover.as_ref().map(|f| f.primary);
+            let order = designated.into_iter().chain(0..self.ids.len());
+            for node in order {
                 if !self.cluster.is_running(node) {
                     continue;
                 }
@@ -194,8 +210,16 @@ impl System for PgSystem {
         self.cluster.kill_node(node)
     }
 
+    /// Starts a killed node on its data, or, if the failover manager deposed it, as a fresh
+    /// standby of the new primary.
     fn restart(&mut self, node: usize) -> BoxFuture<'_, anyhow::Result<()>> {
-        let result = self.cluster.start_node(node);
+        let result = match &mut self.failover {
+            Some(f) if f.deposed.contains(&node) => {
+                f.rejoin_if_deposed(&mut self.cluster, node, &self.ids, true);
+                Ok(())
+            }
+            _ => self.cluster.start_node(node),
+        };
         Box::pin(async move { result })
     }
 
@@ -207,7 +231,21 @@ impl System for PgSystem {
         if !self.cluster.is_running(node) {
             return Ok(());
         }
-        self.cluster.pause_node(node, false)
+        self.cluster.pause_node(node, false)?;
+        if let Some(f) = &mut self.failover {
+            f.rejoin_if_deposed(&mut self.cluster, node, &self.ids, false);
+        }
+        Ok(())
+    }
+
+    fn watch(&mut self) -> BoxFuture<'_, Vec<(String, Value)>> {
+        Box::pin(async move {
+            let Some(f) = &mut self.failover else {
+                return Vec::new();
+            };
+            f.watch(&self.cluster, &self.ids).await;
+            std::mem::take(&mut f.actions)
+        })
     }
 
     fn is_running(&self, node: usize) -> bool {
@@ -220,9 +258,19 @@ impl System for PgSystem {
             .collect()
     }
 
+    /// Cuts links; when every link is healed, a deposed primary that kept running (cut off, not
+    /// killed) is rebuilt as a standby of the new one.
     fn cut(&mut self, links: &BTreeSet<(usize, usize)>) -> anyhow::Result<()> {
-        let links: Vec<(usize, usize)> = links.iter().copied().collect();
-        self.cluster.fabric().cut(&links)
+        let list: Vec<(usize, usize)> = links.iter().copied().collect();
+        self.cluster.fabric().cut(&list)?;
+        if links.is_empty()
+            && let Some(f) = &mut self.failover
+        {
+            for node in f.deposed.clone() {
+                f.rejoin_if_deposed(&mut self.cluster, node, &self.ids, false);
+            }
+        }
+        Ok(())
     }
 
     fn fabric(&self) -> Option<&crate::netns::Fabric> {
