@@ -74,8 +74,8 @@ fn results(run: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap()
 }
 
-/// The workload gets its expected verdict, and so does its counterpart; `expected_codes` are
-/// the plain exit codes (valid 0, invalid 1), and nothing is left after either run.
+/// The workload gets its expected verdict (exit 0), and its counterpart is caught (exit 1);
+/// nothing is left after any run.
 fn valid_and_counterpart_caught(name: &str, time_limit: &str) {
     let out = tempfile::tempdir().unwrap();
     let (code, stderr, dir) = run(name, &["--time-limit", time_limit], out.path());
@@ -86,11 +86,28 @@ fn valid_and_counterpart_caught(name: &str, time_limit: &str) {
     assert!(faults >= 2, "faults were injected: {faults}\n{stderr}");
     assert_eq!(leftovers(&dir), Vec::<String>::new(), "after a passing run");
 
-    let out = tempfile::tempdir().unwrap();
-    let (code, stderr, dir) = run(name, &["--time-limit", time_limit, "--counterpart"], out.path());
-    assert_eq!(code, 1, "{name}'s counterpart is caught: {stderr}");
-    assert_eq!(results(&dir)["verdict"], "invalid", "{stderr}");
-    assert_eq!(leftovers(&dir), Vec::<String>::new(), "after a failing run");
+    // A stale read needs a read at a member that is behind while writes go on elsewhere: likely
+    // in one short run, not certain (etcd's counterpart was caught in 4 of 5 runs of 20 s), so
+    // up to three runs, each miss reported.
+    let mut misses = Vec::new();
+    for _ in 0..3 {
+        let out = tempfile::tempdir().unwrap();
+        let (code, stderr, dir) = run(name, &["--time-limit", time_limit, "--counterpart"], out.path());
+        assert_eq!(
+            leftovers(&dir),
+            Vec::<String>::new(),
+            "after a run with exit code {code}"
+        );
+        if code == 1 {
+            assert_eq!(results(&dir)["verdict"], "invalid", "{stderr}");
+            for miss in &misses {
+                eprintln!("{name}'s counterpart was missed once: {miss}");
+            }
+            return;
+        }
+        misses.push(format!("exit {code}: {stderr}"));
+    }
+    panic!("{name}'s counterpart was never caught in three runs: {misses:#?}");
 }
 
 #[test]
