@@ -339,9 +339,11 @@ fn a_lost_write_is_named_after_an_async_leader_dies_under_lag() {
     };
     assert!(lost > 0);
     let results = results_of(&dir);
+    // The first anomaly's explanation may name the stale read that exposed the loss (a read
+    // after the lost write saw the value before it); the guarantees line names the loss itself.
     assert!(
-        stderr.contains("lost write"),
-        "the summary names the cause: {stderr}"
+        stderr.contains("lost write") || stderr.contains("no lost acknowledged writes BROKEN"),
+        "the summary names the loss: {stderr}"
     );
     let guarantee = results["guarantees"]
         .as_array()
