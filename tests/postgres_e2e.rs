@@ -48,7 +48,7 @@ async fn async_standbys_catch_up_refuse_writes_and_one_takes_over_when_promoted(
 async fn first_2_remote_apply_commits_are_visible_on_every_standby_and_stall_while_one_is_down() {
     let dir = tempfile::tempdir().unwrap();
     let replication = Replication {
-        standby_names: "FIRST 2 (n1, n2)".into(),
+        standby_names: "FIRST 2 (n2, n3)".into(),
         commit: "remote_apply".into(),
     };
     let mut cluster = PgCluster::start(2, &replication, dir.path()).await.unwrap();
@@ -62,7 +62,7 @@ async fn first_2_remote_apply_commits_are_visible_on_every_standby_and_stall_whi
                 standby.read("k").await,
                 SystemOutcome::Ok(Some(value)),
                 "standby n{} right after the commit of {value}",
-                i + 1
+                i + 2
             );
         }
     }

@@ -44,13 +44,15 @@ impl PgClient {
     }
 
     /// Creates the register and list tables (on the primary).
+    /// Its commit waits for the synchronous standbys, so it is bounded by ten statement timeouts.
     pub async fn create_table(&self) -> Result<()> {
-        self.client
-            .batch_execute(
-                "CREATE TABLE IF NOT EXISTS registers (k text PRIMARY KEY, v bigint NOT NULL);
-                 CREATE TABLE IF NOT EXISTS lists (k text PRIMARY KEY, v bigint[] NOT NULL)",
-            )
+        let statement = self.client.batch_execute(
+            "CREATE TABLE IF NOT EXISTS registers (k text PRIMARY KEY, v bigint NOT NULL);
+             CREATE TABLE IF NOT EXISTS lists (k text PRIMARY KEY, v bigint[] NOT NULL)",
+        );
+        tokio::time::timeout(self.timeout * 10, statement)
             .await
+            .context("creating tables registers and lists timed out (are the synchronous standbys up?)")?
             .context("creating tables registers and lists")
     }
 
@@ -100,13 +102,13 @@ impl PgClient {
 
     /// How many standbys stream from this node (a primary).
     pub async fn streaming_standbys(&self) -> Result<usize> {
-        let row = self
-            .client
-            .query_one(
-                "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'",
-                &[],
-            )
+        let query = self.client.query_one(
+            "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'",
+            &[],
+        );
+        let row = tokio::time::timeout(self.timeout, query)
             .await
+            .context("reading pg_stat_replication timed out")?
             .context("reading pg_stat_replication")?;
         let n: i64 = row.get(0);
         Ok(n as usize)
@@ -114,9 +116,10 @@ impl PgClient {
 
     /// Promotes this node (a standby) to primary and waits until it is one.
     pub async fn promote(&self) -> Result<()> {
-        self.client
-            .execute("SELECT pg_promote(true, 30)", &[])
+        let promote = self.client.execute("SELECT pg_promote(true, 30)", &[]);
+        tokio::time::timeout(Duration::from_secs(35), promote)
             .await
+            .context("promoting timed out")?
             .context("promoting")?;
         Ok(())
     }
