@@ -2,11 +2,67 @@
 //! `drop-connections` (random connection closes), each on every node-to-node link. Scheduled,
 //! they degrade the links for one fault window; standing, for the whole run. This file says
 //! what each does to a link and how the history records it (`start-<kind>` / `stop-<kind>`
-//! nemesis events carrying the parameters).
+//! nemesis events carrying the parameters). They work on the store's per-link proxies, so
+//! only the built-in store takes them.
 
+use super::fault::{Aim, Fault, Started, Strike};
 use crate::net::LinkConditions;
+use crate::systems::{BoxFuture, SystemKind};
 use crate::workload::{FaultConfig, FaultKind};
 use serde_json::{Value, json};
+
+/// Degrading every link for a window.
+pub struct LinkCondition;
+
+impl Fault for LinkCondition {
+    fn kinds(&self) -> &'static [FaultKind] {
+        &[FaultKind::Delay, FaultKind::Bandwidth, FaultKind::DropConnections]
+    }
+
+    fn aim(&self, _: FaultKind) -> Aim {
+        Aim::Cluster
+    }
+
+    fn refusal(&self, kind: FaultKind, system: SystemKind) -> Option<String> {
+        (system != SystemKind::Faultline).then(|| {
+            format!(
+                "{} needs the built-in store's per-link proxies; {}'s nodes dial each other directly inside their network namespaces (and tc netem is not available in this kernel)",
+                kind.name(),
+                system.name()
+            )
+        })
+    }
+
+    fn start<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, Started> {
+        Box::pin(async move {
+            let conditions = conditions(strike.kind, strike.config).unwrap_or_default();
+            let applied = match strike.system.link_proxies() {
+                Some(links) => {
+                    links.set_degraded(conditions);
+                    true
+                }
+                None => false,
+            };
+            *detail = describe(strike.kind, strike.config);
+            if !applied {
+                detail["error"] = Value::from("this system has no link proxies");
+            }
+            Started {
+                f: event_names(strike.kind).0,
+                to_heal: applied,
+            }
+        })
+    }
+
+    fn heal<'a>(&'a self, strike: Strike<'a>, _: &'a mut Value) -> BoxFuture<'a, String> {
+        Box::pin(async move {
+            if let Some(links) = strike.system.link_proxies() {
+                links.set_degraded(Default::default());
+            }
+            event_names(strike.kind).1
+        })
+    }
+}
 
 /// The conditions a link-condition fault puts on every link (`None` for other faults).
 pub fn conditions(kind: FaultKind, config: &FaultConfig) -> Option<LinkConditions> {

@@ -1,9 +1,17 @@
-//! Partition shapes: which directed links to cut for each kind of partition.
+//! The partition faults (`partition-one`, `-leader`, `-follower`, `-halves`, `-ring`,
+//! `-bridge`, `-one-way`): which directed links each cuts, and the [`Partition`] piece that cuts
+//! them through the system (the store's link proxies, or nftables rules in the nodes'
+//! namespaces) and heals them. Recorded as `start-partition` (with the groups that still talk,
+//! the cut links, and the node for one-node shapes) and `stop-partition`.
 //!
-//! Pure functions of the node count and a seeded permutation (and, for leader-targeted
-//! partitions, the node resolved at run time). A directed link `(a, b)` carries the
-//! connections node `a` opens to node `b`.
+//! The shapes are pure functions of the node count and a seeded permutation (and, for
+//! leader-targeted partitions, the node resolved at run time). A directed link `(a, b)` carries
+//! the connections node `a` opens to node `b`.
 
+use super::fault::{Aim, Fault, Started, Strike, note_error};
+use crate::systems::{BoxFuture, SystemKind};
+use crate::workload::FaultKind;
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 /// The directed links to cut, and the groups of nodes that can still talk, for the history.
@@ -104,6 +112,81 @@ pub fn one_way(n: usize, node: usize) -> Cut {
     Cut {
         links: (0..n).filter(|&j| j != node).map(|j| (node, j)).collect(),
         groups: Vec::new(),
+    }
+}
+
+/// Cutting links between nodes, and healing them.
+pub struct Partition;
+
+impl Partition {
+    /// The links `strike`'s kind cuts.
+    fn shape(strike: &Strike<'_>) -> Cut {
+        let permutation = &strike.plan.permutation;
+        match strike.kind {
+            FaultKind::PartitionHalves => halves(permutation),
+            FaultKind::PartitionRing => majorities_ring(permutation),
+            FaultKind::PartitionBridge => bridge(permutation),
+            FaultKind::PartitionOneWay => one_way(strike.system.len(), strike.node),
+            _ => isolate(strike.system.len(), strike.node),
+        }
+    }
+}
+
+impl Fault for Partition {
+    fn kinds(&self) -> &'static [FaultKind] {
+        &[
+            FaultKind::PartitionOne,
+            FaultKind::PartitionLeader,
+            FaultKind::PartitionFollower,
+            FaultKind::PartitionHalves,
+            FaultKind::PartitionRing,
+            FaultKind::PartitionBridge,
+            FaultKind::PartitionOneWay,
+        ]
+    }
+
+    fn aim(&self, kind: FaultKind) -> Aim {
+        match kind {
+            FaultKind::PartitionLeader => Aim::Leader,
+            FaultKind::PartitionFollower => Aim::Follower,
+            FaultKind::PartitionOne | FaultKind::PartitionOneWay => Aim::Random,
+            _ => Aim::Cluster,
+        }
+    }
+
+    fn refusal(&self, _: FaultKind, _: SystemKind) -> Option<String> {
+        None
+    }
+
+    fn start<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, Started> {
+        Box::pin(async move {
+            let cut = Partition::shape(&strike);
+            note_error(detail, strike.system.cut(&cut.links));
+            let ids = strike.system.ids();
+            let names = |g: &Vec<usize>| -> Vec<String> { g.iter().map(|&i| ids[i].clone()).collect() };
+            let groups: Vec<Vec<String>> = cut.groups.iter().map(names).collect();
+            let links: Vec<[String; 2]> = cut
+                .links
+                .iter()
+                .map(|&(a, b)| [ids[a].clone(), ids[b].clone()])
+                .collect();
+            detail["cut"] = json!(groups);
+            detail["links"] = json!(links);
+            if self.aim(strike.kind) != Aim::Cluster {
+                detail["node"] = Value::from(strike.node_id());
+            }
+            Started {
+                f: "start-partition".into(),
+                to_heal: true,
+            }
+        })
+    }
+
+    fn heal<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, String> {
+        Box::pin(async move {
+            note_error(detail, strike.system.cut(&BTreeSet::new()));
+            "stop-partition".into()
+        })
     }
 }
 

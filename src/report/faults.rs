@@ -23,7 +23,7 @@ pub struct FaultSpan {
 }
 
 impl FaultSpan {
-    /// A tooltip: label, when, and what the nemesis recorded.
+    /// A tooltip: label, when, the cut, and every other field the nemesis recorded.
     pub fn tooltip(&self, view: &HistoryView) -> String {
         let end = match self.end {
             Some(e) => format!("until {}", view.format_at(e)),
@@ -39,8 +39,10 @@ impl FaultSpan {
             let groups: Vec<String> = cut.iter().map(value_text).collect();
             t.push_str(&format!("\ncut: {}", groups.join(" | ")));
         }
-        for field in ["delta_ms", "period_ms", "note", "error"] {
-            if let Some(v) = self.detail.get(field) {
+        // Every other field the fault's piece recorded (its parameters, a note, an error).
+        let shown_above = ["kind", "node", "cut"];
+        for (field, v) in self.detail.as_object().into_iter().flatten() {
+            if !shown_above.contains(&field.as_str()) {
                 t.push_str(&format!("\n{field}: {}", shorten(&value_text(v), 200)));
             }
         }

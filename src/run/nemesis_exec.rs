@@ -1,13 +1,14 @@
-//! Executes the planned faults against the running cluster, recording each fault and each heal
-//! in the history as a `nemesis` info event, and publishing the current fault for progress
+//! Executes the planned faults against the running cluster (each fault's start and heal are its
+//! piece's, see [`crate::nemesis::fault`]), recording each fault and each heal in the history
+//! as a `nemesis` info event, and publishing the current fault for progress
 //! displays. Standing faults (link conditions for the whole run) start before the clients and
 //! end at the final heal. While it runs, the nemesis also watches the nodes: a node whose
 //! process ends on its own (not killed by the nemesis) is recorded as a `node-exited` event.
 
 use super::recorder::Recorder;
 use super::routing::Routing;
+use crate::nemesis::fault::{Aim, Strike, fault_of};
 use crate::nemesis::link_faults;
-use crate::nemesis::partition::{self, Cut};
 use crate::nemesis::schedule::PlannedFault;
 use crate::systems::System;
 use crate::workload::{FaultConfig, FaultKind};
@@ -20,13 +21,9 @@ use tokio::sync::watch;
 /// How often the nemesis looks for nodes that exited on their own.
 const EXIT_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
-/// A fault in force, and what healing it takes.
-enum Active {
-    Partition,
-    Degraded,
-    Killed(usize),
-    Paused(usize),
-    Clock(usize),
+/// A fault in force: the node it was resolved to (its piece knows what healing takes).
+struct Active {
+    node: usize,
 }
 
 /// A fault window, as it happened, for results and reports (read back leniently: every field
@@ -172,134 +169,39 @@ impl NemesisRunner {
         self.sleep_until(until, &mut stop).await;
     }
 
-    fn names(&self, nodes: &[usize]) -> Vec<String> {
-        nodes.iter().map(|&i| self.cluster.ids()[i].clone()).collect()
-    }
-
-    /// Picks the target node: the current leader for leader faults, a node other than the
-    /// current leader for follower faults (the planned node, or the next one if the planned
+    /// Resolves whom a fault acts on: the current leader for leader faults, a node other than
+    /// the current leader for follower faults (the planned node, or the next one if the planned
     /// node leads), else the planned node. With no leader known, the planned node.
-    async fn target(&self, fault: &PlannedFault) -> (usize, Option<&'static str>) {
-        use FaultKind::*;
-        let leader_fault = matches!(fault.kind, PartitionLeader | KillLeader | PauseLeader);
-        let follower_fault = matches!(fault.kind, PartitionFollower | KillFollower | PauseFollower);
-        if !leader_fault && !follower_fault {
-            return (fault.node, None);
+    async fn target(&self, aim: Aim, planned: usize) -> (usize, Option<&'static str>) {
+        if matches!(aim, Aim::Cluster | Aim::Random) {
+            return (planned, None);
         }
         match self.cluster.leader().await {
-            Some(l) if leader_fault => (l, None),
-            Some(l) if l == fault.node => ((fault.node + 1) % self.cluster.len(), None),
-            Some(_) => (fault.node, None),
-            None => (
-                fault.node,
-                Some("no node claimed leadership; used the planned node"),
-            ),
+            Some(l) if aim == Aim::Leader => (l, None),
+            Some(l) if l == planned => ((planned + 1) % self.cluster.len(), None),
+            Some(_) => (planned, None),
+            None => (planned, Some("no node claimed leadership; used the planned node")),
         }
     }
 
     async fn start_fault(&mut self, fault: &PlannedFault) -> Option<Active> {
-        let n = self.cluster.len();
-        let kind = fault.kind;
-        let (node, note) = self.target(fault).await;
-        let mut detail = json!({ "kind": kind.name() });
+        let piece = fault_of(fault.kind);
+        let (node, note) = self.target(piece.aim(fault.kind), fault.node).await;
+        let mut detail = json!({ "kind": fault.kind.name() });
         if let Some(note) = note {
             detail["note"] = Value::from(note);
         }
-        let (f, active) = match kind {
-            FaultKind::PartitionOne
-            | FaultKind::PartitionLeader
-            | FaultKind::PartitionFollower
-            | FaultKind::PartitionHalves
-            | FaultKind::PartitionRing
-            | FaultKind::PartitionBridge
-            | FaultKind::PartitionOneWay => {
-                let cut: Cut = match kind {
-                    FaultKind::PartitionHalves => partition::halves(&fault.permutation),
-                    FaultKind::PartitionRing => partition::majorities_ring(&fault.permutation),
-                    FaultKind::PartitionBridge => partition::bridge(&fault.permutation),
-                    FaultKind::PartitionOneWay => partition::one_way(n, node),
-                    _ => partition::isolate(n, node),
-                };
-                if let Err(e) = self.cluster.cut(&cut.links) {
-                    detail["error"] = Value::from(format!("{e:#}"));
-                }
-                let groups: Vec<Vec<String>> = cut.groups.iter().map(|g| self.names(g)).collect();
-                let links: Vec<[String; 2]> = cut
-                    .links
-                    .iter()
-                    .map(|&(a, b)| [self.cluster.ids()[a].clone(), self.cluster.ids()[b].clone()])
-                    .collect();
-                detail["cut"] = json!(groups);
-                detail["links"] = json!(links);
-                if matches!(
-                    kind,
-                    FaultKind::PartitionLeader
-                        | FaultKind::PartitionFollower
-                        | FaultKind::PartitionOne
-                        | FaultKind::PartitionOneWay
-                ) {
-                    detail["node"] = Value::from(self.cluster.ids()[node].clone());
-                }
-                ("start-partition", Some(Active::Partition))
-            }
-            FaultKind::Kill | FaultKind::KillLeader | FaultKind::KillFollower => {
-                if let Err(e) = self.cluster.kill(node) {
-                    detail["error"] = Value::from(format!("{e:#}"));
-                }
-                detail["node"] = Value::from(self.cluster.ids()[node].clone());
-                ("kill", Some(Active::Killed(node)))
-            }
-            FaultKind::Pause | FaultKind::PauseLeader | FaultKind::PauseFollower => {
-                detail["node"] = Value::from(self.cluster.ids()[node].clone());
-                match self.cluster.pause(node) {
-                    Ok(()) => ("pause", Some(Active::Paused(node))),
-                    Err(e) => {
-                        detail["error"] = Value::from(format!("{e:#}"));
-                        ("pause", None)
-                    }
-                }
-            }
-            FaultKind::Delay | FaultKind::Bandwidth | FaultKind::DropConnections => {
-                let conditions = link_faults::conditions(kind, &self.config).unwrap_or_default();
-                if let Some(links) = self.cluster.link_proxies() {
-                    links.set_degraded(conditions);
-                }
-                detail = link_faults::describe(kind, &self.config);
-                let f = link_faults::event_names(kind).0;
-                self.record(&f, detail.clone());
-                self.begin_window(kind, detail);
-                return Some(Active::Degraded);
-            }
-            FaultKind::ClockBump | FaultKind::ClockStrobe => {
-                detail["node"] = Value::from(self.cluster.ids()[node].clone());
-                detail["delta_ms"] = Value::from(fault.skew_ms);
-                let clocks = self.cluster.clocks();
-                let result = match &clocks {
-                    None => Err(anyhow::anyhow!("this system's clocks cannot be moved")),
-                    Some(clocks) if kind == FaultKind::ClockBump => clocks.bump(node, fault.skew_ms).await,
-                    Some(clocks) => {
-                        let period_ms = 100;
-                        detail["period_ms"] = Value::from(period_ms);
-                        let duration_ms = (fault.end - fault.start).as_millis() as u64;
-                        clocks.strobe(node, fault.skew_ms, period_ms, duration_ms).await
-                    }
-                };
-                if let Err(e) = result {
-                    detail["error"] = Value::from(format!("{e:#}"));
-                }
-                (
-                    if kind == FaultKind::ClockBump {
-                        "clock-bump"
-                    } else {
-                        "clock-strobe"
-                    },
-                    Some(Active::Clock(node)),
-                )
-            }
+        let strike = Strike {
+            kind: fault.kind,
+            plan: fault,
+            node,
+            system: self.cluster.as_mut(),
+            config: &self.config,
         };
-        self.record(f, detail.clone());
-        self.begin_window(kind, detail);
-        active
+        let started = piece.start(strike, &mut detail).await;
+        self.record(&started.f, detail.clone());
+        self.begin_window(fault.kind, detail);
+        started.to_heal.then_some(Active { node })
     }
 
     fn begin_window(&mut self, kind: FaultKind, detail: Value) {
@@ -313,44 +215,15 @@ impl NemesisRunner {
     }
 
     async fn heal(&mut self, active: Active, fault: &PlannedFault) {
-        let (f, mut detail) = match active {
-            Active::Partition => {
-                let mut d = json!({ "kind": fault.kind.name() });
-                if let Err(e) = self.cluster.cut(&Default::default()) {
-                    d["error"] = Value::from(format!("{e:#}"));
-                }
-                ("stop-partition".to_string(), d)
-            }
-            Active::Degraded => {
-                if let Some(links) = self.cluster.link_proxies() {
-                    links.set_degraded(Default::default());
-                }
-                (link_faults::event_names(fault.kind).1, json!({}))
-            }
-            Active::Killed(node) => {
-                let mut d = json!({ "node": self.cluster.ids()[node] });
-                if let Err(e) = self.cluster.restart(node).await {
-                    d["error"] = Value::from(format!("{e:#}"));
-                }
-                ("restart".to_string(), d)
-            }
-            Active::Paused(node) => {
-                let mut d = json!({ "node": self.cluster.ids()[node] });
-                if let Err(e) = self.cluster.resume(node) {
-                    d["error"] = Value::from(format!("{e:#}"));
-                }
-                ("resume".to_string(), d)
-            }
-            Active::Clock(node) => {
-                let mut d = json!({ "node": self.cluster.ids()[node] });
-                if let Some(clocks) = self.cluster.clocks()
-                    && let Err(e) = clocks.reset(node).await
-                {
-                    d["error"] = Value::from(format!("{e:#}"));
-                }
-                ("clock-reset".to_string(), d)
-            }
+        let mut detail = json!({});
+        let strike = Strike {
+            kind: fault.kind,
+            plan: fault,
+            node: active.node,
+            system: self.cluster.as_mut(),
+            config: &self.config,
         };
+        let f = fault_of(fault.kind).heal(strike, &mut detail).await;
         detail["kind"] = Value::from(fault.kind.name());
         self.record(&f, detail);
         self.set_current(String::new());

@@ -30,26 +30,10 @@ impl SystemKind {
         }
     }
 
-    /// Why `fault` does not apply to this system, or `None` when it does.
+    /// Why `fault` does not apply to this system, or `None` when it does (each fault's piece
+    /// says, see [`crate::nemesis::fault::Fault::refusal`]).
     pub fn refuses(self, fault: FaultKind) -> Option<String> {
-        let name = self.name();
-        match self {
-            SystemKind::Faultline => None,
-            SystemKind::Etcd | SystemKind::Postgres if fault.is_link_condition() => Some(format!(
-                "{} needs the built-in store's per-link proxies; {name}'s nodes dial each other directly inside their network namespaces",
-                fault.name()
-            )),
-            SystemKind::Etcd if matches!(fault, FaultKind::ClockBump | FaultKind::ClockStrobe) => {
-                Some(format!(
-                    "{} does not apply to etcd: its clock cannot be moved from outside (libfaketime has no effect on Go binaries)",
-                    fault.name()
-                ))
-            }
-            SystemKind::Postgres if matches!(fault, FaultKind::ClockBump | FaultKind::ClockStrobe) => {
-                Some(format!("{} is not implemented for postgres", fault.name()))
-            }
-            _ => None,
-        }
+        crate::nemesis::fault::fault_of(fault).refusal(fault, self)
     }
 
     /// Checks the cluster and generator sections against this system; returns what is wrong.

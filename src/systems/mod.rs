@@ -6,7 +6,7 @@
 //! cuts and heals links between them, tells which node leads (where the system has a leader),
 //! and hands out a [`SystemClient`] that turns a generated operation into an [`Outcome`] by the
 //! harness's rule: `fail` only when the operation certainly did not take effect, `info` when it
-//! may have. Which faults apply to which system is said once, in [`SystemKind::refuses`].
+//! may have. Which faults apply to which system each fault's piece says ([`crate::nemesis::fault`]).
 //! A system is added by writing one implementation and one arm in [`start`].
 
 pub mod etcd;
@@ -168,7 +168,7 @@ pub trait System: Send + Sync {
     fn stop(&mut self);
 }
 
-impl dyn System {
+impl dyn System + '_ {
     /// Number of nodes.
     pub fn len(&self) -> usize {
         self.ids().len()

@@ -1,0 +1,47 @@
+//! `kill`, `kill-leader`, `kill-follower`: SIGKILL a node (every process of it), restart it when
+//! the window ends. Recorded as `kill` and `restart` with the node.
+
+use super::fault::{Aim, Fault, Started, Strike, note_error};
+use crate::systems::{BoxFuture, SystemKind};
+use crate::workload::FaultKind;
+use serde_json::Value;
+
+/// Killing a node and restarting it.
+pub struct Kill;
+
+impl Fault for Kill {
+    fn kinds(&self) -> &'static [FaultKind] {
+        &[FaultKind::Kill, FaultKind::KillLeader, FaultKind::KillFollower]
+    }
+
+    fn aim(&self, kind: FaultKind) -> Aim {
+        match kind {
+            FaultKind::KillLeader => Aim::Leader,
+            FaultKind::KillFollower => Aim::Follower,
+            _ => Aim::Random,
+        }
+    }
+
+    fn refusal(&self, _: FaultKind, _: SystemKind) -> Option<String> {
+        None
+    }
+
+    fn start<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, Started> {
+        Box::pin(async move {
+            detail["node"] = Value::from(strike.node_id());
+            note_error(detail, strike.system.kill(strike.node));
+            Started {
+                f: "kill".into(),
+                to_heal: true,
+            }
+        })
+    }
+
+    fn heal<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, String> {
+        Box::pin(async move {
+            detail["node"] = Value::from(strike.node_id());
+            note_error(detail, strike.system.restart(strike.node).await);
+            "restart".into()
+        })
+    }
+}

@@ -1,0 +1,49 @@
+//! `pause`, `pause-leader`, `pause-follower`: SIGSTOP every process of a node, SIGCONT them when
+//! the window ends. Recorded as `pause` and `resume` with the node.
+
+use super::fault::{Aim, Fault, Started, Strike, note_error};
+use crate::systems::{BoxFuture, SystemKind};
+use crate::workload::FaultKind;
+use serde_json::Value;
+
+/// Pausing a node and resuming it.
+pub struct Pause;
+
+impl Fault for Pause {
+    fn kinds(&self) -> &'static [FaultKind] {
+        &[FaultKind::Pause, FaultKind::PauseLeader, FaultKind::PauseFollower]
+    }
+
+    fn aim(&self, kind: FaultKind) -> Aim {
+        match kind {
+            FaultKind::PauseLeader => Aim::Leader,
+            FaultKind::PauseFollower => Aim::Follower,
+            _ => Aim::Random,
+        }
+    }
+
+    fn refusal(&self, _: FaultKind, _: SystemKind) -> Option<String> {
+        None
+    }
+
+    fn start<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, Started> {
+        Box::pin(async move {
+            detail["node"] = Value::from(strike.node_id());
+            let result = strike.system.pause(strike.node);
+            let to_heal = result.is_ok();
+            note_error(detail, result);
+            Started {
+                f: "pause".into(),
+                to_heal,
+            }
+        })
+    }
+
+    fn heal<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, String> {
+        Box::pin(async move {
+            detail["node"] = Value::from(strike.node_id());
+            note_error(detail, strike.system.resume(strike.node));
+            "resume".into()
+        })
+    }
+}
