@@ -66,6 +66,7 @@ mod tests {
             synchronous_standby_names: None,
             synchronous_commit: None,
             failover: false,
+            failover_promotes: None,
         };
         let f = node_flags(&c, Duration::from_millis(1500)).join(" ");
         assert_eq!(

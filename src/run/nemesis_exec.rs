@@ -136,8 +136,12 @@ impl NemesisRunner {
             if !self.sleep_until(fault.start, &mut stop).await {
                 return;
             }
+            // A fault that starts late (the system's own actions, such as a failover manager's
+            // rebuild, held the nemesis) still lasts its whole duration.
+            let started = self.recorder.elapsed();
             let active = self.start_fault(fault).await;
-            if !self.sleep_until(fault.end, &mut stop).await {
+            let heal_at = fault.end.max(started + (fault.end - fault.start));
+            if !self.sleep_until(heal_at, &mut stop).await {
                 return;
             }
             if let Some(active) = active {

@@ -54,6 +54,7 @@ impl SystemKind {
             ),
             ("synchronous_commit", cluster.synchronous_commit.is_some()),
             ("failover", cluster.failover),
+            ("failover_promotes", cluster.failover_promotes.is_some()),
         ];
         let misplaced: Vec<&str> = match self {
             SystemKind::Faultline => postgres_only
@@ -92,6 +93,9 @@ impl SystemKind {
         if self == SystemKind::Postgres {
             if cluster.nodes < 2 {
                 return Err("system = \"postgres\" needs at least 2 nodes (a primary and a standby)".into());
+            }
+            if cluster.failover_promotes.is_some() && !cluster.failover {
+                return Err("cluster.failover_promotes needs cluster.failover = true".into());
             }
             if let Some(commit) = &cluster.synchronous_commit
                 && !["on", "off", "local", "remote_write", "remote_apply"].contains(&commit.as_str())

@@ -120,6 +120,20 @@ pub struct ClusterConfig {
     /// standby of the new one).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub failover: bool,
+    /// postgres only, with `failover`: which standby the manager promotes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover_promotes: Option<Promotes>,
+}
+
+/// Which standby a failover manager promotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Promotes {
+    /// The first standby that answers (in node order), however far behind it is.
+    #[default]
+    FirstAnswering,
+    /// The standby that has received the most WAL (the highest `pg_last_wal_receive_lsn()`).
+    MostAdvanced,
 }
 
 fn default_nodes() -> usize {

@@ -79,6 +79,25 @@ impl PgClient {
         Ok(row.get::<_, i64>(0) > 0)
     }
 
+    /// How much WAL this standby has received and flushed (`pg_last_wal_receive_lsn()`, as a
+    /// byte position); an error when it has received none since it started.
+    pub async fn received_wal(&self) -> Result<u64> {
+        let query = self
+            .client
+            .query_one("SELECT (pg_last_wal_receive_lsn() - '0/0'::pg_lsn)::text", &[]);
+        let row = tokio::time::timeout(self.timeout, query)
+            .await
+            .context("reading pg_last_wal_receive_lsn() timed out")?
+            .context("reading pg_last_wal_receive_lsn()")?;
+        let text: Option<String> = row.get(0);
+        let text = text.context("this standby has received no WAL since it started")?;
+        // numeric text: digits, possibly with a fraction part of zeros
+        let whole = text.split('.').next().unwrap_or_default();
+        whole
+            .parse()
+            .with_context(|| format!("pg_last_wal_receive_lsn() gave {text:?}"))
+    }
+
     /// Makes this standby stream from the primary `conninfo` names (it follows the new timeline).
     pub async fn follow(&self, conninfo: &str) -> Result<()> {
         // ALTER SYSTEM refuses to run in a transaction block, so each statement goes alone.

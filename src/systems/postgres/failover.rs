@@ -1,18 +1,26 @@
 //! A naive failover manager, as many PostgreSQL deployments run one: the harness watches the
-//! primary, and when it is down, or no standby has streamed from it for a while, promotes the
-//! first standby that answers and points the other standbys at it. It fences nothing: a primary
+//! primary, and when it is down, or no standby has streamed from it for a while, promotes a
+//! standby (the first that answers, or with `failover_promotes = "most-advanced"` the one that
+//! received the most WAL) and points the other standbys at it. It fences nothing: a primary
 //! that was only cut off keeps taking writes until the fault heals, when the manager rebuilds it
 //! as a standby of the new primary (a fresh base backup), and whatever it alone had is gone.
 //! With asynchronous streaming that loses acknowledged writes; with `FIRST 2` synchronous
-//! replication no commit is acknowledged that both standbys do not have.
+//! replication no commit is acknowledged that both standbys do not have. With `ANY 1`
+//! ("semi-synchronous") every acknowledged commit is on some standby but not on every one: only
+//! promoting the most advanced standby keeps them all (the WAL is one sequence, so the standby
+//! with the highest received position has every commit any standby acknowledged).
 
 use super::{PgClient, PgCluster};
+use crate::workload::Promotes;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 /// How long the primary must look dead before the manager promotes a standby.
 const GRACE: Duration = Duration::from_secs(1);
+/// How long after a promotion the manager gives the other standbys to stream from the new
+/// primary (they switch timelines) before it counts their silence against it.
+const SETTLE: Duration = Duration::from_secs(5);
 /// How often the manager looks.
 const EVERY: Duration = Duration::from_millis(300);
 /// How long a health query may take.
@@ -27,17 +35,23 @@ pub(super) struct Failover {
     pub deposed: BTreeSet<usize>,
     unhealthy_since: Option<Instant>,
     last_look: Option<Instant>,
+    /// When it last promoted a standby.
+    promoted_at: Option<Instant>,
     /// Actions to record, as `(f, detail)`.
     pub actions: Vec<(String, Value)>,
+    /// Which standby it promotes.
+    promotes: Promotes,
 }
 
 impl Failover {
-    pub fn new() -> Failover {
+    pub fn new(promotes: Promotes) -> Failover {
         Failover {
+            promotes,
             primary: 0,
             deposed: BTreeSet::new(),
             unhealthy_since: None,
             last_look: None,
+            promoted_at: None,
             actions: Vec::new(),
         }
     }
@@ -62,7 +76,8 @@ impl Failover {
         let standbys: Vec<usize> = (0..names.len())
             .filter(|&n| n != old && !self.deposed.contains(&n) && cluster.is_running(n))
             .collect();
-        for &candidate in &standbys {
+        let (candidates, positions) = self.candidates(cluster, &standbys, names).await;
+        for candidate in candidates {
             let Ok(client) = PgClient::connect(&cluster.address(candidate), QUERY_TIMEOUT).await else {
                 continue;
             };
@@ -84,6 +99,7 @@ impl Failover {
             self.primary = candidate;
             self.deposed.insert(old);
             self.unhealthy_since = None;
+            self.promoted_at = Some(Instant::now());
             let mut detail = json!({
                 "kind": "failover",
                 "from": names[old],
@@ -91,6 +107,9 @@ impl Failover {
                 "why": why,
                 "repointed": repointed,
             });
+            if !positions.is_empty() {
+                detail["received"] = json!(positions);
+            }
             if !errors.is_empty() {
                 detail["errors"] = json!(errors);
             }
@@ -99,12 +118,43 @@ impl Failover {
         }
     }
 
+    /// The standbys in the order the manager tries to promote them, and (for most-advanced) the
+    /// WAL position each had received, for the record.
+    async fn candidates(
+        &self,
+        cluster: &PgCluster,
+        standbys: &[usize],
+        names: &[String],
+    ) -> (Vec<usize>, serde_json::Map<String, Value>) {
+        let mut positions = serde_json::Map::new();
+        if self.promotes == Promotes::FirstAnswering {
+            return (standbys.to_vec(), positions);
+        }
+        let mut ranked = Vec::new();
+        for &standby in standbys {
+            let Ok(client) = PgClient::connect(&cluster.address(standby), QUERY_TIMEOUT).await else {
+                continue;
+            };
+            if let Ok(lsn) = client.received_wal().await {
+                positions.insert(names[standby].clone(), Value::from(format_lsn(lsn)));
+                ranked.push((lsn, standby));
+            }
+        }
+        // Highest position first; a standby that cannot say how far it is is not promoted.
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        (ranked.into_iter().map(|(_, s)| s).collect(), positions)
+    }
+
     /// Why the primary looks dead, or `None` while it looks alive: its process is gone, or every
-    /// standby that answers says it streams from nobody.
+    /// standby that answers says it streams from nobody (not counted for [`SETTLE`] after a
+    /// promotion).
     async fn why_dead(&self, cluster: &PgCluster, names: &[String]) -> Option<String> {
         let primary = self.primary;
         if !cluster.is_running(primary) {
             return Some(format!("{} is down", names[primary]));
+        }
+        if self.promoted_at.is_some_and(|at| at.elapsed() < SETTLE) {
+            return None;
         }
         let mut answered = 0;
         for standby in (0..names.len()).filter(|&n| n != primary && !self.deposed.contains(&n)) {
@@ -144,4 +194,9 @@ impl Failover {
         }
         self.actions.push(("rejoin".into(), detail));
     }
+}
+
+/// A WAL position as PostgreSQL writes it (`0/3000148`).
+fn format_lsn(lsn: u64) -> String {
+    format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF)
 }

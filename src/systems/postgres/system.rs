@@ -25,6 +25,10 @@ pub struct PgSystem {
     cluster: PgCluster,
     /// The naive failover manager, when the workload asks for one (`cluster.failover`).
     failover: Option<Failover>,
+    /// Nodes whose fault healed (resumed, links restored) that the manager rebuilds as standbys
+    /// if it deposed them, at its next look: the heal is recorded when it happens, the rebuild
+    /// (a base backup, seconds) as its own `rejoin` event after it.
+    rejoin_due: BTreeSet<usize>,
 }
 
 /// Register and list-append operations over pooled connections.
@@ -59,7 +63,10 @@ impl PgSystem {
             ids,
             client,
             cluster,
-            failover: c.failover.then(Failover::new),
+            failover: c
+                .failover
+                .then(|| Failover::new(c.failover_promotes.unwrap_or_default())),
+            rejoin_due: BTreeSet::new(),
         })
     }
 }
@@ -232,9 +239,7 @@ impl System for PgSystem {
             return Ok(());
         }
         self.cluster.pause_node(node, false)?;
-        if let Some(f) = &mut self.failover {
-            f.rejoin_if_deposed(&mut self.cluster, node, &self.ids, false);
-        }
+        self.rejoin_due.insert(node);
         Ok(())
     }
 
@@ -243,6 +248,9 @@ impl System for PgSystem {
             let Some(f) = &mut self.failover else {
                 return Vec::new();
             };
+            for node in std::mem::take(&mut self.rejoin_due) {
+                f.rejoin_if_deposed(&mut self.cluster, node, &self.ids, false);
+            }
             f.watch(&self.cluster, &self.ids).await;
             std::mem::take(&mut f.actions)
         })
@@ -259,16 +267,12 @@ impl System for PgSystem {
     }
 
     /// Cuts links; when every link is healed, a deposed primary that kept running (cut off, not
-    /// killed) is rebuilt as a standby of the new one.
+    /// killed) is rebuilt as a standby of the new one (at the manager's next look).
     fn cut(&mut self, links: &BTreeSet<(usize, usize)>) -> anyhow::Result<()> {
         let list: Vec<(usize, usize)> = links.iter().copied().collect();
         self.cluster.fabric().cut(&list)?;
-        if links.is_empty()
-            && let Some(f) = &mut self.failover
-        {
-            for node in f.deposed.clone() {
-                f.rejoin_if_deposed(&mut self.cluster, node, &self.ids, false);
-            }
+        if links.is_empty() {
+            self.rejoin_due.extend(0..self.ids.len());
         }
         Ok(())
     }
