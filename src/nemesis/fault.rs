@@ -89,6 +89,18 @@ pub fn fault_of(kind: FaultKind) -> &'static dyn Fault {
         .expect("every fault kind has its piece (tested)")
 }
 
+/// The aim of a one-node fault family: `leader` aims at the leader, `follower` at a follower,
+/// any other kind at the drawn node.
+pub fn one_node_aim(kind: FaultKind, leader: FaultKind, follower: FaultKind) -> Aim {
+    if kind == leader {
+        Aim::Leader
+    } else if kind == follower {
+        Aim::Follower
+    } else {
+        Aim::Random
+    }
+}
+
 /// Records an error in a fault's detail.
 pub fn note_error(detail: &mut Value, result: anyhow::Result<()>) {
     if let Err(e) = result {

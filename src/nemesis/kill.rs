@@ -1,7 +1,7 @@
 //! `kill`, `kill-leader`, `kill-follower`: SIGKILL a node (every process of it), restart it when
 //! the window ends. Recorded as `kill` and `restart` with the node.
 
-use super::fault::{Aim, Fault, Started, Strike, note_error};
+use super::fault::{Aim, Fault, Started, Strike, note_error, one_node_aim};
 use crate::systems::{BoxFuture, SystemKind};
 use crate::workload::FaultKind;
 use serde_json::Value;
@@ -15,11 +15,7 @@ impl Fault for Kill {
     }
 
     fn aim(&self, kind: FaultKind) -> Aim {
-        match kind {
-            FaultKind::KillLeader => Aim::Leader,
-            FaultKind::KillFollower => Aim::Follower,
-            _ => Aim::Random,
-        }
+        one_node_aim(kind, FaultKind::KillLeader, FaultKind::KillFollower)
     }
 
     fn refusal(&self, _: FaultKind, _: SystemKind) -> Option<String> {

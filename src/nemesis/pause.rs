@@ -1,7 +1,7 @@
 //! `pause`, `pause-leader`, `pause-follower`: SIGSTOP every process of a node, SIGCONT them when
 //! the window ends. Recorded as `pause` and `resume` with the node.
 
-use super::fault::{Aim, Fault, Started, Strike, note_error};
+use super::fault::{Aim, Fault, Started, Strike, note_error, one_node_aim};
 use crate::systems::{BoxFuture, SystemKind};
 use crate::workload::FaultKind;
 use serde_json::Value;
@@ -15,11 +15,7 @@ impl Fault for Pause {
     }
 
     fn aim(&self, kind: FaultKind) -> Aim {
-        match kind {
-            FaultKind::PauseLeader => Aim::Leader,
-            FaultKind::PauseFollower => Aim::Follower,
-            _ => Aim::Random,
-        }
+        one_node_aim(kind, FaultKind::PauseLeader, FaultKind::PauseFollower)
     }
 
     fn refusal(&self, _: FaultKind, _: SystemKind) -> Option<String> {
