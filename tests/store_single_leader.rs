@@ -2,7 +2,8 @@
 //! entry in the followers' logs when it acknowledges); sync keeps every acknowledged write across
 //! a SIGKILL of the leader; async with follower reads really serves stale reads; read-your-writes
 //! waits for the position; an isolated old leader steps down and its unreplicated writes are
-//! really lost. The commit-point tests (uncommitted writes are never read) are in
+//! really lost; a follower cut off for several election timeouts rejoins without deposing the
+//! leader (pre-vote). The commit-point tests (uncommitted writes are never read) are in
 //! `store_commit.rs`.
 
 mod store_support;
@@ -334,4 +335,28 @@ async fn a_paused_leader_is_replaced_and_follows_when_resumed() {
         leader != old || status.term > 2,
         "the resumed node cannot lead its old term: {status:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_follower_cut_off_rejoins_without_deposing_the_leader() {
+    let t = TestCluster::start_proxied(3, &["--replication", "async"]).await;
+    let c = &t.client;
+    assert_eq!(t.wait_leader(&ALL, WAIT).await, "n1");
+    let before = c.status("n1").await.unwrap();
+    t.set_links("n2", "n1", false);
+    t.set_links("n2", "n3", false);
+    // Many election timeouts: n2 hears no leader and asks for (pre-)votes it cannot get.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    t.set_links("n2", "n1", true);
+    t.set_links("n2", "n3", true);
+    assert!(c.write("n1", "x", json!(1), &Options::default()).await.is_ok());
+    wait_value(c, "n2", "x", &any(), WAIT, |v| *v == json!(1)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = c.status("n1").await.unwrap();
+    assert_eq!(
+        (after.role.as_str(), after.term),
+        ("leader", before.term),
+        "n2's return deposed the leader: before {before:?}, after {after:?}"
+    );
+    assert_eq!(c.status("n2").await.unwrap().term, before.term);
 }

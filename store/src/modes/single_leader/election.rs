@@ -1,7 +1,11 @@
 //! Single-leader failover: terms, elections and stepping down.
 //!
-//! A follower that hears nothing from a leader for its (randomised) election timeout becomes a
-//! candidate for the next term and asks every peer for its vote. A peer grants it only if it has
+//! A follower that hears nothing from a leader for its (randomised) election timeout first asks
+//! every peer whether it *would* vote for it in the next term (a pre-vote, Raft's §9.6: nothing
+//! changes on either side); only with a majority of would-be votes does it become a candidate
+//! for the next term and ask every peer for its vote. So a follower that was cut off or paused
+//! does not come back with a higher term that deposes a live leader (without the pre-vote it
+//! did, and under asynchronous replication each such needless failover could lose writes). A peer grants it only if it has
 //! not heard from a live leader recently, has not voted for someone else in that term, and the
 //! candidate's log is at least as up-to-date as its own (last term, then last index). The
 //! candidate becomes leader with votes from a majority of the cluster *and* no answering peer
@@ -53,6 +57,7 @@ pub fn random_timeout(base: Duration) -> Duration {
 pub fn routes(node: Arc<SingleLeader>) -> Router {
     Router::new()
         .route("/internal/sl/vote", post(handle_vote))
+        .route("/internal/sl/prevote", post(handle_pre_vote))
         .with_state(node)
 }
 
@@ -80,6 +85,9 @@ pub async fn ticker(node: Arc<SingleLeader>) {
 }
 
 async fn run_election(node: Arc<SingleLeader>) {
+    if !pre_vote(&node).await {
+        return;
+    }
     let (request, wal_seq) = {
         let mut st = node.lock();
         if st.role == Role::Leader || st.last_heard.elapsed() < st.election_after {
@@ -169,6 +177,77 @@ async fn run_election(node: Arc<SingleLeader>) {
     }
 }
 
+/// Asks every peer whether it would vote for this node in the next term; true with a majority
+/// of would-be votes (its own included). A refused pre-vote waits a new election timeout.
+async fn pre_vote(node: &Arc<SingleLeader>) -> bool {
+    let request = {
+        let st = node.lock();
+        if st.role == Role::Leader || st.last_heard.elapsed() < st.election_after {
+            return false;
+        }
+        let last = st.log.last();
+        VoteRequest {
+            term: (st.term + 1).max(2),
+            candidate: node.cfg.id.clone(),
+            last_term: last.term,
+            last_index: last.index,
+        }
+    };
+    let timeout = node.cfg.election_timeout / 2;
+    let mut asks = tokio::task::JoinSet::new();
+    for i in 0..node.peers.list.len() {
+        let node = node.clone();
+        let request = request.clone();
+        asks.spawn(async move {
+            let answer: Result<VoteResponse, _> = node
+                .peers
+                .post_with_timeout(i, "/internal/sl/prevote", &request, timeout)
+                .await;
+            answer
+        });
+    }
+    let mut votes = 1; // its own
+    while let Some(joined) = asks.join_next().await {
+        if let Ok(Ok(answer)) = joined
+            && answer.granted
+        {
+            votes += 1;
+        }
+    }
+    let majority = node.cfg.cluster_size() / 2 + 1;
+    if votes >= majority {
+        return true;
+    }
+    let mut st = node.lock();
+    if st.role != Role::Leader && st.last_heard.elapsed() >= st.election_after {
+        st.last_heard = Instant::now();
+        st.election_after = random_timeout(node.cfg.election_timeout);
+        log(format_args!(
+            "pre-vote for term {} lost: {votes} of {} would vote, {majority} needed",
+            request.term,
+            node.cfg.cluster_size()
+        ));
+    }
+    false
+}
+
+/// Answers a pre-vote: would this node grant `req` as a vote? Changes nothing but, like a vote,
+/// may bring a more up-to-date follower's own election forward.
+async fn handle_pre_vote(
+    AxState(node): AxState<Arc<SingleLeader>>,
+    Json(req): Json<VoteRequest>,
+) -> Json<VoteResponse> {
+    let mut st = node.lock();
+    let granted = node.would_vote(&mut st, &req);
+    let last = st.log.last();
+    Json(VoteResponse {
+        term: st.term,
+        granted,
+        last_term: last.term,
+        last_index: last.index,
+    })
+}
+
 async fn handle_vote(
     AxState(node): AxState<Arc<SingleLeader>>,
     Json(req): Json<VoteRequest>,
@@ -201,15 +280,45 @@ async fn handle_vote(
 }
 
 impl SingleLeader {
+    /// Would this node vote for `req` (a pre-vote)? The rules of [`Self::consider_vote`]
+    /// without moving to its term or recording a vote: a term below ours or a live leader
+    /// refuses, so does a log behind ours; a vote already given in a term below the asked one
+    /// does not bind.
+    fn would_vote(&self, st: &mut State, req: &VoteRequest) -> bool {
+        if req.term < st.term || self.leader_alive(st) {
+            return false;
+        }
+        let last = st.log.last();
+        let up_to_date = (req.last_term, req.last_index) >= (last.term, last.index);
+        if !up_to_date {
+            self.stand_soon(st);
+            return false;
+        }
+        req.term > st.term || st.voted_for.as_deref().is_none_or(|v| v == req.candidate)
+    }
+
+    /// True while this node leads or has heard from a leader within an election timeout.
+    fn leader_alive(&self, st: &State) -> bool {
+        st.role == Role::Leader
+            || (st.leader.is_some() && st.last_heard.elapsed() < self.cfg.election_timeout)
+    }
+
+    /// A candidate behind this follower's log cannot win, and no leader is heard: stand soon
+    /// (within a few heartbeats) rather than after a full election timeout.
+    fn stand_soon(&self, st: &mut State) {
+        if st.role == Role::Follower {
+            let soon = self.cfg.heartbeat * rand::rng().random_range(1..=4);
+            st.election_after = st.election_after.min(st.last_heard.elapsed() + soon);
+        }
+    }
+
     /// Decides a vote request (and moves to its term when it is higher and not refused for
     /// leader stickiness).
     fn consider_vote(&self, st: &mut State, req: &VoteRequest) -> bool {
         if req.term < st.term {
             return false;
         }
-        let leader_alive = st.role == Role::Leader
-            || (st.leader.is_some() && st.last_heard.elapsed() < self.cfg.election_timeout);
-        if leader_alive {
+        if self.leader_alive(st) {
             return false;
         }
         if req.term > st.term {
@@ -223,11 +332,8 @@ impl SingleLeader {
             st.last_heard = Instant::now();
             true
         } else {
-            if !up_to_date && st.role == Role::Follower {
-                // The candidate cannot win with a log behind ours, and no leader is heard: stand
-                // soon (within a few heartbeats) rather than after a full election timeout.
-                let soon = self.cfg.heartbeat * rand::rng().random_range(1..=4);
-                st.election_after = st.election_after.min(st.last_heard.elapsed() + soon);
+            if !up_to_date {
+                self.stand_soon(st);
             }
             false
         }
