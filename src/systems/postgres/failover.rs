@@ -8,7 +8,12 @@
 //! replication no commit is acknowledged that both standbys do not have. With `ANY 1`
 //! ("semi-synchronous") every acknowledged commit is on some standby but not on every one: only
 //! promoting the most advanced standby keeps them all (the WAL is one sequence, so the standby
-//! with the highest received position has every commit any standby acknowledged).
+//! with the highest received position has every commit any standby acknowledged) — provided
+//! the manager has heard the position of every standby that may hold such a commit. Under
+//! `ANY k` of `s` standbys a commit is on at least `k` of them, so positions from `s - k + 1`
+//! standbys always include one that has it: with fewer answers (a standby restarting, cut off,
+//! or still starting up after a rebuild) the most-advanced manager waits instead of promoting
+//! a standby that may lack acknowledged commits (before it did, and lost them).
 
 use super::{PgClient, PgCluster};
 use crate::workload::Promotes;
@@ -41,12 +46,20 @@ pub(super) struct Failover {
     pub actions: Vec<(String, Value)>,
     /// Which standby it promotes.
     promotes: Promotes,
+    /// How many standbys must have a commit before it is acknowledged (`k` of `FIRST k` or
+    /// `ANY k`; 0 for asynchronous streaming).
+    sync_count: usize,
+    /// Since when a most-advanced promotion has waited for standbys' positions.
+    waiting_since: Option<Instant>,
 }
 
 impl Failover {
-    pub fn new(promotes: Promotes) -> Failover {
+    /// A manager for a primary configured with `synchronous_standby_names = standby_names`.
+    pub fn new(promotes: Promotes, standby_names: &str) -> Failover {
         Failover {
             promotes,
+            sync_count: sync_count(standby_names),
+            waiting_since: None,
             primary: 0,
             deposed: BTreeSet::new(),
             unhealthy_since: None,
@@ -77,6 +90,16 @@ impl Failover {
             .filter(|&n| n != old && !self.deposed.contains(&n) && cluster.is_running(n))
             .collect();
         let (candidates, positions) = self.candidates(cluster, &standbys, names).await;
+        // Every standby that may hold an acknowledged commit: all but the old primary and the
+        // deposed ones (a standby down now may have acknowledged before it went down).
+        let holders = (0..names.len())
+            .filter(|&n| n != old && !self.deposed.contains(&n))
+            .count();
+        let needed = self.positions_needed(holders);
+        if positions.len() < needed {
+            self.waiting_since.get_or_insert_with(Instant::now);
+            return;
+        }
         for candidate in candidates {
             let Ok(client) = PgClient::connect(&cluster.address(candidate), QUERY_TIMEOUT).await else {
                 continue;
@@ -110,12 +133,25 @@ impl Failover {
             if !positions.is_empty() {
                 detail["received"] = json!(positions);
             }
+            if let Some(since) = self.waiting_since.take() {
+                detail["waited_for_positions_s"] = json!(since.elapsed().as_secs_f64());
+            }
             if !errors.is_empty() {
                 detail["errors"] = json!(errors);
             }
             self.actions.push(("failover".into(), detail));
             return;
         }
+    }
+
+    /// How many standbys' WAL positions a most-advanced promotion needs, of `holders` that may
+    /// hold acknowledged commits: `holders - k + 1` when every commit is on `k` of them (so one
+    /// answer at least has it), 1 for first-answering or asynchronous streaming (nothing to keep).
+    fn positions_needed(&self, holders: usize) -> usize {
+        if self.promotes == Promotes::FirstAnswering || self.sync_count == 0 {
+            return 0;
+        }
+        (holders + 1).saturating_sub(self.sync_count).max(1)
     }
 
     /// The standbys in the order the manager tries to promote them, and (for most-advanced) the
@@ -196,7 +232,68 @@ impl Failover {
     }
 }
 
+/// The number of synchronous standbys `synchronous_standby_names` asks for: `k` of `FIRST k
+/// (...)` or `ANY k (...)`, 1 for a plain list (PostgreSQL reads it as `FIRST 1`), 0 when empty.
+fn sync_count(standby_names: &str) -> usize {
+    let names = standby_names.trim();
+    if names.is_empty() {
+        return 0;
+    }
+    let mut words = names.split_whitespace();
+    let first = words.next().unwrap_or_default();
+    if first.eq_ignore_ascii_case("first") || first.eq_ignore_ascii_case("any") {
+        let count = words.next().unwrap_or_default();
+        let digits: String = count.chars().take_while(char::is_ascii_digit).collect();
+        return digits.parse().unwrap_or(1);
+    }
+    names
+        .split_whitespace()
+        .next()
+        .and_then(|w| {
+            w.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .ok()
+        })
+        .filter(|_| names.contains('('))
+        .unwrap_or(1)
+}
+
 /// A WAL position as PostgreSQL writes it (`0/3000148`).
 fn format_lsn(lsn: u64) -> String {
     format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_count_reads_every_form_postgres_accepts() {
+        assert_eq!(sync_count(""), 0);
+        assert_eq!(sync_count("ANY 1 (*)"), 1);
+        assert_eq!(sync_count("any 2 (n2, n3)"), 2);
+        assert_eq!(sync_count("FIRST 2 (n2, n3)"), 2);
+        assert_eq!(sync_count("2 (n2, n3)"), 2);
+        assert_eq!(sync_count("n2, n3"), 1);
+        assert_eq!(sync_count("*"), 1);
+    }
+
+    #[test]
+    fn most_advanced_needs_enough_positions_to_include_every_acknowledged_commit() {
+        let any1 = Failover::new(Promotes::MostAdvanced, "ANY 1 (*)");
+        assert_eq!(any1.positions_needed(2), 2, "ANY 1 of 2: both");
+        let first2 = Failover::new(Promotes::MostAdvanced, "FIRST 2 (*)");
+        assert_eq!(first2.positions_needed(2), 1, "FIRST 2 of 2: any one has it all");
+        let any1_of_4 = Failover::new(Promotes::MostAdvanced, "ANY 1 (*)");
+        assert_eq!(any1_of_4.positions_needed(4), 4);
+        let any2_of_4 = Failover::new(Promotes::MostAdvanced, "ANY 2 (*)");
+        assert_eq!(any2_of_4.positions_needed(4), 3);
+        assert_eq!(Failover::new(Promotes::MostAdvanced, "").positions_needed(2), 0);
+        assert_eq!(
+            Failover::new(Promotes::FirstAnswering, "ANY 1 (*)").positions_needed(2),
+            0
+        );
+    }
 }

@@ -63,9 +63,12 @@ impl PgSystem {
             ids,
             client,
             cluster,
-            failover: c
-                .failover
-                .then(|| Failover::new(c.failover_promotes.unwrap_or_default())),
+            failover: c.failover.then(|| {
+                Failover::new(
+                    c.failover_promotes.unwrap_or_default(),
+                    c.synchronous_standby_names.as_deref().unwrap_or_default(),
+                )
+            }),
             rejoin_due: BTreeSet::new(),
         })
     }
