@@ -31,7 +31,17 @@ fn leftovers(run: &Path) -> Vec<String> {
         .and_then(|rest| rest.split('.').next())
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no subnet in {network}"));
-    let mut left = Vec::new();
+    let mut left = processes_using(run.to_str().unwrap());
+    // The run has exited and released its subnet; a live owner of it now is another run (the
+    // tests run concurrently), whose namespaces and processes are its own.
+    let lease = Path::new(faultline::netns::LEASE_DIR).join(format!("{subnet}.lease"));
+    if let Ok(owner) = std::fs::read_to_string(&lease) {
+        let pid = owner.split_whitespace().next().unwrap_or_default();
+        if !pid.is_empty() && Path::new("/proc").join(pid).exists() {
+            return left;
+        }
+        left.push(format!("lease {} ({owner})", lease.display()));
+    }
     let namespaces = Command::new("ip").args(["netns", "list"]).output().unwrap();
     for line in String::from_utf8_lossy(&namespaces.stdout).lines() {
         if line.starts_with(&format!("faultline-{subnet}-")) {
@@ -49,7 +59,6 @@ fn leftovers(run: &Path) -> Vec<String> {
         left.push(format!("directory {scratch}"));
     }
     left.extend(processes_using(&scratch));
-    left.extend(processes_using(run.to_str().unwrap()));
     left.extend(processes_using(&format!("169.254.{subnet}.")));
     left
 }
