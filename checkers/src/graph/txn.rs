@@ -364,16 +364,7 @@ fn same_shape(done: MicroOp, invoked: MicroOp) -> bool {
 
 /// Compact JSON of a value for messages, shortened when long.
 pub(crate) fn compact(v: &Value) -> String {
-    let mut s = v.to_string();
-    if s.len() > 120 {
-        let mut cut = 117;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push_str("...");
-    }
-    s
+    crate::history::quote_json(v, 117)
 }
 
 #[cfg(test)]

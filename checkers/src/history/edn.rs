@@ -101,6 +101,18 @@ impl Edn {
     }
 }
 
+/// True if two map keys name the same key once converted to JSON.
+fn same_key(a: &Edn, b: &Edn) -> bool {
+    match (a, b) {
+        (Edn::Str(x) | Edn::Keyword(x) | Edn::Symbol(x), Edn::Str(y) | Edn::Keyword(y) | Edn::Symbol(y)) => {
+            x == y
+        }
+        (Edn::Str(_) | Edn::Keyword(_) | Edn::Symbol(_), _)
+        | (_, Edn::Str(_) | Edn::Keyword(_) | Edn::Symbol(_)) => a.key_string() == b.key_string(),
+        _ => a == b || a.key_string() == b.key_string(),
+    }
+}
+
 /// Parses exactly one EDN value from `text` (surrounding whitespace and comments allowed).
 /// On error, returns the 1-based line (relative to `text`) and a message.
 pub fn parse_edn_value(text: &str) -> Result<Edn, (usize, String)> {
@@ -171,9 +183,13 @@ impl<'a> EdnReader<'a> {
                 }
                 b'#' if self.bytes.get(self.pos + 1) == Some(&b'_') => {
                     self.pos += 2;
+                    // `#_ #_ a b` nests: bound it like collections, so a long chain of
+                    // discards is an error, not a stack overflow.
+                    self.enter()?;
                     if self.next_value()?.is_none() {
                         return self.err("#_ must be followed by a value to discard");
                     }
+                    self.depth -= 1;
                 }
                 _ => break,
             }
@@ -240,7 +256,9 @@ impl<'a> EdnReader<'a> {
     fn enter(&mut self) -> ReadResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return self.err(format!("values nested more than {MAX_DEPTH} deep"));
+            return self.err(format!(
+                "values nested more than {MAX_DEPTH} deep (collections, tagged values and #_ discards)"
+            ));
         }
         Ok(())
     }
@@ -285,9 +303,27 @@ impl<'a> EdnReader<'a> {
                 ),
             ));
         }
-        let mut entries = Vec::with_capacity(items.len() / 2);
+        let mut entries: Vec<(Edn, Edn)> = Vec::with_capacity(items.len() / 2);
         let mut it = items.into_iter();
+        let mut names: Option<rustc_hash::FxHashSet<String>> = None;
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            // Keys that are the same key once converted (`:a`, `"a"`, `a`) are duplicates too.
+            let duplicate = if entries.len() < 16 {
+                entries.iter().any(|(e, _)| same_key(e, &k))
+            } else {
+                let names =
+                    names.get_or_insert_with(|| entries.iter().map(|(e, _)| e.key_string()).collect());
+                !names.insert(k.key_string())
+            };
+            if duplicate {
+                return Err((
+                    open_line,
+                    format!(
+                        "the map opened on line {open_line} has the key {} twice",
+                        super::quote::quote_text(&k.key_string(), super::quote::QUOTE_LIMIT)
+                    ),
+                ));
+            }
             entries.push((k, v));
         }
         Ok(Edn::Map(entries))
@@ -554,5 +590,24 @@ mod tests {
         let text = "[".repeat(100_000);
         let (_, m) = parse_edn_value(&text).unwrap_err();
         assert!(m.contains("nested"), "{m}");
+        // 60k chained discards overflowed the stack (exit 134) before they were bounded.
+        let text = format!("{}1 {}", "#_ ".repeat(60_000), "2 ".repeat(60_000));
+        let (_, m) = parse_edn_value(&text).unwrap_err();
+        assert!(m.contains("#_ discards"), "{m}");
+        assert_eq!(p("[#_ #_ 1 2 3]"), Edn::Vector(vec![Edn::Int(3)]));
+    }
+
+    #[test]
+    fn duplicate_map_keys_are_refused() {
+        for text in ["{:a 1 :b 2 :a 3}", "{:a 1 \"a\" 2}", "{1 :x 1 :y}"] {
+            let (line, m) = parse_edn_value(text).unwrap_err();
+            assert_eq!(line, 1);
+            assert!(m.contains("twice"), "{text}: {m}");
+        }
+        let many: String = (0..40).map(|i| format!(":k{i} {i} ")).collect();
+        assert!(parse_edn_value(&format!("{{{many}}}")).is_ok());
+        let (_, m) = parse_edn_value(&format!("{{{many} :k7 0}}")).unwrap_err();
+        assert!(m.contains("the key k7 twice"), "{m}");
+        assert!(parse_edn_value("{1 :x 1N :y}").is_err());
     }
 }

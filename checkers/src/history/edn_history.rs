@@ -188,7 +188,7 @@ fn non_negative(v: &Edn, field: &str) -> Result<u64, String> {
 fn describe(v: &Edn) -> String {
     match v {
         Edn::Keyword(k) => format!(":{k}"),
-        other => other.to_json().to_string(),
+        other => super::quote::quote(&other.to_json()),
     }
 }
 

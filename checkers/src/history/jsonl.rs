@@ -6,6 +6,7 @@
 
 use super::error::HistoryError;
 use super::event::{Event, EventKind, Process};
+use super::quote::quote;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
@@ -189,14 +190,20 @@ impl RawEvent {
     fn into_event(self, position: u64, line: usize) -> Result<Event, String> {
         let index = match self.index {
             None => position,
-            Some(v) => v
-                .as_u64()
-                .ok_or_else(|| format!("field \"index\" must be a non-negative integer, found {v}"))?,
+            Some(v) => v.as_u64().ok_or_else(|| {
+                format!(
+                    "field \"index\" must be a non-negative integer, found {}",
+                    quote(&v)
+                )
+            })?,
         };
         let time = match self.time {
             None | Some(Value::Null) => None,
             Some(v) => Some(v.as_u64().ok_or_else(|| {
-                format!("field \"time\" must be a non-negative integer of nanoseconds, found {v}")
+                format!(
+                    "field \"time\" must be a non-negative integer of nanoseconds, found {}",
+                    quote(&v)
+                )
             })?),
         };
         let process = match self.process {
@@ -209,14 +216,15 @@ impl RawEvent {
                 .ok_or_else(|| format!("field \"type\" must be invoke, ok, fail or info, found \"{s}\""))?,
             Some(v) => {
                 return Err(format!(
-                    "field \"type\" must be invoke, ok, fail or info, found {v}"
+                    "field \"type\" must be invoke, ok, fail or info, found {}",
+                    quote(&v)
                 ));
             }
         };
         let f = match self.f {
             None => return Err("missing field \"f\" (the operation's function)".into()),
             Some(Value::String(s)) => s,
-            Some(v) => return Err(format!("field \"f\" must be a string, found {v}")),
+            Some(v) => return Err(format!("field \"f\" must be a string, found {}", quote(&v))),
         };
         Ok(Event {
             index,
@@ -237,11 +245,15 @@ impl RawEvent {
 pub(crate) fn process_from_json(v: &Value) -> Result<Process, String> {
     match v {
         Value::Number(n) => n.as_u64().map(Process::Client).ok_or_else(|| {
-            format!("field \"process\" must be a non-negative integer or \"nemesis\", found {v}")
+            format!(
+                "field \"process\" must be a non-negative integer or \"nemesis\", found {}",
+                quote(v)
+            )
         }),
         Value::String(s) if s == "nemesis" => Ok(Process::Nemesis),
         _ => Err(format!(
-            "field \"process\" must be a non-negative integer or \"nemesis\", found {v}"
+            "field \"process\" must be a non-negative integer or \"nemesis\", found {}",
+            quote(v)
         )),
     }
 }
