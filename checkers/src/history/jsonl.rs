@@ -172,12 +172,34 @@ pub fn write_jsonl<W: Write>(mut out: W, events: &[Event]) -> std::io::Result<()
     Ok(())
 }
 
+/// A field read as its JSON text (no allocation); the common case, a plain non-negative
+/// integer, is parsed straight from the text.
+#[derive(Clone, Copy)]
+struct RawField<'a>(&'a serde_json::value::RawValue);
+
+impl RawField<'_> {
+    /// The field as a non-negative integer, if it is written as one.
+    fn as_u64(self) -> Option<u64> {
+        let text = self.0.get();
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            text.parse().ok()
+        } else {
+            None
+        }
+    }
+
+    /// The field as a JSON value (for the uncommon cases and for messages).
+    fn value(self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+}
+
 /// An event as read, before its fields are checked.
 #[derive(Default)]
-struct RawEvent {
-    index: Option<Value>,
-    time: Option<Value>,
-    process: Option<Value>,
+struct RawEvent<'a> {
+    index: Option<RawField<'a>>,
+    time: Option<RawField<'a>>,
+    process: Option<RawField<'a>>,
     kind: Option<Value>,
     f: Option<Value>,
     value: Option<Value>,
@@ -186,29 +208,33 @@ struct RawEvent {
     extra: Vec<(String, Value)>,
 }
 
-impl RawEvent {
+impl RawEvent<'_> {
     fn into_event(self, position: u64, line: usize) -> Result<Event, String> {
         let index = match self.index {
             None => position,
             Some(v) => v.as_u64().ok_or_else(|| {
                 format!(
                     "field \"index\" must be a non-negative integer, found {}",
-                    quote(&v)
+                    quote(&v.value())
                 )
             })?,
         };
         let time = match self.time {
-            None | Some(Value::Null) => None,
+            None => None,
+            Some(v) if v.0.get() == "null" => None,
             Some(v) => Some(v.as_u64().ok_or_else(|| {
                 format!(
                     "field \"time\" must be a non-negative integer of nanoseconds, found {}",
-                    quote(&v)
+                    quote(&v.value())
                 )
             })?),
         };
         let process = match self.process {
             None => return Err("missing field \"process\" (an integer, or \"nemesis\")".into()),
-            Some(v) => process_from_json(&v)?,
+            Some(v) => match v.as_u64() {
+                Some(p) => Process::Client(p),
+                None => process_from_json(&v.value())?,
+            },
         };
         let kind = match self.kind {
             None => return Err("missing field \"type\" (invoke, ok, fail or info)".into()),
@@ -258,21 +284,32 @@ pub(crate) fn process_from_json(v: &Value) -> Result<Process, String> {
     }
 }
 
-impl<'de> de::Deserialize<'de> for RawEvent {
+impl<'de> de::Deserialize<'de> for RawEvent<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct RawVisitor;
         impl<'de> Visitor<'de> for RawVisitor {
-            type Value = RawEvent;
+            type Value = RawEvent<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEvent, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEvent<'de>, A::Error> {
                 let mut raw = RawEvent::default();
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let field = match key.as_ref() {
+                        "index" => Some(&mut raw.index),
+                        "time" => Some(&mut raw.time),
+                        "process" => Some(&mut raw.process),
+                        _ => None,
+                    };
+                    if let Some(field) = field {
+                        if field.is_some() {
+                            let _: IgnoredAny = map.next_value()?;
+                            return Err(de::Error::custom(format!("duplicate field \"{key}\"")));
+                        }
+                        *field = Some(RawField(map.next_value()?));
+                        continue;
+                    }
                     let slot = match key.as_ref() {
-                        "index" => &mut raw.index,
-                        "time" => &mut raw.time,
-                        "process" => &mut raw.process,
                         "type" => &mut raw.kind,
                         "f" => &mut raw.f,
                         "value" => &mut raw.value,
