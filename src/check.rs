@@ -8,6 +8,7 @@
 //! Models are dispatched in [`check_history`]: a new family of checkers plugs in as one
 //! [`ModelArg`] variant and one match arm returning a [`Checked`].
 
+mod flags;
 mod linear;
 mod output;
 mod progress;
@@ -37,6 +38,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "jsonl|edn|jepsen-log", value_parser = parse_format)]
     pub format: Option<Format>,
     /// The value every key holds before any write, as JSON (default null: never written).
+    /// Register models only; any flag that does not apply to the model is an error.
     #[arg(long, value_name = "VALUE", value_parser = parse_json, default_value = "null")]
     pub initial: Value,
     /// Give up on a file after this many seconds: the keys not decided by then are unknown
@@ -168,6 +170,10 @@ impl FileResult {
 
 /// Runs the check command; returns the worst exit code over all files.
 pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
+    let unused = flags::inapplicable(&args);
+    if !unused.is_empty() {
+        return Err(exit::BadInput(flags::error(&args, &unused)).into());
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cores = if args.threads > 0 { args.threads } else { cores };
     let workers = cores.min(args.files.len()).max(1);

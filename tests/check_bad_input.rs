@@ -118,3 +118,62 @@ fn an_endless_device_is_refused_with_a_clear_error() {
         out.stderr
     );
 }
+
+#[test]
+fn a_flag_that_does_not_apply_to_the_model_is_an_error() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "histories/list-append-wfr-same-txn.jsonl",
+                "--model",
+                "list-append",
+                "--initial",
+                "0",
+            ],
+            "--initial does not apply to --model list-append",
+        ),
+        (
+            &[
+                "histories/rw-register-non-repeatable-read.jsonl",
+                "--model",
+                "rw-register",
+                "--independent",
+                "--timeout",
+                "5",
+            ],
+            "--independent, --timeout do not apply to --model rw-register",
+        ),
+        (
+            &[
+                "histories/register-valid.jsonl",
+                "--model",
+                "register",
+                "--consistency-model",
+                "serializable",
+            ],
+            "--consistency-model does not apply to --model register",
+        ),
+        (
+            &[
+                "histories/register-valid.jsonl",
+                "--model",
+                "register",
+                "--failed-cas",
+                "read",
+            ],
+            "--failed-cas does not apply to --model register",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = Command::cargo_bin("faultline")
+            .unwrap()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("check")
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(254), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
