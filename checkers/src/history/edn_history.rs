@@ -166,7 +166,12 @@ fn op_from_edn(value: Edn, position: u64) -> Result<Event, String> {
         time,
         process: process.ok_or("the op map has no :process")?,
         kind: kind.ok_or("the op map has no :type")?,
-        f: f.ok_or("the op map has no :f")?,
+        f: match f {
+            Some(f) => f,
+            None => super::event::infer_function(&value)
+                .ok_or("the op map has no :f (it may be left out only for a transaction, a vector of [f key value] micro-ops)")?
+                .to_string(),
+        },
         value,
         key,
         error,

@@ -248,7 +248,15 @@ impl RawEvent<'_> {
             }
         };
         let f = match self.f {
-            None => return Err("missing field \"f\" (the operation's function)".into()),
+            None => match self.value.as_ref().and_then(super::event::infer_function) {
+                Some(f) => f.to_string(),
+                None => {
+                    return Err(
+                        "missing field \"f\" (the operation's function; it may be left out only for a transaction, a list of [f key value] micro-ops)"
+                            .into(),
+                    );
+                }
+            },
             Some(Value::String(s)) => s,
             Some(v) => return Err(format!("field \"f\" must be a string, found {}", quote(&v))),
         };
@@ -360,6 +368,14 @@ mod tests {
             line,
             r#"{"index":1,"time":5400,"process":0,"type":"ok","f":"write","value":3,"key":"k1","node":"n2","latency":4200}"#
         );
+    }
+
+    #[test]
+    fn a_transaction_needs_no_f() {
+        let events = parse("t", r#"{"process":0,"type":"invoke","value":[["append",1,2]]}"#).unwrap();
+        assert_eq!(events[0].f, "txn");
+        let e = parse("t", r#"{"process":0,"type":"invoke","value":3}"#).unwrap_err();
+        assert!(e.to_string().contains("missing field \"f\""), "{e}");
     }
 
     #[test]
