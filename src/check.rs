@@ -150,6 +150,8 @@ pub(crate) struct FileChecked {
     pub events: usize,
     /// Lines of a Jepsen log that were other loggers' output, not operations.
     pub skipped_lines: usize,
+    /// What the reader assumed (printed as warnings).
+    pub warnings: Vec<String>,
     /// The checker's result.
     pub checked: Checked,
     /// Time to read, parse and pair the history.
@@ -272,6 +274,7 @@ fn check_file(
         let checked = check_history(&history, args, threads, &|p| bar.keys(p))?;
         let events = history.events.len();
         let skipped_lines = history.skipped_lines;
+        let warnings = history.warnings.clone();
         if args.files.len() == 1 {
             // The process exits right after; freeing millions of events would only add time.
             std::mem::forget(history);
@@ -279,6 +282,7 @@ fn check_file(
         Ok(FileChecked {
             events,
             skipped_lines,
+            warnings,
             checked,
             load_time,
             check_time: checking.elapsed(),

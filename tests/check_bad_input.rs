@@ -177,3 +177,24 @@ fn a_flag_that_does_not_apply_to_the_model_is_an_error() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn ops_without_a_process_are_one_process_and_the_output_says_so() {
+    let out = Command::cargo_bin("faultline")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "check",
+            "histories/elle-no-process-register-invalid.edn",
+            "--model",
+            "register",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("warning: histories/elle-no-process-register-invalid.edn: no op names a process: all 6 are taken as one process, 0"),
+        "{stderr}"
+    );
+}

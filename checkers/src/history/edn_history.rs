@@ -164,7 +164,7 @@ fn op_from_edn(value: Edn, position: u64) -> Result<Event, String> {
     Ok(Event {
         index: index.unwrap_or(position),
         time,
-        process: process.ok_or("the op map has no :process")?,
+        process: process.unwrap_or(super::event::NO_PROCESS),
         kind: kind.ok_or("the op map has no :type")?,
         f: match f {
             Some(f) => f,
@@ -244,7 +244,6 @@ mod tests {
                 2,
                 ":type must be",
             ),
-            ("{:type :invoke :f :read}", 1, "no :process"),
             ("{:type :invoke :f :read :process -1}", 1, ":process must be"),
             ("[{:type :invoke :f :read :process 0}\n", 2, "missing its ']'"),
             (

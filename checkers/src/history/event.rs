@@ -7,6 +7,10 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 use std::fmt;
 
+/// The process the readers give an op written without one (Elle-style histories); a history
+/// where every client op lacks a process becomes one process, 0 (see `History::from_events`).
+pub(crate) const NO_PROCESS: Process = Process::Client(u64::MAX);
+
 /// Who performed an event: a client process (single-threaded), or the nemesis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Process {

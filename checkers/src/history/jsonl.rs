@@ -230,7 +230,7 @@ impl RawEvent<'_> {
             })?),
         };
         let process = match self.process {
-            None => return Err("missing field \"process\" (an integer, or \"nemesis\")".into()),
+            None => super::event::NO_PROCESS,
             Some(v) => match v.as_u64() {
                 Some(p) => Process::Client(p),
                 None => process_from_json(&v.value())?,
@@ -434,11 +434,6 @@ mod tests {
                 "{\"process\":-1,\"type\":\"invoke\",\"f\":\"read\"}",
                 1,
                 "non-negative integer",
-            ),
-            (
-                "{\"type\":\"invoke\",\"f\":\"read\"}",
-                1,
-                "missing field \"process\"",
             ),
             (
                 "\n\n{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"",

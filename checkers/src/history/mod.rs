@@ -99,12 +99,42 @@ pub struct History {
     pub nemesis: Vec<usize>,
     /// Lines of a Jepsen log that were log output of other loggers, not operations.
     pub skipped_lines: usize,
+    /// What the reader assumed that the user should know (printed with the verdict).
+    pub warnings: Vec<String>,
+}
+
+/// Elle-style histories may give no process: when no client op names one, they are all one
+/// process (0), with a warning; when some do and some do not, an error at the first without.
+fn one_process_if_none_named(source: &str, events: &mut [Event]) -> Result<Vec<String>, HistoryError> {
+    let missing = events.iter().filter(|e| e.process == event::NO_PROCESS).count();
+    if missing == 0 {
+        return Ok(Vec::new());
+    }
+    let clients = events.iter().filter(|e| e.process != Process::Nemesis).count();
+    if missing < clients {
+        let first = events
+            .iter()
+            .find(|e| e.process == event::NO_PROCESS)
+            .map_or(0, |e| e.line);
+        return Err(HistoryError::at(
+            source,
+            first as usize,
+            "this op has no process, but others have one: give every op a process, or none",
+        ));
+    }
+    for e in events.iter_mut().filter(|e| e.process == event::NO_PROCESS) {
+        e.process = Process::Client(0);
+    }
+    Ok(vec![format!(
+        "no op names a process: all {missing} are taken as one process, 0 (so they must not overlap)"
+    )])
 }
 
 impl History {
     /// Builds a history from events: checks invocation/completion pairing and pairs them.
-    pub fn from_events(source: impl Into<String>, events: Vec<Event>) -> Result<Self, HistoryError> {
+    pub fn from_events(source: impl Into<String>, mut events: Vec<Event>) -> Result<Self, HistoryError> {
         let source = source.into();
+        let warnings = one_process_if_none_named(&source, &mut events)?;
         let (ops, nemesis) = pairing::pair(&source, &events)?;
         Ok(History {
             source,
@@ -112,6 +142,7 @@ impl History {
             ops,
             nemesis,
             skipped_lines: 0,
+            warnings,
         })
     }
 
@@ -189,6 +220,41 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ops_without_a_process_are_one_process_with_a_warning() {
+        let h = History::parse(
+            "h.edn",
+            "{:type :invoke :f :write :value 1}\n{:type :ok :f :write :value 1}\n{:type :info :f :kill :process :nemesis}\n",
+            Format::Edn,
+        )
+        .unwrap();
+        assert_eq!(h.events[0].process, Process::Client(0));
+        assert_eq!(h.ops.len(), 1);
+        assert!(
+            h.warnings[0].contains("all 2 are taken as one process, 0"),
+            "{:?}",
+            h.warnings
+        );
+        let named = History::parse(
+            "h.jsonl",
+            r#"{"process":3,"type":"invoke","f":"read"}"#,
+            Format::Jsonl,
+        )
+        .unwrap();
+        assert!(named.warnings.is_empty());
+        let e = History::parse(
+            "h.jsonl",
+            "{\"process\":3,\"type\":\"invoke\",\"f\":\"read\"}\n{\"type\":\"invoke\",\"f\":\"read\"}\n",
+            Format::Jsonl,
+        )
+        .unwrap_err();
+        assert_eq!(e.line(), Some(2), "{e}");
+        assert!(
+            e.to_string().contains("has no process, but others have one"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn reading_is_bounded_and_refuses_binary_data() {
