@@ -8,6 +8,7 @@
 //! Models are dispatched in [`check_history`]: a new family of checkers plugs in as one
 //! [`ModelArg`] variant and one match arm returning a [`Checked`].
 
+mod flags;
 mod linear;
 mod output;
 mod progress;
@@ -37,6 +38,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "jsonl|edn|jepsen-log", value_parser = parse_format)]
     pub format: Option<Format>,
     /// The value every key holds before any write, as JSON (default null: never written).
+    /// Register models only; any flag that does not apply to the model is an error.
     #[arg(long, value_name = "VALUE", value_parser = parse_json, default_value = "null")]
     pub initial: Value,
     /// Give up on a file after this many seconds: the keys not decided by then are unknown
@@ -148,6 +150,8 @@ pub(crate) struct FileChecked {
     pub events: usize,
     /// Lines of a Jepsen log that were other loggers' output, not operations.
     pub skipped_lines: usize,
+    /// What the reader assumed (printed as warnings).
+    pub warnings: Vec<String>,
     /// The checker's result.
     pub checked: Checked,
     /// Time to read, parse and pair the history.
@@ -168,6 +172,10 @@ impl FileResult {
 
 /// Runs the check command; returns the worst exit code over all files.
 pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
+    let unused = flags::inapplicable(&args);
+    if !unused.is_empty() {
+        return Err(exit::BadInput(flags::error(&args, &unused)).into());
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cores = if args.threads > 0 { args.threads } else { cores };
     let workers = cores.min(args.files.len()).max(1);
@@ -266,6 +274,7 @@ fn check_file(
         let checked = check_history(&history, args, threads, &|p| bar.keys(p))?;
         let events = history.events.len();
         let skipped_lines = history.skipped_lines;
+        let warnings = history.warnings.clone();
         if args.files.len() == 1 {
             // The process exits right after; freeing millions of events would only add time.
             std::mem::forget(history);
@@ -273,6 +282,7 @@ fn check_file(
         Ok(FileChecked {
             events,
             skipped_lines,
+            warnings,
             checked,
             load_time,
             check_time: checking.elapsed(),

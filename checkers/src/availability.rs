@@ -607,3 +607,25 @@ mod tests {
         assert_eq!(error_code(Some(&Value::from("timeout: x: y"))), "timeout");
     }
 }
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+
+    /// Numbers keep their text (serde_json's `arbitrary_precision`), which breaks
+    /// `#[serde(flatten)]` of numeric fields: the report must still read back.
+    #[test]
+    fn op_availability_round_trips_through_json() {
+        let mut a = OpAvailability {
+            op: "read".into(),
+            ok_rate: Some(0.5),
+            ..Default::default()
+        };
+        a.outcomes.ok = 3;
+        a.outcomes.fail = 2;
+        a.outcomes.errors.insert("timeout".into(), 2);
+        let text = serde_json::to_string(&a).unwrap();
+        let back: OpAvailability = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, a, "{text}");
+    }
+}

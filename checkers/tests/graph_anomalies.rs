@@ -90,7 +90,12 @@ fn g_single_read_skew() {
             .txn(2, json!([["r", "y", [1]], ["r", "x", x_read]]))
             .history()
     };
-    assert_eq!(kinds(&build(json!([])), ListAppend), names(&["G-single"]));
+    // Process 1 read x, then (in the same transaction) appended to y; process 2 saw that
+    // append but not the x process 1 had read: also a writes-follow-reads violation.
+    assert_eq!(
+        kinds(&build(json!([])), ListAppend),
+        names(&["G-single", "writes-follow-reads"])
+    );
     assert_eq!(kinds(&build(json!([1])), ListAppend), none());
 }
 

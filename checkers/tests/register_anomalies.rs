@@ -156,3 +156,42 @@ fn duplicate_writes_are_bad_input() {
     assert!(e.to_string().contains("written to key x again"), "{e}");
     assert_eq!(e.line(), Some(3));
 }
+
+#[test]
+fn non_repeatable_read_is_allowed_by_read_committed_only() {
+    let build = |second: serde_json::Value| {
+        Hist::new()
+            .concurrent(&[
+                (0, json!([["w", "x", 1]])),
+                (1, json!([["w", "x", 2]])),
+                (2, json!([["r", "x", 1], ["r", "y", null], ["r", "x", second]])),
+            ])
+            .history()
+    };
+    let h = build(json!(2));
+    assert_eq!(kinds(&h, RwRegister), names(&["non-repeatable-read"]));
+    assert_eq!(kinds(&build(json!(1)), RwRegister), Vec::<String>::new());
+    // nil, then a value: also two states of one key.
+    let from_nil = Hist::new()
+        .concurrent(&[
+            (0, json!([["w", "x", 1]])),
+            (1, json!([["r", "x", null], ["r", "x", 1]])),
+        ])
+        .history();
+    // nil precedes 1, so the first read also anti-depends on the write it then saw: G-single.
+    assert_eq!(
+        kinds(&from_nil, RwRegister),
+        names(&["G-single", "non-repeatable-read"])
+    );
+    let verdict = |m: ConsistencyModel| support::analyze_with(&h, RwRegister, &[m]).verdict();
+    use faultline_checkers::report::Verdict;
+    assert_eq!(verdict(ConsistencyModel::ReadCommitted), Verdict::Valid);
+    for m in [
+        ConsistencyModel::ReadAtomic,
+        ConsistencyModel::SnapshotIsolation,
+        ConsistencyModel::Serializable,
+        ConsistencyModel::StrictSerializable,
+    ] {
+        assert_eq!(verdict(m), Verdict::Invalid, "{m:?}");
+    }
+}

@@ -184,6 +184,61 @@ fn writes_follow_reads() {
 }
 
 #[test]
+fn writes_follow_reads_within_one_transaction() {
+    // Process 0 reads process 2's write to x and then, in the same transaction, writes y;
+    // process 1 sees the y write but not the x write. Writing y first, then reading x, is no
+    // violation: the write did not follow the read.
+    let list = |read_first: bool, x: serde_json::Value| {
+        let (r, a) = (json!(["r", "x", [1]]), json!(["append", "y", 1]));
+        let mops = if read_first { json!([r, a]) } else { json!([a, r]) };
+        Hist::new()
+            .txn(2, json!([["append", "x", 1]]))
+            .txn(0, mops)
+            .txn(1, json!([["r", "y", [1]], ["r", "x", x]]))
+            .history()
+    };
+    assert_eq!(
+        kinds_for(&list(true, json!([])), ListAppend, &SESSION),
+        one("writes-follow-reads")
+    );
+    assert_eq!(
+        kinds_for(&list(false, json!([])), ListAppend, &SESSION),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        kinds_for(&list(true, json!([1])), ListAppend, &SESSION),
+        Vec::<String>::new()
+    );
+    let reg = |read_first: bool, x: serde_json::Value| {
+        let (r, w) = (json!(["r", "x", 1]), json!(["w", "y", 1]));
+        let mops = if read_first { json!([r, w]) } else { json!([w, r]) };
+        Hist::new()
+            .txn(2, json!([["w", "x", 1]]))
+            .txn(0, mops)
+            .txn(1, json!([["r", "y", 1], ["r", "x", x]]))
+            .history()
+    };
+    assert_eq!(
+        kinds_for(&reg(true, json!(null)), RwRegister, &SESSION),
+        one("writes-follow-reads")
+    );
+    assert_eq!(
+        kinds_for(&reg(false, json!(null)), RwRegister, &SESSION),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        kinds_for(&reg(true, json!(1)), RwRegister, &SESSION),
+        Vec::<String>::new()
+    );
+    let report = analyze_with(&reg(true, json!(null)), RwRegister, &[WritesFollowReads]).into_report();
+    let text = serde_json::to_string(&report).unwrap();
+    assert!(
+        text.contains("Process 0 read key x as 1, then wrote 1 to key y, in the same transaction T1."),
+        "{text}"
+    );
+}
+
+#[test]
 fn consistent_prefix_long_fork() {
     let build = |x: serde_json::Value| {
         Hist::new()

@@ -14,6 +14,9 @@ const MAX_ANOMALIES: usize = 3;
 pub(super) fn print_text(r: &FileResult) {
     match &r.outcome {
         Ok(c) => {
+            for w in &c.warnings {
+                eprintln!("faultline: warning: {}: {w}", r.file.display());
+            }
             let report = &c.checked.report;
             let skipped = match c.skipped_lines {
                 0 => String::new(),
@@ -66,6 +69,7 @@ pub(super) fn print_json(results: &[FileResult], code: u8) -> anyhow::Result<()>
                 "exit_code": r.exit_code(),
                 "events": c.events,
                 "skipped_lines": c.skipped_lines,
+                "warnings": c.warnings,
                 "load_ms": c.load_time.as_secs_f64() * 1e3,
                 "check_ms": c.check_time.as_secs_f64() * 1e3,
                 "report": c.checked.report,

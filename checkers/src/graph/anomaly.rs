@@ -55,6 +55,9 @@ pub enum AnomalyKind {
     CyclicVersions,
     /// A transaction saw some but not all of another transaction's writes.
     FracturedRead,
+    /// A transaction read a key twice, without writing it in between, and saw two different
+    /// values.
+    NonRepeatableRead,
     /// A process did not see its own earlier write.
     ReadYourWrites,
     /// A process read an older version than it had read before.
@@ -99,6 +102,7 @@ impl AnomalyKind {
             Internal => "internal",
             CyclicVersions => "cyclic-versions",
             FracturedRead => "fractured-read",
+            NonRepeatableRead => "non-repeatable-read",
             ReadYourWrites => "read-your-writes",
             MonotonicReads => "monotonic-reads",
             MonotonicWrites => "monotonic-writes",

@@ -99,7 +99,7 @@ impl ConsistencyModel {
         let needs = match kind {
             G1a | G1b | DirtyUpdate => 1,
             Cycle(CycleShape::G0 | CycleShape::G1c, CycleOrder::Data) => 1,
-            FracturedRead => 2,
+            FracturedRead | NonRepeatableRead => 2,
             LostUpdate | ConsistentPrefix => 3,
             Cycle(CycleShape::GSingle | CycleShape::GNonadjacent, CycleOrder::Data) => 3,
             Cycle(CycleShape::G2Item, CycleOrder::Data) => 4,
@@ -218,6 +218,7 @@ mod tests {
         let kinds = [
             AnomalyKind::G1a,
             AnomalyKind::FracturedRead,
+            AnomalyKind::NonRepeatableRead,
             AnomalyKind::LostUpdate,
             AnomalyKind::Cycle(CycleShape::GSingle, CycleOrder::Data),
             AnomalyKind::Cycle(CycleShape::G2Item, CycleOrder::Data),
@@ -232,6 +233,8 @@ mod tests {
         assert!(!SnapshotIsolation.forbids(AnomalyKind::Cycle(CycleShape::G2Item, CycleOrder::Data)));
         assert!(!Serializable.forbids(AnomalyKind::Cycle(CycleShape::G0, CycleOrder::Process)));
         assert!(!ReadCommitted.forbids(AnomalyKind::LostUpdate));
+        assert!(!ReadCommitted.forbids(AnomalyKind::NonRepeatableRead));
+        assert!(ReadAtomic.forbids(AnomalyKind::NonRepeatableRead));
         assert!(ReadYourWrites.forbids(AnomalyKind::GarbageRead));
         assert!(!ReadYourWrites.forbids(AnomalyKind::MonotonicReads));
         assert_eq!("si".parse::<ConsistencyModel>(), Ok(SnapshotIsolation));

@@ -159,9 +159,25 @@ pub(crate) fn analyze(
                     }
                     MicroOp::ReadRegister { value: Some(read), .. } => match last_own {
                         None => {
-                            if access.ext_read.is_none() {
-                                access.ext_read = Some(read.unwrap_or(INIT));
-                                access.read_mop = i as u32;
+                            match access.ext_read {
+                                None => {
+                                    access.ext_read = Some(read.unwrap_or(INIT));
+                                    access.read_mop = i as u32;
+                                }
+                                Some(first) if first != read.unwrap_or(INIT) => {
+                                    findings.add(AnomalyKind::NonRepeatableRead, || {
+                                        let show = |v: u32| if v == INIT { "nil".into() } else { ctx.s(v) };
+                                        let mut a = ctx.anomaly(&[t], Some(key));
+                                        a.steps.push(format!(
+                                            "T1 read key {} as {}, then, without writing it, read it again as {}: a transaction that sees only committed states sees one state of each key (read atomic and stronger models forbid this; read committed allows it).",
+                                            ctx.s(key),
+                                            show(first),
+                                            show(read.unwrap_or(INIT))
+                                        ));
+                                        a
+                                    });
+                                }
+                                Some(_) => {}
                             }
                             check_read(ctx, &index, t, key, read, edges, findings);
                         }

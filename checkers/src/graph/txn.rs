@@ -37,6 +37,9 @@ pub enum Scalar {
     Int(i64),
     /// A string (Jepsen keywords arrive as strings).
     Str(Box<str>),
+    /// A number that is not a 64-bit integer (a big integer or a decimal), as written: two
+    /// such numbers are the same value only if their text is the same.
+    Num(Box<str>),
 }
 
 impl Scalar {
@@ -45,6 +48,7 @@ impl Scalar {
         match self {
             Scalar::Int(i) => Value::from(*i),
             Scalar::Str(s) => Value::from(s.as_ref()),
+            Scalar::Num(text) => serde_json::from_str(text).unwrap_or_else(|_| Value::from(text.as_ref())),
         }
     }
 }
@@ -53,7 +57,7 @@ impl std::fmt::Display for Scalar {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Scalar::Int(i) => write!(f, "{i}"),
-            Scalar::Str(s) => f.write_str(s),
+            Scalar::Str(s) | Scalar::Num(s) => f.write_str(s),
         }
     }
 }
@@ -63,6 +67,7 @@ impl std::fmt::Display for Scalar {
 pub(crate) struct Interner {
     ints: FxHashMap<i64, u32>,
     strs: FxHashMap<Box<str>, u32>,
+    nums: FxHashMap<Box<str>, u32>,
     scalars: Vec<Scalar>,
 }
 
@@ -86,6 +91,15 @@ impl Interner {
                 let id = self.scalars.len() as u32;
                 self.scalars.push(Scalar::Str(text.clone()));
                 self.strs.insert(text, id);
+                id
+            }
+            Scalar::Num(text) => {
+                if let Some(&id) = self.nums.get(&text) {
+                    return id;
+                }
+                let id = self.scalars.len() as u32;
+                self.scalars.push(Scalar::Num(text.clone()));
+                self.nums.insert(text, id);
                 id
             }
         }
@@ -326,7 +340,10 @@ impl TxnSet {
 
     fn scalar_of(&mut self, v: &Value) -> Option<u32> {
         match v {
-            Value::Number(n) => Some(self.scalars.intern_int(n.as_i64()?)),
+            Value::Number(n) => Some(match n.as_i64() {
+                Some(i) => self.scalars.intern_int(i),
+                None => self.scalars.intern(Scalar::Num(n.to_string().into())),
+            }),
             Value::String(s) => Some(self.scalars.intern(Scalar::Str(s.as_str().into()))),
             _ => None,
         }
@@ -347,16 +364,7 @@ fn same_shape(done: MicroOp, invoked: MicroOp) -> bool {
 
 /// Compact JSON of a value for messages, shortened when long.
 pub(crate) fn compact(v: &Value) -> String {
-    let mut s = v.to_string();
-    if s.len() > 120 {
-        let mut cut = 117;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push_str("...");
-    }
-    s
+    crate::history::quote_json(v, 117)
 }
 
 #[cfg(test)]
@@ -433,7 +441,7 @@ mod tests {
                 "has 0 micro-ops",
             ),
             (
-                r#"{"index":0,"process":0,"type":"invoke","f":"txn","value":[["append",1.5,1]]}"#,
+                r#"{"index":0,"process":0,"type":"invoke","f":"txn","value":[["append",true,1]]}"#,
                 1,
                 "expected",
             ),
@@ -450,6 +458,33 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("[\"w\", key, value]"), "{e}");
+    }
+
+    #[test]
+    fn numbers_beyond_64_bits_and_decimals_are_distinct_exact_values() {
+        let set = parse(
+            r#"{"index":0,"process":0,"type":"invoke","f":"txn","value":[["append",18446744073709551617,18446744073709551616],["append",1,1.5],["append",1,1.50],["append",2,"1.5"]]}"#,
+            Workload::ListAppend,
+        )
+        .unwrap();
+        let values: Vec<u32> = set
+            .mops
+            .iter()
+            .map(|m| match *m {
+                MicroOp::Append { value, .. } => value,
+                _ => unreachable!(),
+            })
+            .collect();
+        let distinct: std::collections::BTreeSet<u32> = values.iter().copied().collect();
+        assert_eq!(distinct.len(), 4, "{set:?}");
+        assert_eq!(
+            set.scalars.scalars[values[0] as usize].to_string(),
+            "18446744073709551616"
+        );
+        assert_eq!(
+            set.scalars.scalars[values[0] as usize].to_json().to_string(),
+            "18446744073709551616"
+        );
     }
 
     #[test]

@@ -7,6 +7,13 @@
 
 use serde_json::{Map, Number, Value};
 
+/// The exact text of a number that is not a 64-bit integer, as JSON accepts it, or `None`.
+fn exact_number(text: &str) -> Option<String> {
+    let text = text.strip_prefix('+').unwrap_or(text);
+    serde_json::from_str::<Number>(text).ok()?;
+    Some(text.to_string())
+}
+
 /// An EDN value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Edn {
@@ -16,8 +23,9 @@ pub enum Edn {
     Bool(bool),
     /// An integer that fits in 64 bits.
     Int(i64),
-    /// A float, or an integer too large for 64 bits.
-    Float(f64),
+    /// Any other number (an integer beyond 64 bits, a float, a decimal), as written without
+    /// its `N` or `M` suffix and leading `+`: it is kept as text so that values compare exactly.
+    Number(String),
     /// A string.
     Str(String),
     /// A character, such as `\a`.
@@ -46,7 +54,9 @@ impl Edn {
             Edn::Nil => Value::Null,
             Edn::Bool(b) => Value::Bool(*b),
             Edn::Int(i) => Value::from(*i),
-            Edn::Float(f) => Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+            Edn::Number(text) => serde_json::from_str::<Number>(text)
+                .map(Value::Number)
+                .unwrap_or_else(|_| Value::String(text.clone())),
             Edn::Str(s) | Edn::Keyword(s) | Edn::Symbol(s) => Value::String(s.clone()),
             Edn::Char(c) => Value::String(c.to_string()),
             Edn::List(items) | Edn::Vector(items) | Edn::Set(items) => {
@@ -77,7 +87,7 @@ impl Edn {
             Edn::Nil => "nil",
             Edn::Bool(_) => "a boolean",
             Edn::Int(_) => "an integer",
-            Edn::Float(_) => "a number",
+            Edn::Number(_) => "a number",
             Edn::Str(_) => "a string",
             Edn::Char(_) => "a character",
             Edn::Keyword(_) => "a keyword",
@@ -88,6 +98,18 @@ impl Edn {
             Edn::Set(_) => "a set",
             Edn::Tagged(..) => "a tagged element",
         }
+    }
+}
+
+/// True if two map keys name the same key once converted to JSON.
+fn same_key(a: &Edn, b: &Edn) -> bool {
+    match (a, b) {
+        (Edn::Str(x) | Edn::Keyword(x) | Edn::Symbol(x), Edn::Str(y) | Edn::Keyword(y) | Edn::Symbol(y)) => {
+            x == y
+        }
+        (Edn::Str(_) | Edn::Keyword(_) | Edn::Symbol(_), _)
+        | (_, Edn::Str(_) | Edn::Keyword(_) | Edn::Symbol(_)) => a.key_string() == b.key_string(),
+        _ => a == b || a.key_string() == b.key_string(),
     }
 }
 
@@ -161,9 +183,13 @@ impl<'a> EdnReader<'a> {
                 }
                 b'#' if self.bytes.get(self.pos + 1) == Some(&b'_') => {
                     self.pos += 2;
+                    // `#_ #_ a b` nests: bound it like collections, so a long chain of
+                    // discards is an error, not a stack overflow.
+                    self.enter()?;
                     if self.next_value()?.is_none() {
                         return self.err("#_ must be followed by a value to discard");
                     }
+                    self.depth -= 1;
                 }
                 _ => break,
             }
@@ -230,7 +256,9 @@ impl<'a> EdnReader<'a> {
     fn enter(&mut self) -> ReadResult<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return self.err(format!("values nested more than {MAX_DEPTH} deep"));
+            return self.err(format!(
+                "values nested more than {MAX_DEPTH} deep (collections, tagged values and #_ discards)"
+            ));
         }
         Ok(())
     }
@@ -275,9 +303,27 @@ impl<'a> EdnReader<'a> {
                 ),
             ));
         }
-        let mut entries = Vec::with_capacity(items.len() / 2);
+        let mut entries: Vec<(Edn, Edn)> = Vec::with_capacity(items.len() / 2);
         let mut it = items.into_iter();
+        let mut names: Option<rustc_hash::FxHashSet<String>> = None;
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            // Keys that are the same key once converted (`:a`, `"a"`, `a`) are duplicates too.
+            let duplicate = if entries.len() < 16 {
+                entries.iter().any(|(e, _)| same_key(e, &k))
+            } else {
+                let names =
+                    names.get_or_insert_with(|| entries.iter().map(|(e, _)| e.key_string()).collect());
+                !names.insert(k.key_string())
+            };
+            if duplicate {
+                return Err((
+                    open_line,
+                    format!(
+                        "the map opened on line {open_line} has the key {} twice",
+                        super::quote::quote_text(&k.key_string(), super::quote::QUOTE_LIMIT)
+                    ),
+                ));
+            }
             entries.push((k, v));
         }
         Ok(Edn::Map(entries))
@@ -350,21 +396,20 @@ impl<'a> EdnReader<'a> {
             return Ok(Edn::Symbol(tok.to_string()));
         }
         if let Some(int) = tok.strip_suffix('N') {
-            return match int.parse::<i64>() {
-                Ok(i) => Ok(Edn::Int(i)),
-                Err(_) => int
-                    .parse::<f64>()
-                    .map(Edn::Float)
-                    .or_else(|_| self.err(format!("not a number: \"{tok}\""))),
+            if let Ok(i) = int.parse::<i64>() {
+                return Ok(Edn::Int(i));
+            }
+            return match exact_number(int) {
+                Some(text) if !text.contains(['.', 'e', 'E']) => Ok(Edn::Number(text)),
+                _ => self.err(format!("not a number: \"{tok}\"")),
             };
         }
         if let Ok(i) = tok.parse::<i64>() {
             return Ok(Edn::Int(i));
         }
-        let float_text = tok.strip_suffix('M').unwrap_or(tok);
-        match float_text.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(Edn::Float(f)),
-            _ => self.err(format!("not a number: \"{tok}\"")),
+        match exact_number(tok.strip_suffix('M').unwrap_or(tok)) {
+            Some(text) => Ok(Edn::Number(text)),
+            None => self.err(format!("not a number: \"{tok}\"")),
         }
     }
 
@@ -472,16 +517,34 @@ mod tests {
         assert_eq!(p("-42"), Edn::Int(-42));
         assert_eq!(p("+7"), Edn::Int(7));
         assert_eq!(p("42N"), Edn::Int(42));
-        assert_eq!(p("1.5"), Edn::Float(1.5));
-        assert_eq!(p("2.5M"), Edn::Float(2.5));
-        assert_eq!(p("1e3"), Edn::Float(1000.0));
+        assert_eq!(p("1.5"), Edn::Number("1.5".into()));
+        assert_eq!(p("2.5M"), Edn::Number("2.5".into()));
+        assert_eq!(p("1e3"), Edn::Number("1e3".into()));
         assert_eq!(p(":timed-out"), Edn::Keyword("timed-out".into()));
         assert_eq!(p(":jepsen/x"), Edn::Keyword("jepsen/x".into()));
         assert_eq!(p("foo.bar/baz"), Edn::Symbol("foo.bar/baz".into()));
         assert_eq!(p(r#""a {b} \"c\" \u00e9\n""#), Edn::Str("a {b} \"c\" é\n".into()));
         assert_eq!(p(r"\a"), Edn::Char('a'));
         assert_eq!(p(r"\newline"), Edn::Char('\n'));
-        assert_eq!(p("99999999999999999999N"), Edn::Float(1e20));
+        assert_eq!(
+            p("99999999999999999999N"),
+            Edn::Number("99999999999999999999".into())
+        );
+        assert_eq!(
+            p("+18446744073709551617"),
+            Edn::Number("18446744073709551617".into())
+        );
+    }
+
+    #[test]
+    fn big_integers_and_decimals_stay_exact_in_json() {
+        let a = p("18446744073709551617").to_json();
+        let b = p("18446744073709551616N").to_json();
+        assert_ne!(a, b);
+        assert_eq!(a.to_string(), "18446744073709551617");
+        assert_ne!(p("0.30000000000000001M").to_json(), p("0.3M").to_json());
+        assert_eq!(p("42N").to_json(), p("42").to_json());
+        assert!(parse_edn_value("1.5.2").is_err());
     }
 
     #[test]
@@ -527,5 +590,24 @@ mod tests {
         let text = "[".repeat(100_000);
         let (_, m) = parse_edn_value(&text).unwrap_err();
         assert!(m.contains("nested"), "{m}");
+        // 60k chained discards overflowed the stack (exit 134) before they were bounded.
+        let text = format!("{}1 {}", "#_ ".repeat(60_000), "2 ".repeat(60_000));
+        let (_, m) = parse_edn_value(&text).unwrap_err();
+        assert!(m.contains("#_ discards"), "{m}");
+        assert_eq!(p("[#_ #_ 1 2 3]"), Edn::Vector(vec![Edn::Int(3)]));
+    }
+
+    #[test]
+    fn duplicate_map_keys_are_refused() {
+        for text in ["{:a 1 :b 2 :a 3}", "{:a 1 \"a\" 2}", "{1 :x 1 :y}"] {
+            let (line, m) = parse_edn_value(text).unwrap_err();
+            assert_eq!(line, 1);
+            assert!(m.contains("twice"), "{text}: {m}");
+        }
+        let many: String = (0..40).map(|i| format!(":k{i} {i} ")).collect();
+        assert!(parse_edn_value(&format!("{{{many}}}")).is_ok());
+        let (_, m) = parse_edn_value(&format!("{{{many} :k7 0}}")).unwrap_err();
+        assert!(m.contains("the key k7 twice"), "{m}");
+        assert!(parse_edn_value("{1 :x 1N :y}").is_err());
     }
 }

@@ -164,9 +164,14 @@ fn op_from_edn(value: Edn, position: u64) -> Result<Event, String> {
     Ok(Event {
         index: index.unwrap_or(position),
         time,
-        process: process.ok_or("the op map has no :process")?,
+        process: process.unwrap_or(super::event::NO_PROCESS),
         kind: kind.ok_or("the op map has no :type")?,
-        f: f.ok_or("the op map has no :f")?,
+        f: match f {
+            Some(f) => f,
+            None => super::event::infer_function(&value)
+                .ok_or("the op map has no :f (it may be left out only for a transaction, a vector of [f key value] micro-ops)")?
+                .to_string(),
+        },
         value,
         key,
         error,
@@ -188,7 +193,7 @@ fn non_negative(v: &Edn, field: &str) -> Result<u64, String> {
 fn describe(v: &Edn) -> String {
     match v {
         Edn::Keyword(k) => format!(":{k}"),
-        other => other.to_json().to_string(),
+        other => super::quote::quote(&other.to_json()),
     }
 }
 
@@ -239,7 +244,6 @@ mod tests {
                 2,
                 ":type must be",
             ),
-            ("{:type :invoke :f :read}", 1, "no :process"),
             ("{:type :invoke :f :read :process -1}", 1, ":process must be"),
             ("[{:type :invoke :f :read :process 0}\n", 2, "missing its ']'"),
             (

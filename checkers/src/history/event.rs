@@ -7,6 +7,10 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 use std::fmt;
 
+/// The process the readers give an op written without one (Elle-style histories); a history
+/// where every client op lacks a process becomes one process, 0 (see `History::from_events`).
+pub(crate) const NO_PROCESS: Process = Process::Client(u64::MAX);
+
 /// Who performed an event: a client process (single-threaded), or the nemesis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Process {
@@ -148,5 +152,36 @@ impl Serialize for Event {
             map.serialize_entry(k, v)?;
         }
         map.end()
+    }
+}
+
+/// The function of an op written without one (Elle's histories omit `:f` on transactions):
+/// `txn` when the value is a non-empty list of micro-ops `[f key value]` with `f` one of
+/// `append`, `r`, `w`; otherwise `None` (the op must then name its function).
+pub(crate) fn infer_function(value: &Value) -> Option<&'static str> {
+    let Value::Array(mops) = value else { return None };
+    let is_mop = |m: &Value| {
+        matches!(m, Value::Array(parts) if parts.len() == 3
+            && matches!(parts[0].as_str(), Some("append" | "r" | "w")))
+    };
+    (!mops.is_empty() && mops.iter().all(is_mop)).then_some("txn")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn transactions_are_recognised_by_their_value() {
+        assert_eq!(
+            infer_function(&json!([["append", 1, 2], ["r", 1, null]])),
+            Some("txn")
+        );
+        assert_eq!(infer_function(&json!([["w", "x", 1]])), Some("txn"));
+        assert_eq!(infer_function(&json!([])), None);
+        assert_eq!(infer_function(&json!([["cas", 1, 2]])), None);
+        assert_eq!(infer_function(&json!(3)), None);
+        assert_eq!(infer_function(&json!([["r", 1]])), None);
     }
 }

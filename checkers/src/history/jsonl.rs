@@ -6,6 +6,7 @@
 
 use super::error::HistoryError;
 use super::event::{Event, EventKind, Process};
+use super::quote::quote;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use std::fmt;
@@ -171,12 +172,34 @@ pub fn write_jsonl<W: Write>(mut out: W, events: &[Event]) -> std::io::Result<()
     Ok(())
 }
 
+/// A field read as its JSON text (no allocation); the common case, a plain non-negative
+/// integer, is parsed straight from the text.
+#[derive(Clone, Copy)]
+struct RawField<'a>(&'a serde_json::value::RawValue);
+
+impl RawField<'_> {
+    /// The field as a non-negative integer, if it is written as one.
+    fn as_u64(self) -> Option<u64> {
+        let text = self.0.get();
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            text.parse().ok()
+        } else {
+            None
+        }
+    }
+
+    /// The field as a JSON value (for the uncommon cases and for messages).
+    fn value(self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+}
+
 /// An event as read, before its fields are checked.
 #[derive(Default)]
-struct RawEvent {
-    index: Option<Value>,
-    time: Option<Value>,
-    process: Option<Value>,
+struct RawEvent<'a> {
+    index: Option<RawField<'a>>,
+    time: Option<RawField<'a>>,
+    process: Option<RawField<'a>>,
     kind: Option<Value>,
     f: Option<Value>,
     value: Option<Value>,
@@ -185,23 +208,33 @@ struct RawEvent {
     extra: Vec<(String, Value)>,
 }
 
-impl RawEvent {
+impl RawEvent<'_> {
     fn into_event(self, position: u64, line: usize) -> Result<Event, String> {
         let index = match self.index {
             None => position,
-            Some(v) => v
-                .as_u64()
-                .ok_or_else(|| format!("field \"index\" must be a non-negative integer, found {v}"))?,
+            Some(v) => v.as_u64().ok_or_else(|| {
+                format!(
+                    "field \"index\" must be a non-negative integer, found {}",
+                    quote(&v.value())
+                )
+            })?,
         };
         let time = match self.time {
-            None | Some(Value::Null) => None,
+            None => None,
+            Some(v) if v.0.get() == "null" => None,
             Some(v) => Some(v.as_u64().ok_or_else(|| {
-                format!("field \"time\" must be a non-negative integer of nanoseconds, found {v}")
+                format!(
+                    "field \"time\" must be a non-negative integer of nanoseconds, found {}",
+                    quote(&v.value())
+                )
             })?),
         };
         let process = match self.process {
-            None => return Err("missing field \"process\" (an integer, or \"nemesis\")".into()),
-            Some(v) => process_from_json(&v)?,
+            None => super::event::NO_PROCESS,
+            Some(v) => match v.as_u64() {
+                Some(p) => Process::Client(p),
+                None => process_from_json(&v.value())?,
+            },
         };
         let kind = match self.kind {
             None => return Err("missing field \"type\" (invoke, ok, fail or info)".into()),
@@ -209,14 +242,23 @@ impl RawEvent {
                 .ok_or_else(|| format!("field \"type\" must be invoke, ok, fail or info, found \"{s}\""))?,
             Some(v) => {
                 return Err(format!(
-                    "field \"type\" must be invoke, ok, fail or info, found {v}"
+                    "field \"type\" must be invoke, ok, fail or info, found {}",
+                    quote(&v)
                 ));
             }
         };
         let f = match self.f {
-            None => return Err("missing field \"f\" (the operation's function)".into()),
+            None => match self.value.as_ref().and_then(super::event::infer_function) {
+                Some(f) => f.to_string(),
+                None => {
+                    return Err(
+                        "missing field \"f\" (the operation's function; it may be left out only for a transaction, a list of [f key value] micro-ops)"
+                            .into(),
+                    );
+                }
+            },
             Some(Value::String(s)) => s,
-            Some(v) => return Err(format!("field \"f\" must be a string, found {v}")),
+            Some(v) => return Err(format!("field \"f\" must be a string, found {}", quote(&v))),
         };
         Ok(Event {
             index,
@@ -237,30 +279,45 @@ impl RawEvent {
 pub(crate) fn process_from_json(v: &Value) -> Result<Process, String> {
     match v {
         Value::Number(n) => n.as_u64().map(Process::Client).ok_or_else(|| {
-            format!("field \"process\" must be a non-negative integer or \"nemesis\", found {v}")
+            format!(
+                "field \"process\" must be a non-negative integer or \"nemesis\", found {}",
+                quote(v)
+            )
         }),
         Value::String(s) if s == "nemesis" => Ok(Process::Nemesis),
         _ => Err(format!(
-            "field \"process\" must be a non-negative integer or \"nemesis\", found {v}"
+            "field \"process\" must be a non-negative integer or \"nemesis\", found {}",
+            quote(v)
         )),
     }
 }
 
-impl<'de> de::Deserialize<'de> for RawEvent {
+impl<'de> de::Deserialize<'de> for RawEvent<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct RawVisitor;
         impl<'de> Visitor<'de> for RawVisitor {
-            type Value = RawEvent;
+            type Value = RawEvent<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEvent, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEvent<'de>, A::Error> {
                 let mut raw = RawEvent::default();
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let field = match key.as_ref() {
+                        "index" => Some(&mut raw.index),
+                        "time" => Some(&mut raw.time),
+                        "process" => Some(&mut raw.process),
+                        _ => None,
+                    };
+                    if let Some(field) = field {
+                        if field.is_some() {
+                            let _: IgnoredAny = map.next_value()?;
+                            return Err(de::Error::custom(format!("duplicate field \"{key}\"")));
+                        }
+                        *field = Some(RawField(map.next_value()?));
+                        continue;
+                    }
                     let slot = match key.as_ref() {
-                        "index" => &mut raw.index,
-                        "time" => &mut raw.time,
-                        "process" => &mut raw.process,
                         "type" => &mut raw.kind,
                         "f" => &mut raw.f,
                         "value" => &mut raw.value,
@@ -311,6 +368,14 @@ mod tests {
             line,
             r#"{"index":1,"time":5400,"process":0,"type":"ok","f":"write","value":3,"key":"k1","node":"n2","latency":4200}"#
         );
+    }
+
+    #[test]
+    fn a_transaction_needs_no_f() {
+        let events = parse("t", r#"{"process":0,"type":"invoke","value":[["append",1,2]]}"#).unwrap();
+        assert_eq!(events[0].f, "txn");
+        let e = parse("t", r#"{"process":0,"type":"invoke","value":3}"#).unwrap_err();
+        assert!(e.to_string().contains("missing field \"f\""), "{e}");
     }
 
     #[test]
@@ -369,11 +434,6 @@ mod tests {
                 "{\"process\":-1,\"type\":\"invoke\",\"f\":\"read\"}",
                 1,
                 "non-negative integer",
-            ),
-            (
-                "{\"type\":\"invoke\",\"f\":\"read\"}",
-                1,
-                "missing field \"process\"",
             ),
             (
                 "\n\n{\"process\":0,\"type\":\"invoke\",\"f\":\"read\"",

@@ -15,6 +15,7 @@ mod format;
 mod jepsen_log;
 mod jsonl;
 mod pairing;
+mod quote;
 
 pub use edn::{Edn, parse_edn_value};
 pub use error::HistoryError;
@@ -23,6 +24,7 @@ pub use faults::{FaultWindow, fault_windows, in_force};
 pub use format::{Format, detect_format};
 pub use jsonl::{event_to_json_line, write_jsonl};
 pub use pairing::{Operation, Outcome};
+pub use quote::{QUOTE_LIMIT, quote, quote_json, quote_text};
 
 use std::path::Path;
 
@@ -33,6 +35,55 @@ fn parse_events(source: &str, text: &str, format: Format) -> Result<(Vec<Event>,
         Format::Edn => (edn_history::parse(source, text)?, 0),
         Format::JepsenLog => jepsen_log::parse(source, text)?,
     })
+}
+
+/// The largest history file `History::load` reads (4 GiB): beyond it, an error, rather than
+/// running out of memory on a device or a runaway file.
+pub const MAX_HISTORY_BYTES: u64 = 4 << 30;
+
+/// Reads a file of at most `limit` bytes, in chunks, refusing early what cannot be a text
+/// history: a NUL byte (`/dev/zero`, a binary file), or more than `limit` bytes.
+fn read_bounded(path: &Path, source: &str, limit: u64) -> Result<Vec<u8>, HistoryError> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| HistoryError::io(source, e))?;
+    let too_big = || {
+        HistoryError::whole(
+            source,
+            format!(
+                "the file is larger than {limit} bytes, the most faultline reads as one history; split it, or check it in parts"
+            ),
+        )
+    };
+    let known_len = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+    if known_len.is_some_and(|n| n > limit) {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(known_len.unwrap_or(0) as usize);
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(HistoryError::io(source, e)),
+        };
+        if let Some(at) = chunk[..n].iter().position(|&b| b == 0) {
+            let line = bytes.iter().chain(&chunk[..at]).filter(|&&b| b == b'\n').count() + 1;
+            return Err(HistoryError::at(
+                source,
+                line,
+                format!(
+                    "a NUL byte (at byte {}): this is binary data, not a text history",
+                    bytes.len() + at
+                ),
+            ));
+        }
+        if (bytes.len() + n) as u64 > limit {
+            return Err(too_big());
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
+    Ok(bytes)
 }
 
 /// A validated history: its events in order, and the client operations paired from them.
@@ -48,12 +99,42 @@ pub struct History {
     pub nemesis: Vec<usize>,
     /// Lines of a Jepsen log that were log output of other loggers, not operations.
     pub skipped_lines: usize,
+    /// What the reader assumed that the user should know (printed with the verdict).
+    pub warnings: Vec<String>,
+}
+
+/// Elle-style histories may give no process: when no client op names one, they are all one
+/// process (0), with a warning; when some do and some do not, an error at the first without.
+fn one_process_if_none_named(source: &str, events: &mut [Event]) -> Result<Vec<String>, HistoryError> {
+    let missing = events.iter().filter(|e| e.process == event::NO_PROCESS).count();
+    if missing == 0 {
+        return Ok(Vec::new());
+    }
+    let clients = events.iter().filter(|e| e.process != Process::Nemesis).count();
+    if missing < clients {
+        let first = events
+            .iter()
+            .find(|e| e.process == event::NO_PROCESS)
+            .map_or(0, |e| e.line);
+        return Err(HistoryError::at(
+            source,
+            first as usize,
+            "this op has no process, but others have one: give every op a process, or none",
+        ));
+    }
+    for e in events.iter_mut().filter(|e| e.process == event::NO_PROCESS) {
+        e.process = Process::Client(0);
+    }
+    Ok(vec![format!(
+        "no op names a process: all {missing} are taken as one process, 0 (so they must not overlap)"
+    )])
 }
 
 impl History {
     /// Builds a history from events: checks invocation/completion pairing and pairs them.
-    pub fn from_events(source: impl Into<String>, events: Vec<Event>) -> Result<Self, HistoryError> {
+    pub fn from_events(source: impl Into<String>, mut events: Vec<Event>) -> Result<Self, HistoryError> {
         let source = source.into();
+        let warnings = one_process_if_none_named(&source, &mut events)?;
         let (ops, nemesis) = pairing::pair(&source, &events)?;
         Ok(History {
             source,
@@ -61,6 +142,7 @@ impl History {
             ops,
             nemesis,
             skipped_lines: 0,
+            warnings,
         })
     }
 
@@ -77,7 +159,7 @@ impl History {
     /// content (and, when the content is ambiguous, the file extension).
     pub fn load(path: &Path, format: Option<Format>) -> Result<Self, HistoryError> {
         let source = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| HistoryError::io(&source, e))?;
+        let bytes = read_bounded(path, &source, MAX_HISTORY_BYTES)?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -132,5 +214,65 @@ impl History {
     /// The completion event of an operation, if it completed.
     pub fn completion(&self, op: &Operation) -> Option<&Event> {
         op.complete.map(|c| &self.events[c])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_without_a_process_are_one_process_with_a_warning() {
+        let h = History::parse(
+            "h.edn",
+            "{:type :invoke :f :write :value 1}\n{:type :ok :f :write :value 1}\n{:type :info :f :kill :process :nemesis}\n",
+            Format::Edn,
+        )
+        .unwrap();
+        assert_eq!(h.events[0].process, Process::Client(0));
+        assert_eq!(h.ops.len(), 1);
+        assert!(
+            h.warnings[0].contains("all 2 are taken as one process, 0"),
+            "{:?}",
+            h.warnings
+        );
+        let named = History::parse(
+            "h.jsonl",
+            r#"{"process":3,"type":"invoke","f":"read"}"#,
+            Format::Jsonl,
+        )
+        .unwrap();
+        assert!(named.warnings.is_empty());
+        let e = History::parse(
+            "h.jsonl",
+            "{\"process\":3,\"type\":\"invoke\",\"f\":\"read\"}\n{\"type\":\"invoke\",\"f\":\"read\"}\n",
+            Format::Jsonl,
+        )
+        .unwrap_err();
+        assert_eq!(e.line(), Some(2), "{e}");
+        assert!(
+            e.to_string().contains("has no process, but others have one"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn reading_is_bounded_and_refuses_binary_data() {
+        let dir = std::env::temp_dir().join(format!("faultline-read-bounded-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = dir.join("h.jsonl");
+        std::fs::write(&text, "0123456789\n0123456789\n").unwrap();
+        assert_eq!(read_bounded(&text, "h", 22).unwrap().len(), 22);
+        let e = read_bounded(&text, "h", 21).unwrap_err();
+        assert!(e.to_string().contains("larger than 21 bytes"), "{e}");
+        let nul = dir.join("nul");
+        std::fs::write(&nul, b"{}\n\n{\0}").unwrap();
+        let e = read_bounded(&nul, "nul", 100).unwrap_err();
+        assert_eq!(e.line(), Some(3), "{e}");
+        assert!(e.to_string().contains("NUL byte (at byte 5)"), "{e}");
+        // A device that never ends is refused at its first chunk.
+        let e = read_bounded(Path::new("/dev/zero"), "/dev/zero", MAX_HISTORY_BYTES).unwrap_err();
+        assert!(e.to_string().contains("NUL byte (at byte 0)"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -7,7 +7,7 @@
 //! interns values to small integers per key so the search state is one `u32`.
 
 use super::model::{Action, FailedCas, Model};
-use crate::history::{History, HistoryError, Operation, Outcome};
+use crate::history::{History, HistoryError, Operation, Outcome, quote};
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 
@@ -193,7 +193,7 @@ fn shape<'h>(
         let (k, argument) = split_tuple(&invocation.value).ok_or_else(|| {
             err_inv(format!(
                 "with --independent, a value must be a [key value] tuple, found {}",
-                invocation.value
+                quote(&invocation.value)
             ))
         })?;
         let result = match completion {
@@ -205,7 +205,7 @@ fn shape<'h>(
                         line,
                         format!(
                             "with --independent, a value must be a [key value] tuple, found {}",
-                            c.value
+                            quote(&c.value)
                         ),
                     )
                 })?;
@@ -214,7 +214,9 @@ fn shape<'h>(
                         &history.source,
                         line,
                         format!(
-                            "the completion is for key {ck} but its invocation on line {inv_line} was for key {k}"
+                            "the completion is for key {} but its invocation on line {inv_line} was for key {}",
+                            quote(ck),
+                            quote(k)
                         ),
                     ));
                 }
@@ -232,7 +234,8 @@ fn shape<'h>(
     };
     if f == Function::Cas && cas_parts(argument).is_none() {
         return Err(err_inv(format!(
-            "a cas value must be a two-element array [expected new], found {argument}"
+            "a cas value must be a two-element array [expected new], found {}",
+            quote(argument)
         )));
     }
     if matches!(f, Function::Write | Function::Cas)
@@ -245,8 +248,10 @@ fn shape<'h>(
             &history.source,
             line,
             format!(
-                "the ok completion of this {} reports value {result}, but its invocation on line {inv_line} had {argument}",
-                op.f
+                "the ok completion of this {} reports value {}, but its invocation on line {inv_line} had {}",
+                op.f,
+                quote(result),
+                quote(argument)
             ),
         ));
     }

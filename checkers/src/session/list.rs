@@ -277,12 +277,28 @@ fn observers(
                     let Some((_, w2, k2, v2)) = latest(&slot, &seen, proc_of[rt as usize]) else {
                         continue;
                     };
-                    if rt >= w2 {
+                    // The read must come before the append: in an earlier transaction, or
+                    // earlier in the same one.
+                    let same_txn = rt == w2;
+                    let append_mop = index.writer(k2, v2).map_or(0, |a| a.mop);
+                    if rt > w2 || (same_txn && earlier.mop > append_mop) {
                         continue;
                     }
                     reported_wfr = true;
                     let p = set.txns[rt as usize].process;
                     findings.add(AnomalyKind::WritesFollowReads, || {
+                        if same_txn {
+                            let mut a = ctx.anomaly(&[w2 as usize, t], Some(r.key));
+                            a.steps.push(format!(
+                                "Process {p} read key {} as {}, then appended {} to key {}, in the same transaction T1.",
+                                ctx.s(r.key), ctx.list(&order.longest[..len as usize]), ctx.s(v2), ctx.s(k2)
+                            ));
+                            a.steps.push(format!(
+                                "T2 (process {}) saw T1's append of {} to key {}, but then read key {} as {}, an older state than process {p} had read before writing.",
+                                txn.process, ctx.s(v2), ctx.s(k2), ctx.s(r.key), ctx.span(r.span)
+                            ));
+                            return a;
+                        }
                         let mut a = ctx.anomaly(&[rt as usize, w2 as usize, t], Some(r.key));
                         a.steps.push(format!(
                             "Process {p} read key {} as {} in T1, then appended {} to key {} in T2.",

@@ -11,6 +11,9 @@ fn v(ctx: Ctx, x: u32) -> String {
     if x == INIT { "nil".into() } else { ctx.s(x) }
 }
 
+/// A process's external read of a key: (transaction, version read, micro-op position).
+type ExternalRead = (u32, u32, u32);
+
 pub(crate) fn check(
     ctx: Ctx,
     index: &RegisterIndex,
@@ -26,7 +29,7 @@ pub(crate) fn check(
     }
     let none: Vec<KeyAccess> = Vec::new();
     let mut writes_by: FxHashMap<(u64, u32), Vec<(u32, u32)>> = FxHashMap::default();
-    let mut reads_by: FxHashMap<(u64, u32), Vec<(u32, u32)>> = FxHashMap::default();
+    let mut reads_by: FxHashMap<(u64, u32), Vec<ExternalRead>> = FxHashMap::default();
     for session in sessions {
         let mut last_write: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
         let mut last_read: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
@@ -95,7 +98,7 @@ pub(crate) fn check(
             for a in accesses {
                 if let Some(y) = a.ext_read {
                     last_read.insert(a.key, (t, y));
-                    reads_by.entry((p, a.key)).or_default().push((t, y));
+                    reads_by.entry((p, a.key)).or_default().push((t, y, a.read_mop));
                 }
                 if let Some(w) = a.final_write {
                     last_write.insert(a.key, (t, w));
@@ -135,6 +138,14 @@ pub(crate) fn check(
                 let before = |list: Option<&Vec<(u32, u32)>>| {
                     list.and_then(|l| l[..l.partition_point(|e| e.0 < w.txn)].last().copied())
                 };
+                // P's reads before the write: in earlier transactions, or earlier in its own.
+                let read_before = |list: Option<&Vec<ExternalRead>>| {
+                    list.and_then(|l| {
+                        l[..l.partition_point(|e| e.0 < w.txn || (e.0 == w.txn && e.2 < w.mop))]
+                            .last()
+                            .copied()
+                    })
+                };
                 if wanted(ConsistencyModel::MonotonicWrites)
                     && let Some((t1, w1)) = before(writes_by.get(&(p, k1)))
                     && index.precedes(k1, y, w1)
@@ -153,10 +164,22 @@ pub(crate) fn check(
                     });
                 }
                 if wanted(ConsistencyModel::WritesFollowReads)
-                    && let Some((t1, x)) = before(reads_by.get(&(p, k1)))
+                    && let Some((t1, x, _)) = read_before(reads_by.get(&(p, k1)))
                     && index.precedes(k1, y, x)
                 {
                     findings.add(AnomalyKind::WritesFollowReads, || {
+                        if t1 == w.txn {
+                            let mut an = ctx.anomaly(&[w.txn as usize, t as usize], Some(k1));
+                            an.steps.push(format!(
+                                "Process {p} read key {} as {}, then wrote {} to key {}, in the same transaction T1.",
+                                ctx.s(k1), v(ctx, x), v(ctx, v2), ctx.s(seen.key)
+                            ));
+                            an.steps.push(format!(
+                                "T2 (process {q}) read T1's {} but read key {} as {}, a version before what process {p} had read.",
+                                v(ctx, v2), ctx.s(k1), v(ctx, y)
+                            ));
+                            return an;
+                        }
                         let mut an = ctx.anomaly(&[t1 as usize, w.txn as usize, t as usize], Some(k1));
                         an.steps.push(format!(
                             "Process {p} read key {} as {} in T1, then wrote {} to key {} in T2.",

@@ -1,0 +1,74 @@
+//! Flags that do not apply to the chosen model are an error, never silently ignored: the
+//! linearizability options (`--initial`, `--failed-cas`, `--independent`, `--all-keys`,
+//! `--memory-budget`, `--timeout`) mean nothing to the transactional models, and the
+//! transactional options mean nothing to the register models.
+
+use super::{CheckArgs, ModelArg, TimeBound};
+use clap::ValueEnum;
+use faultline_checkers::linear::{DEFAULT_TIMEOUT, FailedCas};
+
+/// The flags given (with a value other than their default) that `args.model` does not use.
+pub(super) fn inapplicable(args: &CheckArgs) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    match args.model {
+        ModelArg::Register | ModelArg::CasRegister => {
+            let t = &args.txn;
+            for (given, flag) in [
+                (!t.consistency_models.is_empty(), "--consistency-model"),
+                (t.no_realtime, "--no-realtime"),
+                (t.no_process, "--no-process"),
+                (t.sequential_keys, "--sequential-keys"),
+                (t.linearizable_keys, "--linearizable-keys"),
+            ] {
+                if given {
+                    out.push(flag);
+                }
+            }
+            if args.model == ModelArg::Register && args.failed_cas != FailedCas::Drop {
+                out.push("--failed-cas");
+            }
+        }
+        ModelArg::ListAppend | ModelArg::RwRegister => {
+            for (given, flag) in [
+                (!args.initial.is_null(), "--initial"),
+                (args.failed_cas != FailedCas::Drop, "--failed-cas"),
+                (args.independent, "--independent"),
+                (args.all_keys, "--all-keys"),
+                (args.memory_budget != 4096, "--memory-budget"),
+                (args.timeout != TimeBound(Some(DEFAULT_TIMEOUT)), "--timeout"),
+            ] {
+                if given {
+                    out.push(flag);
+                }
+            }
+            if args.model == ModelArg::ListAppend && (args.txn.sequential_keys || args.txn.linearizable_keys)
+            {
+                out.push(if args.txn.sequential_keys {
+                    "--sequential-keys"
+                } else {
+                    "--linearizable-keys"
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The error for flags that do not apply, naming them and the model.
+pub(super) fn error(args: &CheckArgs, flags: &[&str]) -> String {
+    let model = args
+        .model
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_string());
+    let hint = match args.model {
+        ModelArg::ListAppend | ModelArg::RwRegister => {
+            "; they belong to the register models (--model register or cas-register)"
+        }
+        _ => "; they belong to the transactional models (--model list-append or rw-register)",
+    };
+    format!(
+        "{} do{} not apply to --model {model}{hint}",
+        flags.join(", "),
+        if flags.len() == 1 { "es" } else { "" }
+    )
+}
