@@ -134,7 +134,7 @@ impl Failover {
                 detail["received"] = json!(positions);
             }
             if let Some(since) = self.waiting_since.take() {
-                detail["waited_for_positions_s"] = json!(since.elapsed().as_secs_f64());
+                detail["waited_for_positions_ms"] = json!(since.elapsed().as_millis() as u64);
             }
             if !errors.is_empty() {
                 detail["errors"] = json!(errors);
