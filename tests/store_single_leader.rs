@@ -3,7 +3,8 @@
 //! a SIGKILL of the leader; async with follower reads really serves stale reads; read-your-writes
 //! waits for the position; an isolated old leader steps down and its unreplicated writes are
 //! really lost; a follower cut off for several election timeouts rejoins without deposing the
-//! leader (pre-vote). The commit-point tests (uncommitted writes are never read) are in
+//! leader (pre-vote), and after the leader dies the most up-to-date follower is elected even
+//! when the other lost its pre-votes all along. The commit-point tests (uncommitted writes are never read) are in
 //! `store_commit.rs`.
 
 mod store_support;
@@ -359,4 +360,19 @@ async fn a_follower_cut_off_rejoins_without_deposing_the_leader() {
         "n2's return deposed the leader: before {before:?}, after {after:?}"
     );
     assert_eq!(c.status("n2").await.unwrap().term, before.term);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_follower_that_lost_its_pre_votes_still_elects_the_up_to_date_one_when_the_leader_dies() {
+    let mut t = TestCluster::start_proxied(3, &["--replication", "async"]).await;
+    assert_eq!(t.wait_leader(&ALL, WAIT).await, "n1");
+    // n2 hears no leader and loses pre-vote after pre-vote (n3 still hears n1); n3 gets a
+    // write n2 never sees, so only n3 can win once n1 is gone.
+    t.set_links("n1", "n2", false);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let c = t.client.clone();
+    assert!(c.write("n1", "x", json!(1), &Options::default()).await.is_ok());
+    wait_value(&c, "n3", "x", &any(), WAIT, |v| *v == json!(1)).await;
+    t.node("n1").kill();
+    assert_eq!(t.wait_leader(&["n2", "n3"], WAIT).await, "n3");
 }

@@ -220,6 +220,10 @@ async fn pre_vote(node: &Arc<SingleLeader>) -> bool {
     }
     let mut st = node.lock();
     if st.role != Role::Leader && st.last_heard.elapsed() >= st.election_after {
+        // It has heard no leader for an election timeout: it no longer counts one as alive
+        // (else it would refuse the (pre-)votes of a peer that can win, and two such nodes
+        // could refuse each other, each just after its own lost pre-vote, for seconds).
+        st.leader = None;
         st.last_heard = Instant::now();
         st.election_after = random_timeout(node.cfg.election_timeout);
         log(format_args!(
