@@ -6,6 +6,7 @@
 
 use crate::BadConfig;
 use crate::auth::{ClusterToken, MIN_TOKEN_LEN, TOKEN_ENV};
+use crate::conn::{self, ConnLimits};
 use crate::wal::FsyncPolicy;
 use clap::Args;
 use serde::Deserialize;
@@ -78,6 +79,22 @@ pub struct NodeArgs {
     /// Largest client request body accepted, in bytes [default: 1048576].
     #[arg(long)]
     pub max_body_bytes: Option<usize>,
+    /// Open connections (clients and peers) served at once; one past it is answered 503
+    /// `too_many_connections` and closed [default: 1024].
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// A request's head must arrive within this many milliseconds of its first byte, or it is
+    /// answered 408 and the connection closed [default: 5000].
+    #[arg(long)]
+    pub header_timeout_ms: Option<u64>,
+    /// A request's body must arrive within this many milliseconds of its head, or it is
+    /// answered 408 and the connection closed [default: 10000].
+    #[arg(long)]
+    pub body_timeout_ms: Option<u64>,
+    /// A kept-alive connection with no request for this many milliseconds is closed
+    /// [default: 90000].
+    #[arg(long)]
+    pub idle_timeout_ms: Option<u64>,
     /// Once serving, write {"id","addr","pid"} as JSON to this file (atomically).
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
@@ -151,6 +168,10 @@ struct FileConfig {
     ryw_wait_ms: Option<u64>,
     peer_timeout_ms: Option<u64>,
     max_body_bytes: Option<usize>,
+    max_connections: Option<usize>,
+    header_timeout_ms: Option<u64>,
+    body_timeout_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
     ready_file: Option<PathBuf>,
     token_file: Option<PathBuf>,
 }
@@ -185,6 +206,8 @@ pub struct NodeConfig {
     pub ryw_wait: Duration,
     pub peer_timeout: Duration,
     pub max_body_bytes: usize,
+    /// The connection cap and read timeouts (see [`crate::conn`]).
+    pub limits: ConnLimits,
     pub ready_file: Option<PathBuf>,
     /// The cluster secret (see [`crate::auth`]).
     pub token: ClusterToken,
@@ -332,6 +355,34 @@ impl NodeConfig {
             .or(file.max_body_bytes)
             .unwrap_or(crate::limits::DEFAULT_MAX_BODY_BYTES);
         crate::limits::check_max_body(max_body_bytes).map_err(bad)?;
+        let max_connections = args
+            .max_connections
+            .or(file.max_connections)
+            .unwrap_or(conn::DEFAULT_MAX_CONNECTIONS);
+        if max_connections == 0 {
+            return Err(bad("--max-connections must be at least 1".into()));
+        }
+        let limits = ConnLimits {
+            max_connections,
+            header_timeout: ms(
+                args.header_timeout_ms,
+                file.header_timeout_ms,
+                conn::DEFAULT_HEADER_TIMEOUT_MS,
+                "header-timeout-ms",
+            )?,
+            body_timeout: ms(
+                args.body_timeout_ms,
+                file.body_timeout_ms,
+                conn::DEFAULT_BODY_TIMEOUT_MS,
+                "body-timeout-ms",
+            )?,
+            idle_timeout: ms(
+                args.idle_timeout_ms,
+                file.idle_timeout_ms,
+                conn::DEFAULT_IDLE_TIMEOUT_MS,
+                "idle-timeout-ms",
+            )?,
+        };
         let token = resolve_token(args.token_file.or(file.token_file), env_token)?;
         Ok(NodeConfig {
             id,
@@ -360,6 +411,7 @@ impl NodeConfig {
                 "peer-timeout-ms",
             )?,
             max_body_bytes,
+            limits,
             ready_file: args.ready_file.or(file.ready_file),
             token,
         })

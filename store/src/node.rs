@@ -7,6 +7,7 @@ use super::api;
 use super::auth;
 use super::clock::Clock;
 use super::config::{Mode, NodeConfig};
+use super::conn;
 use super::error::ApiError;
 use super::log::log;
 use super::modes::leaderless::Leaderless;
@@ -110,6 +111,10 @@ pub async fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
         .merge(admin::routes(node.clone()))
         .layer(DefaultBodyLimit::max(node.cfg.max_body_bytes));
     let app = api::fallbacks(client.merge(internal), node.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            node.clone(),
+            conn::body::read_within,
+        ))
         .layer(axum::middleware::from_fn_with_state(node.clone(), auth::guard));
     announce(&node)?;
     tokio::spawn(async {
@@ -117,6 +122,7 @@ pub async fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
         log(format_args!("stopping on signal"));
         std::process::exit(0);
     });
+    let listener = conn::Listener::new(listener, node.cfg.limits, &node.cfg.id);
     axum::serve(listener, app).await.context("serving")?;
     Ok(())
 }
