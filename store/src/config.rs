@@ -79,6 +79,15 @@ pub struct NodeArgs {
     /// Largest client request body accepted, in bytes [default: 1048576].
     #[arg(long)]
     pub max_body_bytes: Option<usize>,
+    /// Compact the write-ahead log (rewrite it as a snapshot of the node's state) once this
+    /// many bytes were appended since the last compaction, and at least as many as the last
+    /// snapshot took; 0 never compacts [default: 67108864].
+    #[arg(long)]
+    pub wal_compact_bytes: Option<u64>,
+    /// Test hook: pause this many milliseconds between writing a WAL rewrite's new file and
+    /// renaming it over the log, so a test can kill the node inside a compaction [default: 0].
+    #[arg(long, hide = true)]
+    pub wal_rewrite_pause_ms: Option<u64>,
     /// Open connections (clients and peers) served at once; one past it is answered 503
     /// `too_many_connections` and closed [default: 1024].
     #[arg(long)]
@@ -104,6 +113,9 @@ pub struct NodeArgs {
     #[arg(long)]
     pub token_file: Option<PathBuf>,
 }
+
+/// Default `--wal-compact-bytes`: 64 MiB.
+pub const DEFAULT_WAL_COMPACT_BYTES: u64 = 64 << 20;
 
 /// How the cluster replicates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -168,6 +180,7 @@ struct FileConfig {
     ryw_wait_ms: Option<u64>,
     peer_timeout_ms: Option<u64>,
     max_body_bytes: Option<usize>,
+    wal_compact_bytes: Option<u64>,
     max_connections: Option<usize>,
     header_timeout_ms: Option<u64>,
     body_timeout_ms: Option<u64>,
@@ -192,6 +205,10 @@ pub struct NodeConfig {
     pub peers: Vec<PeerAddr>,
     pub data_dir: PathBuf,
     pub fsync: FsyncPolicy,
+    /// See `--wal-compact-bytes`.
+    pub wal_compact_bytes: u64,
+    /// See `--wal-rewrite-pause-ms` (a test hook).
+    pub wal_rewrite_pause: Duration,
     pub mode: Mode,
     pub replication: Replication,
     /// The default read mode (valid for the mode).
@@ -393,6 +410,11 @@ impl NodeConfig {
             peers,
             data_dir,
             fsync: args.fsync.or(file.fsync).unwrap_or(FsyncPolicy::Always),
+            wal_compact_bytes: args
+                .wal_compact_bytes
+                .or(file.wal_compact_bytes)
+                .unwrap_or(DEFAULT_WAL_COMPACT_BYTES),
+            wal_rewrite_pause: Duration::from_millis(args.wal_rewrite_pause_ms.unwrap_or(0)),
             mode,
             replication,
             reads,

@@ -46,6 +46,15 @@ impl Engine {
         }
     }
 
+    /// Compacts the WAL if it has grown enough; returns whether it did.
+    pub fn compact_wal_if_due(&self) -> bool {
+        match self {
+            Engine::SingleLeader(e) => e.compact_wal_if_due(),
+            Engine::MultiLeader(e) => e.compact_wal_if_due(),
+            Engine::Leaderless(e) => e.compact_wal_if_due(),
+        }
+    }
+
     fn routes(&self) -> axum::Router {
         match self {
             Engine::SingleLeader(e) => e.routes(),
@@ -78,6 +87,8 @@ pub async fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
         ));
     }
     let (wal, recovered) = Wal::open(&cfg.data_dir, cfg.fsync)?;
+    wal.compact_after(cfg.wal_compact_bytes);
+    wal.pause_rewrites(cfg.wal_rewrite_pause);
     if recovered.truncated_bytes > 0 {
         log(format_args!(
             "WAL: cut {} bytes of torn or corrupt tail after {} intact records",
@@ -116,6 +127,7 @@ pub async fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
             conn::body::read_within,
         ))
         .layer(axum::middleware::from_fn_with_state(node.clone(), auth::guard));
+    tokio::spawn(compact_wal(node.clone()));
     announce(&node)?;
     tokio::spawn(async {
         stop_signal().await;
@@ -125,6 +137,17 @@ pub async fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
     let listener = conn::Listener::new(listener, node.cfg.limits, &node.cfg.id);
     axum::serve(listener, app).await.context("serving")?;
     Ok(())
+}
+
+/// How often the WAL's growth is checked.
+const COMPACTION_CHECK: Duration = Duration::from_millis(100);
+
+/// Compacts the WAL whenever it has grown enough, for as long as the node runs.
+async fn compact_wal(node: Arc<Node>) {
+    loop {
+        tokio::time::sleep(COMPACTION_CHECK).await;
+        node.engine.compact_wal_if_due();
+    }
 }
 
 /// Binds with SO_REUSEADDR, retrying for a while if the address is still in use (a restart on

@@ -111,6 +111,11 @@ impl Leaderless {
         Ok(node)
     }
 
+    /// Compacts this replica's WAL if it has grown enough; returns whether it did.
+    pub fn compact_wal_if_due(&self) -> bool {
+        self.replica.compact_wal_if_due()
+    }
+
     pub fn routes(self: &Arc<Self>) -> Router {
         Router::new()
             .route("/internal/ll/batch", post(handle_batch))
