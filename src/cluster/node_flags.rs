@@ -30,6 +30,9 @@ pub fn node_flags(cluster: &ClusterConfig, client_timeout: Duration) -> Vec<Stri
             push("--n", n.to_string());
             push("--r", cluster.r.unwrap_or(n / 2 + 1).to_string());
             push("--w", cluster.w.unwrap_or(n / 2 + 1).to_string());
+            if let Some(ms) = cluster.anti_entropy_interval_ms {
+                push("--anti-entropy-ms", ms.to_string());
+            }
         }
     }
     push(
@@ -43,6 +46,9 @@ pub fn node_flags(cluster: &ClusterConfig, client_timeout: Duration) -> Vec<Stri
     let op_timeout = (client_timeout.as_millis() as u64 * 2 / 3).max(50);
     push("--op-timeout-ms", op_timeout.to_string());
     push("--ryw-wait-ms", (op_timeout / 2).max(25).to_string());
+    if cluster.hinted_handoff {
+        flags.push("--hinted-handoff".into());
+    }
     flags.extend(cluster.node_args.iter().cloned());
     flags
 }
@@ -61,6 +67,8 @@ mod tests {
             n: None,
             r: None,
             w: None,
+            anti_entropy_interval_ms: None,
+            hinted_handoff: false,
             fsync: Fsync::Never,
             node_args: vec!["--heartbeat-ms".into(), "20".into()],
             synchronous_standby_names: None,

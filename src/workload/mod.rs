@@ -103,6 +103,13 @@ pub struct ClusterConfig {
     pub r: Option<usize>,
     /// leaderless only: write quorum.
     pub w: Option<usize>,
+    /// leaderless only: background anti-entropy between the replicas of each key, every this
+    /// many milliseconds (absent: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anti_entropy_interval_ms: Option<u64>,
+    /// leaderless only: hinted handoff (coordinators deliver missed writes later).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hinted_handoff: bool,
     #[serde(default)]
     pub fsync: Fsync,
     /// Extra flags passed to every `faultline node`.
@@ -423,6 +430,15 @@ impl Workload {
         }
         let leader_only = c.replication.is_some();
         let quorum = c.n.is_some() || c.r.is_some() || c.w.is_some();
+        if (c.anti_entropy_interval_ms.is_some() || c.hinted_handoff) && c.mode != StoreMode::Leaderless {
+            return Err(
+                "cluster.anti_entropy_interval_ms and hinted_handoff apply to mode = \"leaderless\" only"
+                    .into(),
+            );
+        }
+        if c.anti_entropy_interval_ms == Some(0) {
+            return Err("cluster.anti_entropy_interval_ms must be at least 1 (leave it out for off)".into());
+        }
         match c.mode {
             StoreMode::SingleLeader if quorum => {
                 return Err("cluster.n, r and w apply to mode = \"leaderless\" only".into());

@@ -59,6 +59,14 @@ pub struct NodeArgs {
     /// Leaderless: write quorum [default: n/2+1].
     #[arg(long)]
     pub w: Option<usize>,
+    /// Leaderless: exchange per-key versions with one peer every this many milliseconds and
+    /// repair the keys that differ (background anti-entropy); 0 is off [default: 0].
+    #[arg(long)]
+    pub anti_entropy_ms: Option<u64>,
+    /// Leaderless: a coordinator keeps the writes a replica did not acknowledge (hints) and
+    /// delivers them when the replica is reachable again (hinted handoff) [default: off].
+    #[arg(long)]
+    pub hinted_handoff: bool,
     /// Leader heartbeat interval in milliseconds [default: 50].
     #[arg(long)]
     pub heartbeat_ms: Option<u64>,
@@ -174,6 +182,8 @@ struct FileConfig {
     n: Option<usize>,
     r: Option<usize>,
     w: Option<usize>,
+    anti_entropy_ms: Option<u64>,
+    hinted_handoff: Option<bool>,
     heartbeat_ms: Option<u64>,
     election_timeout_ms: Option<u64>,
     op_timeout_ms: Option<u64>,
@@ -217,6 +227,10 @@ pub struct NodeConfig {
     pub n: usize,
     pub r: usize,
     pub w: usize,
+    /// Leaderless: the anti-entropy interval (`--anti-entropy-ms`); `None` is off.
+    pub anti_entropy: Option<Duration>,
+    /// Leaderless: hinted handoff (`--hinted-handoff`).
+    pub hinted_handoff: bool,
     pub heartbeat: Duration,
     pub election_timeout: Duration,
     pub op_timeout: Duration,
@@ -348,6 +362,14 @@ impl NodeConfig {
         let r = args.r.or(file.r).unwrap_or(n / 2 + 1);
         let w = args.w.or(file.w).unwrap_or(n / 2 + 1);
         check_quorums(n, r, w, size).map_err(bad)?;
+        let anti_entropy_ms = args.anti_entropy_ms.or(file.anti_entropy_ms).unwrap_or(0);
+        let hinted_handoff = args.hinted_handoff || file.hinted_handoff.unwrap_or(false);
+        if (anti_entropy_ms > 0 || hinted_handoff) && mode != Mode::Leaderless {
+            return Err(bad(format!(
+                "--anti-entropy-ms and --hinted-handoff apply to leaderless mode, not {}",
+                mode.name()
+            )));
+        }
         let ms = |a: Option<u64>, f: Option<u64>, default: u64, name: &str| -> Result<Duration, BadConfig> {
             let v = a.or(f).unwrap_or(default);
             if v == 0 {
@@ -422,6 +444,8 @@ impl NodeConfig {
             n,
             r,
             w,
+            anti_entropy: (anti_entropy_ms > 0).then(|| Duration::from_millis(anti_entropy_ms)),
+            hinted_handoff,
             heartbeat,
             election_timeout,
             op_timeout: ms(args.op_timeout_ms, file.op_timeout_ms, 2000, "op-timeout-ms")?,
