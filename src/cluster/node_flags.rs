@@ -82,4 +82,32 @@ mod tests {
             "--mode single-leader --replication semi-sync --fsync never --op-timeout-ms 1000 --ryw-wait-ms 500 --heartbeat-ms 20"
         );
     }
+
+    #[test]
+    fn leaderless_repair_flags_follow_the_workload() {
+        let mut c = ClusterConfig {
+            system: Default::default(),
+            mode: StoreMode::Leaderless,
+            nodes: 3,
+            replication: None,
+            n: None,
+            r: None,
+            w: Some(1),
+            anti_entropy_interval_ms: None,
+            hinted_handoff: false,
+            fsync: Fsync::Never,
+            node_args: vec![],
+            synchronous_standby_names: None,
+            synchronous_commit: None,
+            failover: false,
+            failover_promotes: None,
+        };
+        let off = node_flags(&c, Duration::from_millis(1500)).join(" ");
+        assert!(!off.contains("anti-entropy") && !off.contains("hinted"), "{off}");
+        c.anti_entropy_interval_ms = Some(100);
+        c.hinted_handoff = true;
+        let on = node_flags(&c, Duration::from_millis(1500)).join(" ");
+        assert!(on.contains("--n 3 --r 2 --w 1 --anti-entropy-ms 100 "), "{on}");
+        assert!(on.contains(" --hinted-handoff"), "{on}");
+    }
 }

@@ -650,6 +650,33 @@ verdict = "valid"
     }
 
     #[test]
+    fn leaderless_repairs_are_switched_per_workload_and_refused_elsewhere() {
+        let leaderless = GOOD
+            .replace(
+                "mode = \"single-leader\"\nreplication = \"sync\"",
+                "mode = \"leaderless\"\nanti_entropy_interval_ms = 100\nhinted_handoff = true",
+            )
+            .replace("[routing]\npolicy = \"leader\"\n", "");
+        let w = Workload::parse("w.toml", &leaderless).unwrap();
+        assert_eq!(w.cluster.anti_entropy_interval_ms, Some(100));
+        assert!(w.cluster.hinted_handoff);
+        let plain = Workload::parse("w.toml", GOOD).unwrap();
+        assert_eq!(plain.cluster.anti_entropy_interval_ms, None);
+        assert!(!plain.cluster.hinted_handoff);
+        let zero = leaderless.replace("= 100", "= 0");
+        let e = Workload::parse("w.toml", &zero).unwrap_err().to_string();
+        assert!(e.contains("anti_entropy_interval_ms"), "{e}");
+        for switch in ["anti_entropy_interval_ms = 100", "hinted_handoff = true"] {
+            let bad = GOOD.replace(
+                "replication = \"sync\"",
+                &format!("replication = \"sync\"\n{switch}"),
+            );
+            let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
+            assert!(e.contains("leaderless"), "{switch}: {e}");
+        }
+    }
+
+    #[test]
     fn overrides_apply_and_revalidate() {
         let mut w = Workload::parse("w.toml", GOOD).unwrap();
         let o = Overrides {
