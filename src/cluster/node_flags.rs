@@ -30,6 +30,9 @@ pub fn node_flags(cluster: &ClusterConfig, client_timeout: Duration) -> Vec<Stri
             push("--n", n.to_string());
             push("--r", cluster.r.unwrap_or(n / 2 + 1).to_string());
             push("--w", cluster.w.unwrap_or(n / 2 + 1).to_string());
+            if let Some(ms) = cluster.anti_entropy_interval_ms {
+                push("--anti-entropy-ms", ms.to_string());
+            }
         }
     }
     push(
@@ -43,6 +46,9 @@ pub fn node_flags(cluster: &ClusterConfig, client_timeout: Duration) -> Vec<Stri
     let op_timeout = (client_timeout.as_millis() as u64 * 2 / 3).max(50);
     push("--op-timeout-ms", op_timeout.to_string());
     push("--ryw-wait-ms", (op_timeout / 2).max(25).to_string());
+    if cluster.hinted_handoff {
+        flags.push("--hinted-handoff".into());
+    }
     flags.extend(cluster.node_args.iter().cloned());
     flags
 }
@@ -61,6 +67,8 @@ mod tests {
             n: None,
             r: None,
             w: None,
+            anti_entropy_interval_ms: None,
+            hinted_handoff: false,
             fsync: Fsync::Never,
             node_args: vec!["--heartbeat-ms".into(), "20".into()],
             synchronous_standby_names: None,
@@ -73,5 +81,33 @@ mod tests {
             f,
             "--mode single-leader --replication semi-sync --fsync never --op-timeout-ms 1000 --ryw-wait-ms 500 --heartbeat-ms 20"
         );
+    }
+
+    #[test]
+    fn leaderless_repair_flags_follow_the_workload() {
+        let mut c = ClusterConfig {
+            system: Default::default(),
+            mode: StoreMode::Leaderless,
+            nodes: 3,
+            replication: None,
+            n: None,
+            r: None,
+            w: Some(1),
+            anti_entropy_interval_ms: None,
+            hinted_handoff: false,
+            fsync: Fsync::Never,
+            node_args: vec![],
+            synchronous_standby_names: None,
+            synchronous_commit: None,
+            failover: false,
+            failover_promotes: None,
+        };
+        let off = node_flags(&c, Duration::from_millis(1500)).join(" ");
+        assert!(!off.contains("anti-entropy") && !off.contains("hinted"), "{off}");
+        c.anti_entropy_interval_ms = Some(100);
+        c.hinted_handoff = true;
+        let on = node_flags(&c, Duration::from_millis(1500)).join(" ");
+        assert!(on.contains("--n 3 --r 2 --w 1 --anti-entropy-ms 100 "), "{on}");
+        assert!(on.contains(" --hinted-handoff"), "{on}");
     }
 }

@@ -44,6 +44,11 @@ impl SystemKind {
             ("n", cluster.n.is_some()),
             ("r", cluster.r.is_some()),
             ("w", cluster.w.is_some()),
+            (
+                "anti_entropy_interval_ms",
+                cluster.anti_entropy_interval_ms.is_some(),
+            ),
+            ("hinted_handoff", cluster.hinted_handoff),
             ("node_args", !cluster.node_args.is_empty()),
             ("mode", cluster.mode != StoreMode::SingleLeader),
         ];

@@ -103,6 +103,13 @@ pub struct ClusterConfig {
     pub r: Option<usize>,
     /// leaderless only: write quorum.
     pub w: Option<usize>,
+    /// leaderless only: background anti-entropy between the replicas of each key, every this
+    /// many milliseconds (absent: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anti_entropy_interval_ms: Option<u64>,
+    /// leaderless only: hinted handoff (coordinators deliver missed writes later).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hinted_handoff: bool,
     #[serde(default)]
     pub fsync: Fsync,
     /// Extra flags passed to every `faultline node`.
@@ -423,6 +430,15 @@ impl Workload {
         }
         let leader_only = c.replication.is_some();
         let quorum = c.n.is_some() || c.r.is_some() || c.w.is_some();
+        if (c.anti_entropy_interval_ms.is_some() || c.hinted_handoff) && c.mode != StoreMode::Leaderless {
+            return Err(
+                "cluster.anti_entropy_interval_ms and hinted_handoff apply to mode = \"leaderless\" only"
+                    .into(),
+            );
+        }
+        if c.anti_entropy_interval_ms == Some(0) {
+            return Err("cluster.anti_entropy_interval_ms must be at least 1 (leave it out for off)".into());
+        }
         match c.mode {
             StoreMode::SingleLeader if quorum => {
                 return Err("cluster.n, r and w apply to mode = \"leaderless\" only".into());
@@ -631,6 +647,33 @@ verdict = "valid"
             .replace("[routing]\npolicy = \"leader\"\n", "");
         let w = Workload::parse("w.toml", &leaderless).unwrap();
         assert_eq!(w.routing.policy_for(w.cluster.mode), RoutingPolicy::Sticky);
+    }
+
+    #[test]
+    fn leaderless_repairs_are_switched_per_workload_and_refused_elsewhere() {
+        let leaderless = GOOD
+            .replace(
+                "mode = \"single-leader\"\nreplication = \"sync\"",
+                "mode = \"leaderless\"\nanti_entropy_interval_ms = 100\nhinted_handoff = true",
+            )
+            .replace("[routing]\npolicy = \"leader\"\n", "");
+        let w = Workload::parse("w.toml", &leaderless).unwrap();
+        assert_eq!(w.cluster.anti_entropy_interval_ms, Some(100));
+        assert!(w.cluster.hinted_handoff);
+        let plain = Workload::parse("w.toml", GOOD).unwrap();
+        assert_eq!(plain.cluster.anti_entropy_interval_ms, None);
+        assert!(!plain.cluster.hinted_handoff);
+        let zero = leaderless.replace("= 100", "= 0");
+        let e = Workload::parse("w.toml", &zero).unwrap_err().to_string();
+        assert!(e.contains("anti_entropy_interval_ms"), "{e}");
+        for switch in ["anti_entropy_interval_ms = 100", "hinted_handoff = true"] {
+            let bad = GOOD.replace(
+                "replication = \"sync\"",
+                &format!("replication = \"sync\"\n{switch}"),
+            );
+            let e = Workload::parse("w.toml", &bad).unwrap_err().to_string();
+            assert!(e.contains("leaderless"), "{switch}: {e}");
+        }
     }
 
     #[test]

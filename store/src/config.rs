@@ -6,6 +6,7 @@
 
 use crate::BadConfig;
 use crate::auth::{ClusterToken, MIN_TOKEN_LEN, TOKEN_ENV};
+use crate::conn::{self, ConnLimits};
 use crate::wal::FsyncPolicy;
 use clap::Args;
 use serde::Deserialize;
@@ -58,6 +59,14 @@ pub struct NodeArgs {
     /// Leaderless: write quorum [default: n/2+1].
     #[arg(long)]
     pub w: Option<usize>,
+    /// Leaderless: exchange per-key versions with one peer every this many milliseconds and
+    /// repair the keys that differ (background anti-entropy); 0 is off [default: 0].
+    #[arg(long)]
+    pub anti_entropy_ms: Option<u64>,
+    /// Leaderless: a coordinator keeps the writes a replica did not acknowledge (hints) and
+    /// delivers them when the replica is reachable again (hinted handoff) [default: off].
+    #[arg(long)]
+    pub hinted_handoff: bool,
     /// Leader heartbeat interval in milliseconds [default: 50].
     #[arg(long)]
     pub heartbeat_ms: Option<u64>,
@@ -78,6 +87,31 @@ pub struct NodeArgs {
     /// Largest client request body accepted, in bytes [default: 1048576].
     #[arg(long)]
     pub max_body_bytes: Option<usize>,
+    /// Compact the write-ahead log (rewrite it as a snapshot of the node's state) once this
+    /// many bytes were appended since the last compaction, and at least as many as the last
+    /// snapshot took; 0 never compacts [default: 67108864].
+    #[arg(long)]
+    pub wal_compact_bytes: Option<u64>,
+    /// Test hook: pause this many milliseconds between writing a WAL rewrite's new file and
+    /// renaming it over the log, so a test can kill the node inside a compaction [default: 0].
+    #[arg(long, hide = true)]
+    pub wal_rewrite_pause_ms: Option<u64>,
+    /// Open connections (clients and peers) served at once; one past it is answered 503
+    /// `too_many_connections` and closed [default: 1024].
+    #[arg(long)]
+    pub max_connections: Option<usize>,
+    /// A request's head must arrive within this many milliseconds of its first byte, or it is
+    /// answered 408 and the connection closed [default: 5000].
+    #[arg(long)]
+    pub header_timeout_ms: Option<u64>,
+    /// A request's body must arrive within this many milliseconds of its head, or it is
+    /// answered 408 and the connection closed [default: 10000].
+    #[arg(long)]
+    pub body_timeout_ms: Option<u64>,
+    /// A kept-alive connection with no request for this many milliseconds is closed
+    /// [default: 90000].
+    #[arg(long)]
+    pub idle_timeout_ms: Option<u64>,
     /// Once serving, write {"id","addr","pid"} as JSON to this file (atomically).
     #[arg(long)]
     pub ready_file: Option<PathBuf>,
@@ -87,6 +121,9 @@ pub struct NodeArgs {
     #[arg(long)]
     pub token_file: Option<PathBuf>,
 }
+
+/// Default `--wal-compact-bytes`: 64 MiB.
+pub const DEFAULT_WAL_COMPACT_BYTES: u64 = 64 << 20;
 
 /// How the cluster replicates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -145,12 +182,19 @@ struct FileConfig {
     n: Option<usize>,
     r: Option<usize>,
     w: Option<usize>,
+    anti_entropy_ms: Option<u64>,
+    hinted_handoff: Option<bool>,
     heartbeat_ms: Option<u64>,
     election_timeout_ms: Option<u64>,
     op_timeout_ms: Option<u64>,
     ryw_wait_ms: Option<u64>,
     peer_timeout_ms: Option<u64>,
     max_body_bytes: Option<usize>,
+    wal_compact_bytes: Option<u64>,
+    max_connections: Option<usize>,
+    header_timeout_ms: Option<u64>,
+    body_timeout_ms: Option<u64>,
+    idle_timeout_ms: Option<u64>,
     ready_file: Option<PathBuf>,
     token_file: Option<PathBuf>,
 }
@@ -171,6 +215,10 @@ pub struct NodeConfig {
     pub peers: Vec<PeerAddr>,
     pub data_dir: PathBuf,
     pub fsync: FsyncPolicy,
+    /// See `--wal-compact-bytes`.
+    pub wal_compact_bytes: u64,
+    /// See `--wal-rewrite-pause-ms` (a test hook).
+    pub wal_rewrite_pause: Duration,
     pub mode: Mode,
     pub replication: Replication,
     /// The default read mode (valid for the mode).
@@ -179,12 +227,18 @@ pub struct NodeConfig {
     pub n: usize,
     pub r: usize,
     pub w: usize,
+    /// Leaderless: the anti-entropy interval (`--anti-entropy-ms`); `None` is off.
+    pub anti_entropy: Option<Duration>,
+    /// Leaderless: hinted handoff (`--hinted-handoff`).
+    pub hinted_handoff: bool,
     pub heartbeat: Duration,
     pub election_timeout: Duration,
     pub op_timeout: Duration,
     pub ryw_wait: Duration,
     pub peer_timeout: Duration,
     pub max_body_bytes: usize,
+    /// The connection cap and read timeouts (see [`crate::conn`]).
+    pub limits: ConnLimits,
     pub ready_file: Option<PathBuf>,
     /// The cluster secret (see [`crate::auth`]).
     pub token: ClusterToken,
@@ -308,6 +362,14 @@ impl NodeConfig {
         let r = args.r.or(file.r).unwrap_or(n / 2 + 1);
         let w = args.w.or(file.w).unwrap_or(n / 2 + 1);
         check_quorums(n, r, w, size).map_err(bad)?;
+        let anti_entropy_ms = args.anti_entropy_ms.or(file.anti_entropy_ms).unwrap_or(0);
+        let hinted_handoff = args.hinted_handoff || file.hinted_handoff.unwrap_or(false);
+        if (anti_entropy_ms > 0 || hinted_handoff) && mode != Mode::Leaderless {
+            return Err(bad(format!(
+                "--anti-entropy-ms and --hinted-handoff apply to leaderless mode, not {}",
+                mode.name()
+            )));
+        }
         let ms = |a: Option<u64>, f: Option<u64>, default: u64, name: &str| -> Result<Duration, BadConfig> {
             let v = a.or(f).unwrap_or(default);
             if v == 0 {
@@ -332,6 +394,34 @@ impl NodeConfig {
             .or(file.max_body_bytes)
             .unwrap_or(crate::limits::DEFAULT_MAX_BODY_BYTES);
         crate::limits::check_max_body(max_body_bytes).map_err(bad)?;
+        let max_connections = args
+            .max_connections
+            .or(file.max_connections)
+            .unwrap_or(conn::DEFAULT_MAX_CONNECTIONS);
+        if max_connections == 0 {
+            return Err(bad("--max-connections must be at least 1".into()));
+        }
+        let limits = ConnLimits {
+            max_connections,
+            header_timeout: ms(
+                args.header_timeout_ms,
+                file.header_timeout_ms,
+                conn::DEFAULT_HEADER_TIMEOUT_MS,
+                "header-timeout-ms",
+            )?,
+            body_timeout: ms(
+                args.body_timeout_ms,
+                file.body_timeout_ms,
+                conn::DEFAULT_BODY_TIMEOUT_MS,
+                "body-timeout-ms",
+            )?,
+            idle_timeout: ms(
+                args.idle_timeout_ms,
+                file.idle_timeout_ms,
+                conn::DEFAULT_IDLE_TIMEOUT_MS,
+                "idle-timeout-ms",
+            )?,
+        };
         let token = resolve_token(args.token_file.or(file.token_file), env_token)?;
         Ok(NodeConfig {
             id,
@@ -342,6 +432,11 @@ impl NodeConfig {
             peers,
             data_dir,
             fsync: args.fsync.or(file.fsync).unwrap_or(FsyncPolicy::Always),
+            wal_compact_bytes: args
+                .wal_compact_bytes
+                .or(file.wal_compact_bytes)
+                .unwrap_or(DEFAULT_WAL_COMPACT_BYTES),
+            wal_rewrite_pause: Duration::from_millis(args.wal_rewrite_pause_ms.unwrap_or(0)),
             mode,
             replication,
             reads,
@@ -349,6 +444,8 @@ impl NodeConfig {
             n,
             r,
             w,
+            anti_entropy: (anti_entropy_ms > 0).then(|| Duration::from_millis(anti_entropy_ms)),
+            hinted_handoff,
             heartbeat,
             election_timeout,
             op_timeout: ms(args.op_timeout_ms, file.op_timeout_ms, 2000, "op-timeout-ms")?,
@@ -360,6 +457,7 @@ impl NodeConfig {
                 "peer-timeout-ms",
             )?,
             max_body_bytes,
+            limits,
             ready_file: args.ready_file.or(file.ready_file),
             token,
         })

@@ -3,18 +3,21 @@
 //! It is a real small database: its behaviour under faults follows from its design. The API and
 //! the modes are documented in docs/store.md.
 //!
-//! Layout: [`config`] (flags and file), [`node`] (start-up and serving), [`api`] and [`admin`]
-//! (HTTP routes), [`ops`] (request parsing), [`limits`] (what the client door accepts),
-//! [`error`] (client-visible errors), [`modes`] (the three designs), [`wal`] (durable log),
-//! [`raw_json`] (client values inside the node's own records), [`clock`] (skewable clock),
-//! [`peers`] (node-to-node requests), [`auth`] (the cluster token), [`wire`] (the client
-//! API's requests, answers and error codes, shared with the harness's client). Starting nodes as child processes is harness code (`faultline::cluster::launch`).
+//! Layout: [`config`] (flags and file), [`node`] (start-up and serving), [`conn`] (connection
+//! cap and read timeouts), [`api`] and [`admin`] (HTTP routes), [`ops`] (request parsing),
+//! [`limits`] (what the client door accepts), [`error`] (client-visible errors), [`modes`] (the
+//! three designs), [`wal`] (durable log), [`raw_json`] (client values inside the node's own
+//! records), [`clock`] (skewable clock), [`peers`] (node-to-node requests), [`auth`] (the
+//! cluster token), [`wire`] (the client API's requests, answers and error codes, shared with the
+//! harness's client). Starting nodes as child processes is harness code
+//! (`faultline::cluster::launch`).
 
 pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod conn;
 pub mod error;
 pub mod limits;
 pub mod log;

@@ -7,6 +7,7 @@ use super::api;
 use super::auth;
 use super::clock::Clock;
 use super::config::{Mode, NodeConfig};
+use super::conn;
 use super::error::ApiError;
 use super::log::log;
 use super::modes::leaderless::Leaderless;
@@ -45,6 +46,15 @@ impl Engine {
         }
     }
 
+    /// Compacts the WAL if it has grown enough; returns whether it did.
+    pub fn compact_wal_if_due(&self) -> bool {
+        match self {
+            Engine::SingleLeader(e) => e.compact_wal_if_due(),
+            Engine::MultiLeader(e) => e.compact_wal_if_due(),
+            Engine::Leaderless(e) => e.compact_wal_if_due(),
+        }
+    }
+
     fn routes(&self) -> axum::Router {
         match self {
             Engine::SingleLeader(e) => e.routes(),
@@ -77,6 +87,8 @@ pub async fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
         ));
     }
     let (wal, recovered) = Wal::open(&cfg.data_dir, cfg.fsync)?;
+    wal.compact_after(cfg.wal_compact_bytes);
+    wal.pause_rewrites(cfg.wal_rewrite_pause);
     if recovered.truncated_bytes > 0 {
         log(format_args!(
             "WAL: cut {} bytes of torn or corrupt tail after {} intact records",
@@ -110,15 +122,32 @@ pub async fn serve(cfg: NodeConfig) -> anyhow::Result<()> {
         .merge(admin::routes(node.clone()))
         .layer(DefaultBodyLimit::max(node.cfg.max_body_bytes));
     let app = api::fallbacks(client.merge(internal), node.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            node.clone(),
+            conn::body::read_within,
+        ))
         .layer(axum::middleware::from_fn_with_state(node.clone(), auth::guard));
+    tokio::spawn(compact_wal(node.clone()));
     announce(&node)?;
     tokio::spawn(async {
         stop_signal().await;
         log(format_args!("stopping on signal"));
         std::process::exit(0);
     });
+    let listener = conn::Listener::new(listener, node.cfg.limits, &node.cfg.id);
     axum::serve(listener, app).await.context("serving")?;
     Ok(())
+}
+
+/// How often the WAL's growth is checked.
+const COMPACTION_CHECK: Duration = Duration::from_millis(100);
+
+/// Compacts the WAL whenever it has grown enough, for as long as the node runs.
+async fn compact_wal(node: Arc<Node>) {
+    loop {
+        tokio::time::sleep(COMPACTION_CHECK).await;
+        node.engine.compact_wal_if_due();
+    }
 }
 
 /// Binds with SO_REUSEADDR, retrying for a while if the address is still in use (a restart on

@@ -13,8 +13,9 @@ use anyhow::Context;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 /// When the log is synced to the disk.
@@ -46,8 +47,24 @@ enum Command {
 
 /// The log, open for appending.
 pub struct Wal {
-    queue: Mutex<(u64, mpsc::Sender<Command>)>,
+    queue: Mutex<Queue>,
     durable: watch::Receiver<u64>,
+    /// Compact once this many bytes were appended since the last rewrite (and at least as many
+    /// as the rewrite wrote); 0 never.
+    compact_bytes: AtomicU64,
+    /// Milliseconds the writer pauses between a rewrite's new file and its rename (a test hook).
+    rewrite_pause_ms: Arc<AtomicU64>,
+}
+
+/// The writer's queue and how much the log has grown.
+struct Queue {
+    /// The sequence number of the last record queued.
+    seq: u64,
+    tx: mpsc::Sender<Command>,
+    /// Bytes appended since the last rewrite (or in the file as opened).
+    appended: u64,
+    /// Bytes the last rewrite wrote (the snapshot's size).
+    rewritten: u64,
 }
 
 /// What was read back when the log was opened.
@@ -64,6 +81,10 @@ impl Wal {
         std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
         let path = dir.join("wal.log");
         let recovered = recover(&path)?;
+        // A rewrite cut short by a crash leaves its new file behind, never renamed: the log is
+        // the old one, whole.
+        let _ = std::fs::remove_file(path.with_extension("tmp"));
+        let opened_bytes: u64 = recovered.records.iter().map(|r| frame_len(r)).sum();
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -71,7 +92,9 @@ impl Wal {
             .with_context(|| format!("opening {}", path.display()))?;
         let (tx, rx) = mpsc::channel();
         let (durable_tx, durable_rx) = watch::channel(0u64);
+        let rewrite_pause_ms = Arc::new(AtomicU64::new(0));
         let writer = Writer {
+            rewrite_pause_ms: rewrite_pause_ms.clone(),
             path,
             file: BufWriter::with_capacity(1 << 20, file),
             fsync,
@@ -82,8 +105,15 @@ impl Wal {
             .spawn(move || writer.run(rx))
             .context("starting the WAL writer thread")?;
         let wal = Wal {
-            queue: Mutex::new((0, tx)),
+            queue: Mutex::new(Queue {
+                seq: 0,
+                tx,
+                appended: opened_bytes,
+                rewritten: 0,
+            }),
             durable: durable_rx,
+            compact_bytes: AtomicU64::new(0),
+            rewrite_pause_ms,
         };
         Ok((wal, recovered))
     }
@@ -92,26 +122,52 @@ impl Wal {
     /// the order in which they changed their state call this while holding their state lock.
     pub fn append(&self, payload: Vec<u8>) -> u64 {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        queue.0 += 1;
-        let seq = queue.0;
+        queue.seq += 1;
+        queue.appended += frame_len(&payload);
+        let seq = queue.seq;
         // The writer thread only stops when the process exits; a failed send cannot happen
         // before then, and waiting on `durable` would then never return, which is right.
-        let _ = queue.1.send(Command::Append(seq, payload));
+        let _ = queue.tx.send(Command::Append(seq, payload));
         seq
     }
 
     /// Queues an atomic replacement of the whole log by `records`; returns its sequence number.
     pub fn rewrite(&self, records: Vec<Vec<u8>>) -> u64 {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        queue.0 += 1;
-        let seq = queue.0;
-        let _ = queue.1.send(Command::Rewrite(seq, records));
+        queue.seq += 1;
+        queue.appended = 0;
+        queue.rewritten = records.iter().map(|r| frame_len(r)).sum();
+        let seq = queue.seq;
+        let _ = queue.tx.send(Command::Rewrite(seq, records));
         seq
+    }
+
+    /// Compact (rewrite the log as a snapshot of the state) once `bytes` were appended since
+    /// the last rewrite and at least as many as that rewrite wrote, so the log stays within
+    /// about twice the snapshot (or the snapshot plus `bytes`) and rewriting costs at most one
+    /// byte per byte appended; 0 never compacts.
+    pub fn compact_after(&self, bytes: u64) {
+        self.compact_bytes.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Test hook: the writer pauses for `pause` between writing a rewrite's new file (synced)
+    /// and renaming it over the log, and logs when it starts, so a test can kill the process
+    /// there.
+    pub fn pause_rewrites(&self, pause: std::time::Duration) {
+        let ms = u64::try_from(pause.as_millis()).unwrap_or(u64::MAX);
+        self.rewrite_pause_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Has the log grown enough to be compacted (see [`Wal::compact_after`])?
+    pub fn wants_compaction(&self) -> bool {
+        let threshold = self.compact_bytes.load(Ordering::Relaxed);
+        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        threshold > 0 && queue.appended > threshold.max(queue.rewritten)
     }
 
     /// The sequence number of the last record queued.
     pub fn last_seq(&self) -> u64 {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner()).0
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).seq
     }
 
     /// Watches the sequence number up to which records are durable.
@@ -132,6 +188,7 @@ struct Writer {
     file: BufWriter<File>,
     fsync: FsyncPolicy,
     durable: watch::Sender<u64>,
+    rewrite_pause_ms: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -182,6 +239,15 @@ impl Writer {
             out.flush()?;
             out.get_ref().sync_all()?;
         }
+        let pause = self.rewrite_pause_ms.load(Ordering::Relaxed);
+        if pause > 0 {
+            crate::log::log(format_args!(
+                "WAL rewrite: new log written to {}, pausing {pause} ms before renaming it \
+                 (--wal-rewrite-pause-ms)",
+                tmp.display()
+            ));
+            std::thread::sleep(std::time::Duration::from_millis(pause));
+        }
         std::fs::rename(&tmp, &self.path)?;
         if let Some(dir) = self.path.parent() {
             File::open(dir)?.sync_all()?;
@@ -199,6 +265,11 @@ fn fatal(path: &Path, e: std::io::Error) -> ! {
         path.display()
     );
     std::process::exit(255)
+}
+
+/// The bytes a record takes in the file.
+fn frame_len(payload: &[u8]) -> u64 {
+    8 + payload.len() as u64
 }
 
 fn write_frame(out: &mut impl Write, payload: &[u8]) -> std::io::Result<()> {
@@ -348,5 +419,31 @@ mod tests {
         }
         let (_wal, rec) = Wal::open(dir.path(), FsyncPolicy::Never).unwrap();
         assert_eq!(rec.records, vec![b"snap".to_vec(), b"after".to_vec()]);
+    }
+
+    #[tokio::test]
+    async fn compaction_is_due_after_the_threshold_and_the_last_snapshots_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let (wal, _) = Wal::open(dir.path(), FsyncPolicy::Never).unwrap();
+        wal.append(vec![0; 92]);
+        assert!(!wal.wants_compaction(), "off by default");
+        wal.compact_after(150);
+        assert!(!wal.wants_compaction());
+        wal.append(vec![0; 92]);
+        assert!(wal.wants_compaction(), "200 bytes appended, past 150");
+        wal.rewrite(vec![vec![0; 292]]);
+        wal.append(vec![0; 192]);
+        assert!(
+            !wal.wants_compaction(),
+            "200 appended, not past the 300-byte snapshot"
+        );
+        let seq = wal.append(vec![0; 192]);
+        assert!(wal.wants_compaction());
+        wal.wait_durable(seq).await;
+        drop(wal);
+        let (wal, rec) = Wal::open(dir.path(), FsyncPolicy::Never).unwrap();
+        assert_eq!(rec.records.len(), 3);
+        wal.compact_after(150);
+        assert!(wal.wants_compaction(), "a reopened log counts what it holds");
     }
 }

@@ -39,7 +39,22 @@ pub struct Shipped {
 #[derive(Debug, Serialize, Deserialize)]
 enum Record {
     Local(Arc<Shipped>),
-    Remote { origin: String, entry: Arc<Shipped> },
+    Remote {
+        origin: String,
+        entry: Arc<Shipped>,
+    },
+    /// A compacted log starts with the state: the data, how far each origin's writes are
+    /// applied, the count of writes applied, and how many of this node's own writes every peer
+    /// had when it was taken (those are not kept for shipping).
+    Snapshot {
+        data: Vec<(String, LwwCell)>,
+        have: BTreeMap<String, u64>,
+        applied: u64,
+        own_base: u64,
+    },
+    /// One of this node's writes some peer may still need, kept for shipping by a compaction
+    /// (its effects are in the snapshot before it).
+    Retained(Arc<Shipped>),
 }
 
 /// Writes from `origin` (possibly none: a probe). The sender serialises them itself (`E` = raw
@@ -59,10 +74,15 @@ pub struct ShipResponse {
 struct State {
     data: LwwData,
     stamps: StampSource,
-    /// The writes this node originated, `own[i].0.seq == i + 1`, with their WAL sequence
-    /// numbers: only writes already in the WAL are shipped, so a write lost in a crash before
-    /// reaching the WAL never reaches a peer (its number is reused after the restart).
+    /// The writes this node originated, `own[i].0.seq == own_base + i + 1`, with their WAL
+    /// sequence numbers: only writes already in the WAL are shipped, so a write lost in a crash
+    /// before reaching the WAL never reaches a peer (its number is reused after the restart).
     own: Vec<(Arc<Shipped>, u64)>,
+    /// This node's writes every peer had applied when the WAL was last compacted: no longer
+    /// kept in `own`.
+    own_base: u64,
+    /// Per peer (same order as `Peers::list`), how many of this node's writes it said it has.
+    acked: Vec<u64>,
     /// Per origin (including this node), the last of its writes applied here.
     have: BTreeMap<String, u64>,
     /// Writes applied here, from any origin (this node's log position).
@@ -90,6 +110,8 @@ impl MultiLeader {
             data: LwwData::default(),
             stamps: StampSource::new(&cfg.id),
             own: Vec::new(),
+            own_base: 0,
+            acked: vec![0; cfg.peers.len()],
             have: BTreeMap::new(),
             applied: 0,
         };
@@ -108,6 +130,30 @@ impl MultiLeader {
                     (cfg.id.clone(), entry)
                 }
                 Record::Remote { origin, entry } => (origin, entry),
+                Record::Retained(entry) => {
+                    st.own.push((entry, 0));
+                    continue;
+                }
+                Record::Snapshot {
+                    data,
+                    have,
+                    applied,
+                    own_base,
+                } => {
+                    st.data = LwwData::default();
+                    for (key, cell) in &data {
+                        cell.reg
+                            .iter()
+                            .chain(&cell.items)
+                            .for_each(|(s, _)| st.stamps.observe(s));
+                        st.data.merge(key, cell);
+                    }
+                    st.have = have;
+                    st.applied = applied;
+                    st.own.clear();
+                    st.own_base = own_base;
+                    continue;
+                }
             };
             for (key, cell) in &entry.effects {
                 st.data.merge(key, cell);
@@ -160,7 +206,11 @@ impl MultiLeader {
             term: 0,
             leader: None,
             applied: st.applied,
-            detail: json!({"own_writes": st.own.len(), "have": st.have, "peers": peers}),
+            detail: json!({
+                "own_writes": st.own_base + st.own.len() as u64,
+                "have": st.have,
+                "peers": peers
+            }),
         }
     }
 
@@ -205,7 +255,7 @@ impl MultiLeader {
             let mut wal_seq = None;
             if !effects.is_empty() {
                 let entry = Arc::new(Shipped {
-                    seq: st.own.len() as u64 + 1,
+                    seq: st.own_base + st.own.len() as u64 + 1,
                     effects,
                 });
                 let seq = self
@@ -225,6 +275,42 @@ impl MultiLeader {
     }
 }
 
+impl MultiLeader {
+    /// Rewrites the WAL as a snapshot if it has grown enough (see [`Wal::wants_compaction`]);
+    /// returns whether it did. This node's writes some peer has not acknowledged stay in the
+    /// log for shipping.
+    pub fn compact_wal_if_due(&self) -> bool {
+        if !self.wal.wants_compaction() {
+            return false;
+        }
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        let all_have = st.acked.iter().copied().min().unwrap_or(u64::MAX);
+        let drop = (all_have.saturating_sub(st.own_base) as usize).min(st.own.len());
+        st.own.drain(..drop);
+        st.own_base += drop as u64;
+        let snapshot = Record::Snapshot {
+            data: st.data.map.iter().map(|(k, c)| (k.clone(), c.clone())).collect(),
+            have: st.have.clone(),
+            applied: st.applied,
+            own_base: st.own_base,
+        };
+        let mut records = vec![serde_json::to_vec(&snapshot).unwrap_or_default()];
+        records.extend(
+            st.own
+                .iter()
+                .map(|(e, _)| serde_json::to_vec(&Record::Retained(e.clone())).unwrap_or_default()),
+        );
+        self.wal.rewrite(records);
+        log(format_args!(
+            "WAL compacted: a snapshot of {} keys and {} own writes kept for shipping",
+            st.data.map.len(),
+            st.own.len()
+        ));
+        true
+    }
+}
+
 /// Ships this node's writes to peer `i`, forever.
 async fn ship_to(node: Arc<MultiLeader>, i: usize) {
     let mut durable = node.wal.durable();
@@ -236,7 +322,10 @@ async fn ship_to(node: Arc<MultiLeader>, i: usize) {
             Some(n) => {
                 let durable_seq = *durable.borrow_and_update();
                 let st = node.lock();
-                let pending = st.own.iter().skip(n as usize - 1).take(MAX_BATCH);
+                // A peer never asks for writes it acknowledged, so never for compacted ones,
+                // unless its data directory was wiped: it then waits for this node's new writes.
+                let skip = (n - 1).saturating_sub(st.own_base) as usize;
+                let pending = st.own.iter().skip(skip).take(MAX_BATCH);
                 pending
                     .take_while(|(_, seq)| *seq <= durable_seq)
                     .map(|(e, _)| e.clone())
@@ -262,7 +351,11 @@ async fn ship_to(node: Arc<MultiLeader>, i: usize) {
             .post::<_, ShipResponse>(i, "/internal/ml/ship", &request)
             .await
         {
-            Ok(answer) => next = Some(answer.have + 1),
+            Ok(answer) => {
+                let mut st = node.lock();
+                st.acked[i] = answer.have;
+                next = Some(answer.have + 1);
+            }
             Err(_) => tokio::time::sleep(node.cfg.heartbeat).await,
         }
     }

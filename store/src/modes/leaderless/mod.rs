@@ -3,12 +3,16 @@
 //! answers after W write acknowledgements or R read replies, returning the newest version
 //! (highest last-write-wins stamp) among the replies. Replicas that replied with an older cell
 //! are repaired in the background (read repair). N, R and W are per cluster and per request.
+//! Two more repairs are switchable per cluster: background anti-entropy ([`anti_entropy`]) and
+//! hinted handoff ([`hints`]).
 //!
 //! Writes are blind (no read first), stamped by the coordinator's clock. A compare-and-set is a
 //! quorum read then a quorum write: not atomic. A transaction runs its micro-ops one after the
 //! other, each a quorum operation, seeing its own earlier writes; it has no isolation and no
 //! atomicity across micro-ops.
 
+pub mod anti_entropy;
+pub mod hints;
 mod link;
 pub mod replica;
 
@@ -54,6 +58,8 @@ pub struct Leaderless {
     peers: Arc<Peers>,
     links: Vec<Link>,
     stamps: Mutex<StampSource>,
+    /// Writes peers did not acknowledge (kept with `--hinted-handoff` only).
+    hints: hints::Hints,
 }
 
 /// The quorum settings of one request.
@@ -95,6 +101,7 @@ impl Leaderless {
             ));
         }
         let peers = Arc::new(Peers::new(&cfg)?);
+        let peers_count = peers.list.len();
         let links = (0..peers.list.len())
             .map(|i| Link::start(peers.clone(), i))
             .collect();
@@ -106,14 +113,27 @@ impl Leaderless {
             peers,
             links,
             stamps: Mutex::new(stamps),
+            hints: hints::Hints::new(peers_count),
         });
         tokio::spawn(ping_peers(node.clone()));
+        if node.cfg.hinted_handoff {
+            tokio::spawn(hints::run(node.clone()));
+        }
+        if let Some(interval) = node.cfg.anti_entropy {
+            tokio::spawn(anti_entropy::run(node.clone(), interval));
+        }
         Ok(node)
+    }
+
+    /// Compacts this replica's WAL if it has grown enough; returns whether it did.
+    pub fn compact_wal_if_due(&self) -> bool {
+        self.replica.compact_wal_if_due()
     }
 
     pub fn routes(self: &Arc<Self>) -> Router {
         Router::new()
             .route("/internal/ll/batch", post(handle_batch))
+            .route("/internal/ll/digest", post(anti_entropy::handle_digest))
             .with_state(self.clone())
     }
 
@@ -372,7 +392,19 @@ impl Leaderless {
                     .pop()
                     .ok_or_else(|| PeerError::Uncertain("no local result".into()))
             }
-            Target::Peer(i) => self.links[i].call(op).await,
+            Target::Peer(i) => {
+                let hint = match &op {
+                    ReplicaOp::Merge(key, cell) if self.cfg.hinted_handoff => {
+                        Some((key.clone(), cell.clone()))
+                    }
+                    _ => None,
+                };
+                let result = self.links[i].call(op).await;
+                if let (Err(_), Some((key, cell))) = (&result, hint) {
+                    self.hints.keep(i, &key, &cell);
+                }
+                result
+            }
         }
     }
 }

@@ -37,11 +37,17 @@ pub struct BatchResponse {
     pub results: Vec<ReplicaResult>,
 }
 
-/// A WAL record: the merges of one batch.
+/// A WAL record: the merges of one batch, or one part of a snapshot (which also carries the
+/// count of merges applied when it was taken).
 #[derive(Debug, Serialize, Deserialize)]
 struct Record {
     merges: Vec<(String, LwwCell)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    applied: Option<u64>,
 }
+
+/// Keys per snapshot record, so no record grows with the data.
+const SNAPSHOT_KEYS_PER_RECORD: usize = 1024;
 
 pub struct ReplicaState {
     pub data: LwwData,
@@ -72,6 +78,9 @@ impl Replica {
                     .for_each(|(s, _)| stamps.observe(s));
                 st.data.merge(key, cell);
                 st.applied += 1;
+            }
+            if let Some(applied) = record.applied {
+                st.applied = applied;
             }
         }
         Ok(Replica {
@@ -105,14 +114,43 @@ impl Replica {
         let any_merge = results.contains(&ReplicaResult::Merged);
         let seq = if !merges.is_empty() {
             Some(
-                self.wal
-                    .append(serde_json::to_vec(&Record { merges }).unwrap_or_default()),
+                self.wal.append(
+                    serde_json::to_vec(&Record {
+                        merges,
+                        applied: None,
+                    })
+                    .unwrap_or_default(),
+                ),
             )
         } else {
             // A merge that changed nothing may repeat one still on its way to the disk.
             any_merge.then(|| self.wal.last_seq())
         };
         (results, seq)
+    }
+
+    /// Rewrites the WAL as a snapshot of every key's cell if it has grown enough (see
+    /// [`Wal::wants_compaction`]); returns whether it did. The cells merge into an empty replica
+    /// exactly as the merges they replace did.
+    pub fn compact_wal_if_due(&self) -> bool {
+        if !self.wal.wants_compaction() {
+            return false;
+        }
+        let st = self.lock();
+        let cells: Vec<(String, LwwCell)> = st.data.map.iter().map(|(k, c)| (k.clone(), c.clone())).collect();
+        let records = cells
+            .chunks(SNAPSHOT_KEYS_PER_RECORD)
+            .map(|chunk| {
+                let record = Record {
+                    merges: chunk.to_vec(),
+                    applied: Some(st.applied),
+                };
+                serde_json::to_vec(&record).unwrap_or_default()
+            })
+            .collect();
+        self.wal.rewrite(records);
+        crate::log::log(format_args!("WAL compacted: a snapshot of {} keys", cells.len()));
+        true
     }
 
     /// Applies a batch and waits until its merges are durable.

@@ -12,6 +12,7 @@
 //! docs/store.md for what each replication setting guarantees).
 
 mod commit;
+mod compaction;
 mod election;
 mod pending;
 mod replication;
