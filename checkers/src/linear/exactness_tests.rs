@@ -135,6 +135,7 @@ struct Fired {
     dropped_reads: usize,
     deadlines: usize,
     overwritten: usize,
+    unsourced: usize,
 }
 
 fn check_one(ops: &[LinOp], initial: u32, fired: &mut Fired) {
@@ -161,6 +162,13 @@ fn check_one(ops: &[LinOp], initial: u32, fired: &mut Fired) {
             "the overwritten check refuted a linearizable history: {ops:?}"
         );
         fired.overwritten += 1;
+    }
+    if precheck::unsourced(ops, initial).is_some() {
+        assert!(
+            !expected,
+            "the unsourced check refuted a linearizable history: {ops:?}"
+        );
+        fired.unsourced += 1;
     }
     if precheck::unexplained(ops, initial).is_some() {
         assert!(
@@ -207,5 +215,6 @@ fn prunings_agree_with_brute_force_on_random_histories() {
         if fresh {
             assert!(fired.overwritten > 300, "seed {seed}: {fired:?}");
         }
+        assert!(fired.unsourced > 300, "seed {seed}: {fired:?}");
     }
 }

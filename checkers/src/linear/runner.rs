@@ -47,7 +47,11 @@ pub(crate) struct RunOptions<'a> {
 pub(crate) fn run_all(keys: &[KeyHistory], opts: &RunOptions<'_>) -> Vec<(Outcome, Stats)> {
     let refuted: Vec<Option<u32>> = keys
         .iter()
-        .map(|k| precheck::unexplained(&k.ops, INITIAL).or_else(|| precheck::overwritten(&k.ops, INITIAL)))
+        .map(|k| {
+            precheck::unexplained(&k.ops, INITIAL)
+                .or_else(|| precheck::overwritten(&k.ops, INITIAL))
+                .or_else(|| precheck::unsourced(&k.ops, INITIAL))
+        })
         .collect();
     let mut order: Vec<usize> = (0..keys.len()).collect();
     order.sort_by_cached_key(|&k| (refuted[k].is_none(), estimated_cost(&keys[k].ops)));
