@@ -139,6 +139,7 @@ struct Fired {
     unsourced: usize,
     windows: usize,
     window_refutes: usize,
+    staged_windows: usize,
 }
 
 fn check_one(ops: &[LinOp], initial: u32, fired: &mut Fired) {
@@ -146,9 +147,14 @@ fn check_one(ops: &[LinOp], initial: u32, fired: &mut Fired) {
     let plain = search::search(ops, initial, Limits::default()).0;
     let prepared = prepare::prepare(ops, initial);
     let simplified = prepare::search(ops, initial, Limits::default()).0;
-    // The runner's search with a one-step budget, so that every history goes through windows.
-    let staged = runner::staged_search(ops, initial, Limits::default(), 1, &[1, 2, 4]).0;
-    for outcome in [&plain, &simplified, &staged] {
+    // The runner's search with small step budgets, so that many histories go through windows.
+    let mut outcomes = vec![plain, simplified.clone()];
+    for steps in [1, 2 + ops.len() as u64] {
+        let (staged, stats) = runner::staged_search(ops, initial, Limits::default(), steps, &[1, 2, 4]);
+        fired.staged_windows += usize::from(stats.window_refuted);
+        outcomes.push(staged);
+    }
+    for outcome in &outcomes {
         match outcome {
             Outcome::Linearizable { .. } => assert!(expected, "a false valid for {ops:?}: {outcome:?}"),
             Outcome::NotLinearizable { .. } => assert!(!expected, "a false invalid for {ops:?}: {outcome:?}"),
@@ -254,5 +260,6 @@ fn prunings_agree_with_brute_force_on_random_histories() {
         assert!(fired.unsourced > 300, "seed {seed}: {fired:?}");
         assert!(fired.windows > 300, "seed {seed}: {fired:?}");
         assert!(fired.window_refutes > 300, "seed {seed}: {fired:?}");
+        assert!(fired.staged_windows > 150, "seed {seed}: {fired:?}");
     }
 }

@@ -169,7 +169,14 @@ pub(crate) fn staged_search(
         .filter_map(|i| ops[i as usize].ret.map(|r| (r, i)))
         .min();
     match hint.and_then(|(_, hint)| window::refute(ops, initial, hint, widths, limits)) {
-        Some(culprit) => precheck::refute(ops, culprit, limits),
+        Some(culprit) => {
+            let (outcome, stats) = precheck::refute(ops, culprit, limits);
+            let stats = Stats {
+                window_refuted: true,
+                ..stats
+            };
+            (outcome, stats)
+        }
         None => prepare::search(ops, initial, limits),
     }
 }
