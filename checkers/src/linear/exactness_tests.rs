@@ -191,11 +191,7 @@ fn check_one(ops: &[LinOp], initial: u32, fired: &mut Fired) {
     // hold at its cut refutes the whole history.
     for first in 1..ops.len() {
         let (cut_ops, _) = window::window_at(ops, ops[first].call);
-        let mut starts: Vec<u32> = ops[..first]
-            .iter()
-            .filter_map(|o| prepare::produces(o.action))
-            .collect();
-        starts.push(initial);
+        let starts = window::starts(ops, initial, first);
         if starts.iter().all(|&s| !brute_force(&cut_ops, s)) {
             assert!(
                 !expected,

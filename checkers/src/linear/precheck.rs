@@ -119,7 +119,7 @@ pub(crate) fn overwritten(ops: &[LinOp], initial: u32) -> Option<u32> {
 }
 
 /// True if an operation can take effect while the register holds `v` and leave it holding `v`.
-fn keeps(action: Action, v: u32) -> bool {
+pub(crate) fn keeps(action: Action, v: u32) -> bool {
     match action {
         Action::Read(r) => r == v,
         Action::Cas(e, n) => e == v && n == v,

@@ -32,9 +32,9 @@
 //! random small histories against a brute-force search) and this code.
 
 use super::partition::LinOp;
+use super::precheck::keeps;
 use super::prepare::{self, produces};
 use super::search::{Limits, Outcome};
-use rustc_hash::FxHashSet;
 
 /// Steps the whole search gets before windows are tried.
 pub(crate) const STEPS_BEFORE_WINDOWS: u64 = 1 << 20;
@@ -69,15 +69,11 @@ pub(crate) fn refute(
             // The window would be the whole history: that is the full search's job.
             return None;
         };
-        let cut = ops[first].call;
-        let mut starts: FxHashSet<u32> = ops[..first].iter().filter_map(|o| produces(o.action)).collect();
-        starts.insert(initial);
+        let starts = starts(ops, initial, first);
         if starts.len() > MAX_START_VALUES {
             return None;
         }
-        let (window, original) = window_at(ops, cut);
-        let mut starts: Vec<u32> = starts.into_iter().collect();
-        starts.sort_unstable();
+        let (window, original) = window_at(ops, ops[first].call);
         let mut blamed: Option<u32> = None;
         let mut refuted = true;
         for &s in &starts {
@@ -114,6 +110,36 @@ pub(crate) fn refute(
         }
     }
     None
+}
+
+/// The values the register may hold right after the last operation (in a linearization) that
+/// returned before `ops[first]` was invoked, in increasing order: the initial value and those
+/// produced by operations invoked before it (see the module comment), less those ruled out.
+/// Let `p` be the last operation producing the value `s` before that point `c` (the start, if
+/// none). An operation `b` that returned before the cut comes before `c` or is `c`; if it was
+/// also invoked after `p` returned it comes after `p`, so it must leave the register holding
+/// `s` (`keeps`): one that cannot rules `p` out as the source of `s`.
+pub(crate) fn starts(ops: &[LinOp], initial: u32, first: usize) -> Vec<u32> {
+    let cut = ops[first].call;
+    let mut candidates: Vec<u32> = ops[..first].iter().filter_map(|o| produces(o.action)).collect();
+    candidates.push(initial);
+    candidates.sort_unstable();
+    candidates.dedup();
+    candidates.retain(|&s| {
+        // The latest invocation of an operation returned before the cut that cannot keep `s`.
+        let breaker = ops[..first]
+            .iter()
+            .filter(|b| b.ret.is_some_and(|r| r < cut) && !keeps(b.action, s))
+            .map(|b| b.call)
+            .max();
+        let Some(breaker) = breaker else { return true };
+        // Some producer of `s` that may have taken effect after that breaker was invoked
+        // (it had not returned by then, or its outcome is unknown).
+        ops[..first]
+            .iter()
+            .any(|p| produces(p.action) == Some(s) && p.ret.is_none_or(|r| r > breaker))
+    });
+    candidates
 }
 
 /// The window of `ops` cut at invocation position `cut`: the operations not returned by then,
