@@ -1,5 +1,6 @@
 //! Exactness of the prunings around the search (`prepare`'s drops and deadlines, `precheck`'s
-//! refutations, the search's rule that an optional operation is read right away), against a
+//! refutations, `window`'s refutations from a suffix of the history, the runner's staged search,
+//! the search's rule that an optional operation is read right away), against a
 //! brute-force search over every order, on random small histories of compiled operations. Each
 //! rule must fire often enough here that a generator no longer exercising it fails the test.
 //! (`tests/linear_oracle.rs` checks the whole checker, from history files, the same way.)
@@ -8,7 +9,7 @@
 use super::model::Action;
 use super::partition::LinOp;
 use super::search::{self, Limits, Outcome};
-use super::{precheck, prepare, witness};
+use super::{precheck, prepare, runner, window, witness};
 use rustc_hash::FxHashSet;
 
 /// A small deterministic generator.
@@ -135,6 +136,10 @@ struct Fired {
     dropped_reads: usize,
     deadlines: usize,
     overwritten: usize,
+    unsourced: usize,
+    windows: usize,
+    window_refutes: usize,
+    staged_windows: usize,
 }
 
 fn check_one(ops: &[LinOp], initial: u32, fired: &mut Fired) {
@@ -142,7 +147,14 @@ fn check_one(ops: &[LinOp], initial: u32, fired: &mut Fired) {
     let plain = search::search(ops, initial, Limits::default()).0;
     let prepared = prepare::prepare(ops, initial);
     let simplified = prepare::search(ops, initial, Limits::default()).0;
-    for outcome in [&plain, &simplified] {
+    // The runner's search with small step budgets, so that many histories go through windows.
+    let mut outcomes = vec![plain, simplified.clone()];
+    for steps in [1, 2 + ops.len() as u64] {
+        let (staged, stats) = runner::staged_search(ops, initial, Limits::default(), steps, &[1, 2, 4]);
+        fired.staged_windows += usize::from(stats.window_refuted);
+        outcomes.push(staged);
+    }
+    for outcome in &outcomes {
         match outcome {
             Outcome::Linearizable { .. } => assert!(expected, "a false valid for {ops:?}: {outcome:?}"),
             Outcome::NotLinearizable { .. } => assert!(!expected, "a false invalid for {ops:?}: {outcome:?}"),
@@ -162,11 +174,45 @@ fn check_one(ops: &[LinOp], initial: u32, fired: &mut Fired) {
         );
         fired.overwritten += 1;
     }
+    if precheck::unsourced(ops, initial).is_some() {
+        assert!(
+            !expected,
+            "the unsourced check refuted a linearizable history: {ops:?}"
+        );
+        fired.unsourced += 1;
+    }
     if precheck::unexplained(ops, initial).is_some() {
         assert!(
             !expected,
             "the unexplained check refuted a linearizable history: {ops:?}"
         );
+    }
+    // Every window (see `window`) that has no linearization from any value the register could
+    // hold at its cut refutes the whole history.
+    for first in 1..ops.len() {
+        let (cut_ops, _) = window::window_at(ops, ops[first].call);
+        let starts = window::starts(ops, initial, first);
+        if starts.iter().all(|&s| !brute_force(&cut_ops, s)) {
+            assert!(
+                !expected,
+                "window at {first} refuted a linearizable history: {ops:?}"
+            );
+            fired.windows += 1;
+            break;
+        }
+    }
+    // The windows the runner tries, before each operation: a refutation is only ever reported
+    // for a history the full search refutes too.
+    for hint in 0..ops.len() as u32 {
+        if let Some(culprit) = window::refute(ops, initial, hint, &[1, 2, 4], Limits::default()) {
+            assert!(
+                matches!(simplified, Outcome::NotLinearizable { .. }),
+                "a window before {hint} refuted a key the full search does not: {ops:?}"
+            );
+            assert!((culprit as usize) < ops.len(), "{ops:?}");
+            fired.window_refutes += 1;
+            break;
+        }
     }
     let kept = |i: usize| prepared.original.contains(&(i as u32));
     let dropped = |required: bool| (0..ops.len()).any(|i| !kept(i) && ops[i].required() == required);
@@ -207,5 +253,9 @@ fn prunings_agree_with_brute_force_on_random_histories() {
         if fresh {
             assert!(fired.overwritten > 300, "seed {seed}: {fired:?}");
         }
+        assert!(fired.unsourced > 300, "seed {seed}: {fired:?}");
+        assert!(fired.windows > 300, "seed {seed}: {fired:?}");
+        assert!(fired.window_refutes > 300, "seed {seed}: {fired:?}");
+        assert!(fired.staged_windows > 150, "seed {seed}: {fired:?}");
     }
 }

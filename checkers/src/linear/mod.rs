@@ -24,6 +24,7 @@ mod prepare;
 mod runner;
 mod search;
 mod summary;
+mod window;
 mod witness;
 
 #[cfg(test)]

@@ -14,12 +14,18 @@
 //!   and that cannot leave the register holding `v` (a write of another value, a read that saw
 //!   another value, ...), is a contradiction: the stale read of a value written once and then
 //!   overwritten.
+//! - **Unsourced** (`unsourced`): the same for values produced any number of times: every
+//!   producer that could be the source of the value an operation needs was followed, before
+//!   that operation began, by one that cannot leave the register holding the value.
 
 use super::model::Action;
 use super::partition::{INITIAL, LinOp};
 use super::prepare::{self, needs, produces};
 use super::search::{Limits, Outcome, Stats};
 use rustc_hash::FxHashMap;
+
+mod unsourced;
+pub(crate) use unsourced::unsourced;
 
 /// The required operation, earliest return first, that needs a value no operation invoked
 /// before its return produces (and that is not the initial value `initial`).
@@ -113,7 +119,7 @@ pub(crate) fn overwritten(ops: &[LinOp], initial: u32) -> Option<u32> {
 }
 
 /// True if an operation can take effect while the register holds `v` and leave it holding `v`.
-fn keeps(action: Action, v: u32) -> bool {
+pub(crate) fn keeps(action: Action, v: u32) -> bool {
     match action {
         Action::Read(r) => r == v,
         Action::Cas(e, n) => e == v && n == v,

@@ -11,7 +11,8 @@
 
 use super::partition::{INITIAL, KeyHistory, LinOp};
 use super::search::{GaveUp, Limits, Outcome, Stats};
-use super::{key_label, precheck, prepare, witness};
+use super::{key_label, precheck, prepare, window, witness};
+use rustc_hash::FxHashSet;
 use std::collections::BinaryHeap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -47,7 +48,11 @@ pub(crate) struct RunOptions<'a> {
 pub(crate) fn run_all(keys: &[KeyHistory], opts: &RunOptions<'_>) -> Vec<(Outcome, Stats)> {
     let refuted: Vec<Option<u32>> = keys
         .iter()
-        .map(|k| precheck::unexplained(&k.ops, INITIAL).or_else(|| precheck::overwritten(&k.ops, INITIAL)))
+        .map(|k| {
+            precheck::unexplained(&k.ops, INITIAL)
+                .or_else(|| precheck::overwritten(&k.ops, INITIAL))
+                .or_else(|| precheck::unsourced(&k.ops, INITIAL))
+        })
         .collect();
     let mut order: Vec<usize> = (0..keys.len()).collect();
     order.sort_by_cached_key(|&k| (refuted[k].is_none(), estimated_cost(&keys[k].ops)));
@@ -121,7 +126,13 @@ pub(crate) fn run_all(keys: &[KeyHistory], opts: &RunOptions<'_>) -> Vec<(Outcom
 fn decide(ops: &[LinOp], culprit: Option<u32>, limits: Limits<'_>) -> (Outcome, Stats) {
     let mut result = match culprit {
         Some(culprit) => precheck::refute(ops, culprit, limits),
-        None => prepare::search(ops, INITIAL, limits),
+        None => staged_search(
+            ops,
+            INITIAL,
+            limits,
+            window::STEPS_BEFORE_WINDOWS,
+            &window::WIDTHS,
+        ),
     };
     if let Outcome::Linearizable { witness } = &result.0
         && witness::verify(ops, INITIAL, witness).is_err()
@@ -129,6 +140,45 @@ fn decide(ops: &[LinOp], culprit: Option<u32>, limits: Limits<'_>) -> (Outcome, 
         result.0 = Outcome::GaveUp(GaveUp::BadWitness);
     }
     result
+}
+
+/// Searches a key (register starting at `initial`): first with a budget of `steps` steps; when
+/// that runs out, tries to refute the key from windows (`widths` operations wide, in turn) before
+/// the search's deepest dead end (see `window`), then searches in full.
+pub(crate) fn staged_search(
+    ops: &[LinOp],
+    initial: u32,
+    limits: Limits<'_>,
+    steps: u64,
+    widths: &[usize],
+) -> (Outcome, Stats) {
+    let budgeted = Limits {
+        max_steps: steps,
+        ..limits
+    };
+    let first = prepare::search(ops, initial, budgeted);
+    if first.0 != Outcome::GaveUp(GaveUp::Steps) {
+        return first;
+    }
+    // The same budgeted search again, for its deepest dead end: the operation it could not
+    // place is the first return still pending after it.
+    let (prefix, _) = prepare::longest_prefix(ops, initial, budgeted);
+    let placed: FxHashSet<u32> = prefix.order.iter().copied().collect();
+    let hint = (0..ops.len() as u32)
+        .filter(|i| !placed.contains(i))
+        .filter_map(|i| ops[i as usize].ret.map(|r| (r, i)))
+        .min();
+    match hint.and_then(|(_, hint)| window::refute(ops, initial, hint, widths, limits)) {
+        Some(culprit) => {
+            let (outcome, stats) = precheck::refute(ops, culprit, limits);
+            let stats = Stats {
+                window_refuted: true,
+                ..stats
+            };
+            (outcome, stats)
+        }
+        None => prepare::search(ops, initial, limits),
+    }
 }
 
 /// A rough estimate of a key's search cost, for ordering only: its operations, times the most

@@ -119,6 +119,8 @@ pub(crate) struct Stats {
     pub states: u64,
     /// Loop iterations.
     pub steps: u64,
+    /// The key was refuted from a window of its history (`window`), not by the whole search.
+    pub window_refuted: bool,
 }
 
 /// Searches for a linearization of `ops` (in invocation order) from register state `initial`.
@@ -178,6 +180,7 @@ fn run(ops: &[LinOp], initial: u32, limits: Limits<'_>) -> (Outcome, Option<(Vec
     let stats = Stats {
         states: s.cache.len() as u64,
         steps: s.steps,
+        window_refuted: false,
     };
     let deepest = match outcome {
         Outcome::GaveUp(_) => s.best.take().map(|(order, _, state)| (order, state)),
@@ -230,7 +233,8 @@ impl Search<'_> {
         let mut cursor = Cursor::Enter;
         loop {
             self.steps += 1;
-            if self.steps & 0xfff == 0
+            // Limits are looked at every 4096 steps, and when the step budget runs out exactly.
+            if (self.steps & 0xfff == 0 || self.steps == limits.max_steps)
                 && let Some(reason) = gave_up(&limits, &self.cache, self.steps)
             {
                 return Outcome::GaveUp(reason);
