@@ -5,17 +5,20 @@
 //! Files are checked in parallel; output stays in the order given. The exit code is the worst
 //! over all files: 0 valid, 1 invalid, 2 unknown, 254 bad input, 255 internal error.
 //!
-//! Models are dispatched in [`check_history`]: a new family of checkers plugs in as one
-//! [`ModelArg`] variant and one match arm returning a [`Checked`].
+//! Models are declared once in [`registry`] (name, description, flags, check function);
+//! `faultline report` and `faultline run` use the same registry.
 
 mod flags;
 mod linear;
 mod output;
 mod progress;
+pub mod registry;
+
+pub use registry::{ModelArg, ModelOptions};
 
 use crate::exit;
 use crate::report::timeline_html::{Page, Section, render_page};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use faultline_checkers::history::{Format, History, HistoryError};
 use faultline_checkers::linear::{FailedCas, KeyProgress};
 use faultline_checkers::report::Report;
@@ -83,19 +86,6 @@ impl std::fmt::Display for TimeBound {
     }
 }
 
-/// The models `faultline check` knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModelArg {
-    /// A read/write register per key (linearizability).
-    Register,
-    /// A register with compare-and-set per key (linearizability).
-    CasRegister,
-    /// List-append transactions (dependency graph: anomalies, consistency and session models).
-    ListAppend,
-    /// Read/write register transactions (dependency graph).
-    RwRegister,
-}
-
 /// What checking one history produced: the report, and sections for the HTML page.
 pub struct Checked {
     /// The checker's report.
@@ -112,28 +102,21 @@ pub fn check_history(
     threads: usize,
     progress: &(dyn Fn(&KeyProgress<'_>) + Sync),
 ) -> Result<Checked, HistoryError> {
-    use faultline_checkers::linear::Model;
-    match args.model {
-        ModelArg::Register => linear::check(history, Model::Register, args, threads, progress),
-        ModelArg::CasRegister => linear::check(history, Model::CasRegister, args, threads, progress),
-        ModelArg::ListAppend | ModelArg::RwRegister => {
-            let model = if args.model == ModelArg::ListAppend {
-                crate::check_txn::TxnModel::ListAppend
-            } else {
-                crate::check_txn::TxnModel::RwRegister
-            };
-            let report = crate::check_txn::check_history(history, model, &args.txn)?;
-            progress(&KeyProgress {
-                done: 1,
-                total: 1,
-                searching: &[],
-            });
-            Ok(Checked {
-                report,
-                sections: Vec::new(),
-            })
-        }
-    }
+    let options = ModelOptions {
+        linear: faultline_checkers::linear::LinearOptions {
+            initial: args.initial.clone(),
+            failed_cas: args.failed_cas,
+            independent: args.independent,
+            timeout: args.timeout.0,
+            all_keys: args.all_keys,
+            max_search_memory: args.memory_budget.saturating_mul(1 << 20),
+            threads,
+            ..Default::default()
+        },
+        txn: args.txn.clone(),
+        progress,
+    };
+    registry::check(history, args.model, &options)
 }
 
 /// The result for one file.
