@@ -71,6 +71,12 @@ pub struct CheckArgs {
     /// Options of the transactional models (list-append, rw-register).
     #[command(flatten)]
     pub txn: crate::check_txn::TxnArgs,
+    /// bank: balances may go below zero (by default a negative balance is an anomaly).
+    #[arg(long)]
+    pub negative_balances: bool,
+    /// bank: the total every read must show (default: the first read's total).
+    #[arg(long, value_name = "N", value_parser = parse_total)]
+    pub total: Option<i128>,
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
     pub threads: usize,
@@ -114,6 +120,10 @@ pub fn check_history(
             ..Default::default()
         },
         txn: args.txn.clone(),
+        bank: faultline_checkers::plain::bank::BankOptions {
+            total: args.total,
+            negative_balances: args.negative_balances,
+        },
         progress,
     };
     registry::check(history, args.model, &options)
@@ -320,6 +330,11 @@ fn parse_json(s: &str) -> Result<Value, String> {
     serde_json::from_str(s).map_err(|e| {
         format!("not a JSON value ({e}); write numbers as 0, strings with quotes as '\"x\"', nil as null")
     })
+}
+
+fn parse_total(s: &str) -> Result<i128, String> {
+    s.parse()
+        .map_err(|_| format!("expected an integer total, found \"{s}\""))
 }
 
 fn parse_timeout(s: &str) -> Result<TimeBound, String> {

@@ -22,6 +22,8 @@ fn given(args: &CheckArgs) -> Vec<Flag> {
         (t.no_process, Flag::NoProcess),
         (t.sequential_keys, Flag::SequentialKeys),
         (t.linearizable_keys, Flag::LinearizableKeys),
+        (args.negative_balances, Flag::NegativeBalances),
+        (args.total.is_some(), Flag::Total),
     ]
     .into_iter()
     .filter_map(|(given, flag)| given.then_some(flag))

@@ -9,6 +9,7 @@ use clap::ValueEnum;
 use clap::builder::PossibleValue;
 use faultline_checkers::history::{History, HistoryError};
 use faultline_checkers::linear::{KeyProgress, LinearOptions, Model};
+use faultline_checkers::plain::{self, bank::BankOptions};
 use faultline_checkers::report::Report;
 use std::sync::LazyLock;
 
@@ -23,6 +24,14 @@ pub enum ModelArg {
     ListAppend,
     /// See [`MODELS`].
     RwRegister,
+    /// See [`MODELS`].
+    Set,
+    /// See [`MODELS`].
+    SetFull,
+    /// See [`MODELS`].
+    Counter,
+    /// See [`MODELS`].
+    Bank,
 }
 
 /// A `faultline check` option that only some models use.
@@ -50,6 +59,10 @@ pub enum Flag {
     SequentialKeys,
     /// `--linearizable-keys`
     LinearizableKeys,
+    /// `--negative-balances`
+    NegativeBalances,
+    /// `--total`
+    Total,
 }
 
 impl Flag {
@@ -67,6 +80,8 @@ impl Flag {
             Flag::NoProcess => "--no-process",
             Flag::SequentialKeys => "--sequential-keys",
             Flag::LinearizableKeys => "--linearizable-keys",
+            Flag::NegativeBalances => "--negative-balances",
+            Flag::Total => "--total",
         }
     }
 }
@@ -78,6 +93,8 @@ pub struct ModelOptions<'a> {
     pub linear: LinearOptions,
     /// Options of the transactional models.
     pub txn: TxnArgs,
+    /// Options of the bank model.
+    pub bank: BankOptions,
     /// Called as units of work (keys) start and finish.
     pub progress: &'a (dyn Fn(&KeyProgress<'_>) + Sync),
 }
@@ -88,6 +105,7 @@ impl ModelOptions<'_> {
         ModelOptions {
             linear: LinearOptions::default(),
             txn: TxnArgs::default(),
+            bank: BankOptions::default(),
             progress: &|_| {},
         }
     }
@@ -160,6 +178,34 @@ pub static MODELS: &[ModelDef] = &[
         about: "Read/write register transactions (dependency graph)",
         flags: RW_REGISTER_FLAGS,
         check: |h, o| txn(h, TxnModel::RwRegister, o),
+    },
+    ModelDef {
+        arg: ModelArg::Set,
+        name: "set",
+        about: "Jepsen's set: adds, then one final read; lost, unexpected and recovered elements",
+        flags: &[],
+        check: |h, o| Ok(whole(plain::set::check_set(h)?, o)),
+    },
+    ModelDef {
+        arg: ModelArg::SetFull,
+        name: "set-full",
+        about: "Jepsen's set-full: adds and reads throughout; when each element became visible, stale and lost reads",
+        flags: &[],
+        check: |h, o| Ok(whole(plain::set_full::check_set_full(h)?, o)),
+    },
+    ModelDef {
+        arg: ModelArg::Counter,
+        name: "counter",
+        about: "Jepsen's counter: adds of n and reads, each read within what the adds allow",
+        flags: &[],
+        check: |h, o| Ok(whole(plain::counter::check_counter(h)?, o)),
+    },
+    ModelDef {
+        arg: ModelArg::Bank,
+        name: "bank",
+        about: "Jepsen's bank: transfers and reads of every balance; total conserved, no negative balance",
+        flags: &[Flag::NegativeBalances, Flag::Total],
+        check: |h, o| Ok(whole(plain::bank::check_bank(h, &o.bank)?, o)),
     },
 ];
 
