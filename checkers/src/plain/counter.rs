@@ -186,9 +186,18 @@ pub fn check_counter(history: &History) -> Result<Report, HistoryError> {
 }
 
 /// Whether some subset of `uncertain` sums to `target`; `None` when too many partial sums.
+/// The caller has checked that `target` lies within the bounds (the sum of the negative
+/// values to the sum of the positive ones).
 fn reachable<'a>(target: i128, uncertain: impl Iterator<Item = &'a i128>) -> Option<bool> {
+    let values: Vec<i128> = uncertain.copied().filter(|&n| n != 0).collect();
+    if gap_free(values.iter().filter(|&&n| n > 0).copied())
+        && gap_free(values.iter().filter(|&&n| n < 0).map(|n| -n))
+    {
+        // Every value between the bounds is some subset's sum.
+        return Some(true);
+    }
     let mut sums: rustc_hash::FxHashSet<i128> = std::iter::once(0).collect();
-    for &n in uncertain {
+    for &n in &values {
         if n == 0 {
             continue;
         }
@@ -199,6 +208,21 @@ fn reachable<'a>(target: i128, uncertain: impl Iterator<Item = &'a i128>) -> Opt
         }
     }
     Some(sums.contains(&target))
+}
+
+/// Whether the subset sums of these positive values are every integer from 0 to their total:
+/// true when, in ascending order, each value is at most one more than the sum of those before.
+fn gap_free(values: impl Iterator<Item = i128>) -> bool {
+    let mut v: Vec<i128> = values.collect();
+    v.sort_unstable();
+    let mut reach: i128 = 0;
+    for n in v {
+        if n > reach.saturating_add(1) {
+            return false;
+        }
+        reach = reach.saturating_add(n);
+    }
+    true
 }
 
 fn explain(
