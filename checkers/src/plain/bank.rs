@@ -35,6 +35,7 @@ pub fn check_bank(history: &History, opts: &BankOptions) -> Result<Report, Histo
     let mut anomalies = Vec::new();
     let (mut reads, mut transfers, mut bad) = (0usize, 0usize, 0usize);
     let mut totals_assumed = Vec::new();
+    let mut explained: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
     for (key, ops) in by_key(history) {
         transfers += ops.iter().filter(|o| o.f == "transfer").count();
         let mut first: Option<(&Operation, Vec<&String>, i128)> = None;
@@ -115,6 +116,13 @@ pub fn check_bank(history: &History, opts: &BankOptions) -> Result<Report, Histo
                     json!({"total": int_json(total), "expected": int_json(expected)}),
                 ));
             }
+            bad += found.len();
+            // Explanations past the first few of a kind are only counted.
+            found.retain(|(kind, _, _)| {
+                let n = explained.entry(*kind).or_insert(0);
+                *n += 1;
+                *n <= super::EXPLAINED
+            });
             if found.is_empty() {
                 continue;
             }
@@ -124,7 +132,6 @@ pub fn check_bank(history: &History, opts: &BankOptions) -> Result<Report, Histo
                 crate::history::quote_json(history.value(op), crate::history::QUOTE_LIMIT)
             );
             for (kind, why, details) in found {
-                bad += 1;
                 let events = [Some(op.invoke), op.complete]
                     .into_iter()
                     .flatten()
