@@ -5,17 +5,20 @@
 //! Files are checked in parallel; output stays in the order given. The exit code is the worst
 //! over all files: 0 valid, 1 invalid, 2 unknown, 254 bad input, 255 internal error.
 //!
-//! Models are dispatched in [`check_history`]: a new family of checkers plugs in as one
-//! [`ModelArg`] variant and one match arm returning a [`Checked`].
+//! Models are declared once in [`registry`] (name, description, flags, check function);
+//! `faultline report` and `faultline run` use the same registry.
 
 mod flags;
 mod linear;
 mod output;
 mod progress;
+pub mod registry;
+
+pub use registry::{ModelArg, ModelOptions};
 
 use crate::exit;
 use crate::report::timeline_html::{Page, Section, render_page};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use faultline_checkers::history::{Format, History, HistoryError};
 use faultline_checkers::linear::{FailedCas, KeyProgress};
 use faultline_checkers::report::Report;
@@ -68,6 +71,12 @@ pub struct CheckArgs {
     /// Options of the transactional models (list-append, rw-register).
     #[command(flatten)]
     pub txn: crate::check_txn::TxnArgs,
+    /// bank: balances may go below zero (by default a negative balance is an anomaly).
+    #[arg(long)]
+    pub negative_balances: bool,
+    /// bank: the total every read must show (default: the first read's total).
+    #[arg(long, value_name = "N", value_parser = parse_total)]
+    pub total: Option<i128>,
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0, hide = true)]
     pub threads: usize,
@@ -81,19 +90,6 @@ impl std::fmt::Display for TimeBound {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.0.map_or(0.0, |d| d.as_secs_f64()))
     }
-}
-
-/// The models `faultline check` knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModelArg {
-    /// A read/write register per key (linearizability).
-    Register,
-    /// A register with compare-and-set per key (linearizability).
-    CasRegister,
-    /// List-append transactions (dependency graph: anomalies, consistency and session models).
-    ListAppend,
-    /// Read/write register transactions (dependency graph).
-    RwRegister,
 }
 
 /// What checking one history produced: the report, and sections for the HTML page.
@@ -112,28 +108,25 @@ pub fn check_history(
     threads: usize,
     progress: &(dyn Fn(&KeyProgress<'_>) + Sync),
 ) -> Result<Checked, HistoryError> {
-    use faultline_checkers::linear::Model;
-    match args.model {
-        ModelArg::Register => linear::check(history, Model::Register, args, threads, progress),
-        ModelArg::CasRegister => linear::check(history, Model::CasRegister, args, threads, progress),
-        ModelArg::ListAppend | ModelArg::RwRegister => {
-            let model = if args.model == ModelArg::ListAppend {
-                crate::check_txn::TxnModel::ListAppend
-            } else {
-                crate::check_txn::TxnModel::RwRegister
-            };
-            let report = crate::check_txn::check_history(history, model, &args.txn)?;
-            progress(&KeyProgress {
-                done: 1,
-                total: 1,
-                searching: &[],
-            });
-            Ok(Checked {
-                report,
-                sections: Vec::new(),
-            })
-        }
-    }
+    let options = ModelOptions {
+        linear: faultline_checkers::linear::LinearOptions {
+            initial: args.initial.clone(),
+            failed_cas: args.failed_cas,
+            independent: args.independent,
+            timeout: args.timeout.0,
+            all_keys: args.all_keys,
+            max_search_memory: args.memory_budget.saturating_mul(1 << 20),
+            threads,
+            ..Default::default()
+        },
+        txn: args.txn.clone(),
+        bank: faultline_checkers::plain::bank::BankOptions {
+            total: args.total,
+            negative_balances: args.negative_balances,
+        },
+        progress,
+    };
+    registry::check(history, args.model, &options)
 }
 
 /// The result for one file.
@@ -337,6 +330,11 @@ fn parse_json(s: &str) -> Result<Value, String> {
     serde_json::from_str(s).map_err(|e| {
         format!("not a JSON value ({e}); write numbers as 0, strings with quotes as '\"x\"', nil as null")
     })
+}
+
+fn parse_total(s: &str) -> Result<i128, String> {
+    s.parse()
+        .map_err(|_| format!("expected an integer total, found \"{s}\""))
 }
 
 fn parse_timeout(s: &str) -> Result<TimeBound, String> {

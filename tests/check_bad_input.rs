@@ -198,3 +198,53 @@ fn ops_without_a_process_are_one_process_and_the_output_says_so() {
         "{stderr}"
     );
 }
+
+#[test]
+fn plain_model_ops_of_the_wrong_shape_are_refused_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let op = |i: usize, kind: &str, f: &str, v: &str| {
+        format!("{{\"index\":{i},\"process\":0,\"type\":\"{kind}\",\"f\":\"{f}\",\"value\":{v}}}\n")
+    };
+    let cases = [
+        (
+            "counter",
+            op(0, "invoke", "add", "1.5") + &op(1, "ok", "add", "1.5"),
+            "1: an add's value must be an integer",
+        ),
+        (
+            "counter",
+            op(0, "invoke", "read", "null") + &op(1, "ok", "read", "\"x\""),
+            "2: a counter read's value must be an integer",
+        ),
+        (
+            "set",
+            op(0, "invoke", "read", "null") + &op(1, "ok", "read", "5"),
+            "2: a set read must return a set or list",
+        ),
+        (
+            "set-full",
+            op(0, "invoke", "read", "null") + &op(1, "ok", "read", "{}"),
+            "2: a set read must return a set or list",
+        ),
+        (
+            "bank",
+            op(0, "invoke", "read", "null") + &op(1, "ok", "read", "[1]"),
+            "2: a bank read must return a map",
+        ),
+        (
+            "bank",
+            op(0, "invoke", "read", "null") + &op(1, "ok", "read", "{\"a\":\"x\"}"),
+            "2: the balance of account a must be an integer",
+        ),
+    ];
+    for (i, (model, text, needle)) in cases.iter().enumerate() {
+        let path = write(&dir, &format!("h{i}.jsonl"), text);
+        let out = check(&[&path, "--model", model]);
+        assert_eq!(out.code, 254, "{model}: {}{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains(&format!("{path}:{needle}")),
+            "{model}: {}",
+            out.stderr
+        );
+    }
+}

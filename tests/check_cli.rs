@@ -63,8 +63,8 @@ fn hand_made_histories_get_their_expected_verdicts() {
         assert!(first.contains(&expected.to_uppercase()), "{first}");
         if expected == "invalid" {
             let explanation = match model {
-                "list-append" | "rw-register" => "Anomaly 1 — ",
-                _ => "1. The longest linearizable prefix",
+                "register" | "cas-register" => "1. The longest linearizable prefix",
+                _ => "Anomaly 1 — ",
             };
             assert!(out.stdout.contains(explanation), "{}", out.stdout);
         }

@@ -1,74 +1,56 @@
-//! Flags that do not apply to the chosen model are an error, never silently ignored: the
-//! linearizability options (`--initial`, `--failed-cas`, `--independent`, `--all-keys`,
-//! `--memory-budget`, `--timeout`) mean nothing to the transactional models, and the
-//! transactional options mean nothing to the register models.
+//! Flags that do not apply to the chosen model are an error, never silently ignored: which
+//! flags a model uses is declared in its [`registry`](super::registry) entry; this module
+//! finds the flags given with a value other than their default and names those the model does
+//! not use.
 
-use super::{CheckArgs, ModelArg, TimeBound};
-use clap::ValueEnum;
+use super::registry::{self, Flag, MODELS};
+use super::{CheckArgs, TimeBound};
 use faultline_checkers::linear::{DEFAULT_TIMEOUT, FailedCas};
 
-/// The flags given (with a value other than their default) that `args.model` does not use.
-pub(super) fn inapplicable(args: &CheckArgs) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    match args.model {
-        ModelArg::Register | ModelArg::CasRegister => {
-            let t = &args.txn;
-            for (given, flag) in [
-                (!t.consistency_models.is_empty(), "--consistency-model"),
-                (t.no_realtime, "--no-realtime"),
-                (t.no_process, "--no-process"),
-                (t.sequential_keys, "--sequential-keys"),
-                (t.linearizable_keys, "--linearizable-keys"),
-            ] {
-                if given {
-                    out.push(flag);
-                }
-            }
-            if args.model == ModelArg::Register && args.failed_cas != FailedCas::Drop {
-                out.push("--failed-cas");
-            }
-        }
-        ModelArg::ListAppend | ModelArg::RwRegister => {
-            for (given, flag) in [
-                (!args.initial.is_null(), "--initial"),
-                (args.failed_cas != FailedCas::Drop, "--failed-cas"),
-                (args.independent, "--independent"),
-                (args.all_keys, "--all-keys"),
-                (args.memory_budget != 4096, "--memory-budget"),
-                (args.timeout != TimeBound(Some(DEFAULT_TIMEOUT)), "--timeout"),
-            ] {
-                if given {
-                    out.push(flag);
-                }
-            }
-            if args.model == ModelArg::ListAppend && (args.txn.sequential_keys || args.txn.linearizable_keys)
-            {
-                out.push(if args.txn.sequential_keys {
-                    "--sequential-keys"
-                } else {
-                    "--linearizable-keys"
-                });
-            }
-        }
-    }
-    out
+/// The optional flags given with a value other than their default.
+fn given(args: &CheckArgs) -> Vec<Flag> {
+    let t = &args.txn;
+    [
+        (!args.initial.is_null(), Flag::Initial),
+        (args.failed_cas != FailedCas::Drop, Flag::FailedCas),
+        (args.independent, Flag::Independent),
+        (args.all_keys, Flag::AllKeys),
+        (args.memory_budget != 4096, Flag::MemoryBudget),
+        (args.timeout != TimeBound(Some(DEFAULT_TIMEOUT)), Flag::Timeout),
+        (!t.consistency_models.is_empty(), Flag::ConsistencyModel),
+        (t.no_realtime, Flag::NoRealtime),
+        (t.no_process, Flag::NoProcess),
+        (t.sequential_keys, Flag::SequentialKeys),
+        (t.linearizable_keys, Flag::LinearizableKeys),
+        (args.negative_balances, Flag::NegativeBalances),
+        (args.total.is_some(), Flag::Total),
+    ]
+    .into_iter()
+    .filter_map(|(given, flag)| given.then_some(flag))
+    .collect()
 }
 
-/// The error for flags that do not apply, naming them and the model.
-pub(super) fn error(args: &CheckArgs, flags: &[&str]) -> String {
-    let model = args
-        .model
-        .to_possible_value()
-        .map_or_else(String::new, |v| v.get_name().to_string());
-    let hint = match args.model {
-        ModelArg::ListAppend | ModelArg::RwRegister => {
-            "; they belong to the register models (--model register or cas-register)"
-        }
-        _ => "; they belong to the transactional models (--model list-append or rw-register)",
-    };
+/// The flags given (with a value other than their default) that `args.model` does not use.
+pub(super) fn inapplicable(args: &CheckArgs) -> Vec<Flag> {
+    let uses = registry::def(args.model).flags;
+    given(args).into_iter().filter(|f| !uses.contains(f)).collect()
+}
+
+/// The error for flags that do not apply, naming them, the model, and the models they belong to.
+pub(super) fn error(args: &CheckArgs, flags: &[Flag]) -> String {
+    let model = registry::def(args.model).name;
+    let names: Vec<&str> = flags.iter().map(|f| f.name()).collect();
+    let owners: Vec<&str> = MODELS
+        .iter()
+        .filter(|d| flags.iter().any(|f| d.flags.contains(f)))
+        .map(|d| d.name)
+        .collect();
     format!(
-        "{} do{} not apply to --model {model}{hint}",
-        flags.join(", "),
-        if flags.len() == 1 { "es" } else { "" }
+        "{} do{} not apply to --model {model}; {} belong{} to --model {}",
+        names.join(", "),
+        if flags.len() == 1 { "es" } else { "" },
+        if flags.len() == 1 { "it" } else { "they" },
+        if flags.len() == 1 { "s" } else { "" },
+        owners.join(", ")
     )
 }

@@ -1,11 +1,12 @@
 //! `faultline check` for the linearizability models (`register`, `cas-register`): runs the
 //! checker and draws each failing key as a timeline section for the HTML page.
 
-use super::{CheckArgs, Checked};
+use super::Checked;
+use super::registry::ModelOptions;
 use crate::report::timeline_html::{Axis, Bar, BarKind, Emphasis, Section, Timeline};
 use faultline_checkers::history::{History, HistoryError, Operation, Outcome};
 use faultline_checkers::linear::{
-    self, KeyFailure, KeyProgress, LinearOptions, Model, format_time, key_label, value_label,
+    self, KeyFailure, LinearOptions, Model, format_time, key_label, value_label,
 };
 use faultline_checkers::report::Anomaly;
 use std::collections::HashMap;
@@ -19,21 +20,13 @@ const MAX_BARS: usize = 400;
 pub(super) fn check(
     history: &History,
     model: Model,
-    args: &CheckArgs,
-    threads: usize,
-    progress: &(dyn Fn(&KeyProgress<'_>) + Sync),
+    options: &ModelOptions<'_>,
 ) -> Result<Checked, HistoryError> {
     let opts = LinearOptions {
         model,
-        initial: args.initial.clone(),
-        failed_cas: args.failed_cas,
-        independent: args.independent,
-        timeout: args.timeout.0,
-        all_keys: args.all_keys,
-        max_search_memory: args.memory_budget.saturating_mul(1 << 20),
-        threads,
+        ..options.linear.clone()
     };
-    let result = linear::check_with_progress(history, &opts, progress)?;
+    let result = linear::check_with_progress(history, &opts, options.progress)?;
     let sections = result
         .failures
         .iter()

@@ -5,13 +5,12 @@
 
 use super::run_data::{RunFiles, RunSummary};
 use super::run_page::{ReportInput, render_report};
-use crate::check::ModelArg;
-use crate::check_txn::{TxnArgs, TxnModel, check_history};
+use crate::check::{ModelArg, ModelOptions, registry};
+use crate::check_txn::TxnArgs;
 use crate::exit::BadInput;
 use anyhow::Context;
 use clap::Args;
 use faultline_checkers::history::History;
-use faultline_checkers::linear::{self, LinearOptions, Model};
 use faultline_checkers::report::Report;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -92,21 +91,11 @@ fn load_history(path: &Path) -> anyhow::Result<History> {
 
 /// Checks a history with the model given on the command line.
 fn check(history: &History, model: ModelArg, args: &ReportArgs) -> anyhow::Result<Report> {
-    let report = match model {
-        ModelArg::Register | ModelArg::CasRegister => {
-            let model = if model == ModelArg::Register {
-                Model::Register
-            } else {
-                Model::CasRegister
-            };
-            let mut opts = LinearOptions::new(model);
-            opts.timeout = args.timeout;
-            linear::check(history, &opts)?.report
-        }
-        ModelArg::ListAppend => check_history(history, TxnModel::ListAppend, &args.txn)?,
-        ModelArg::RwRegister => check_history(history, TxnModel::RwRegister, &args.txn)?,
-    };
-    Ok(report)
+    let mut opts = ModelOptions::new();
+    // The page has no time budget unless one is given.
+    opts.linear.timeout = args.timeout;
+    opts.txn = args.txn.clone();
+    Ok(registry::report(history, model, &opts)?)
 }
 
 /// Renders the page of a run directory: its results (if any) and history. `extra`, when given,

@@ -1,11 +1,12 @@
 //! The checkers a workload names, run on the history file the run wrote: the same loading and
 //! checking as `faultline check`, so both give the same verdict.
 
-use crate::check_txn::{TxnArgs, TxnModel, check_history};
+use crate::check::{ModelArg, ModelOptions, registry};
+use crate::check_txn::TxnArgs;
 use crate::workload::{CheckerName, Workload};
 use anyhow::Context;
 use faultline_checkers::history::{Format, History};
-use faultline_checkers::linear::{self, LinearOptions, Model};
+use faultline_checkers::linear;
 use faultline_checkers::report::Report;
 use std::path::Path;
 use std::time::Duration;
@@ -16,30 +17,29 @@ pub fn run_checkers(workload: &Workload, history_path: &Path) -> anyhow::Result<
         .with_context(|| format!("reading the run's history {}", history_path.display()))?;
     let mut reports = Vec::new();
     for checker in &workload.check.checkers {
-        let report = match checker {
+        let mut opts = ModelOptions::new();
+        let model = match checker {
             CheckerName::Linearizability => {
-                let model = match workload.check.model.as_str() {
-                    "register" => Model::Register,
-                    _ => Model::CasRegister,
-                };
-                let mut opts = LinearOptions::new(model);
-                opts.timeout = time_budget(workload.check.timeout);
+                opts.linear.timeout = time_budget(workload.check.timeout);
                 // The run's report lists every anomaly and judges guarantees such as "no lost
                 // writes" from every key, so its check decides them all (within the budget).
-                opts.all_keys = true;
-                linear::check(&history, &opts)?.report
+                opts.linear.all_keys = true;
+                match workload.check.model.as_str() {
+                    "register" => ModelArg::Register,
+                    _ => ModelArg::CasRegister,
+                }
             }
-            CheckerName::RwRegister => {
-                let args = TxnArgs::from_model_names(&workload.check.consistency_models)
+            CheckerName::RwRegister | CheckerName::ListAppend => {
+                opts.txn = TxnArgs::from_model_names(&workload.check.consistency_models)
                     .map_err(|m| crate::exit::BadInput(format!("check.consistency_models: {m}")))?;
-                check_history(&history, TxnModel::RwRegister, &args)?
-            }
-            CheckerName::ListAppend => {
-                let args = TxnArgs::from_model_names(&workload.check.consistency_models)
-                    .map_err(|m| crate::exit::BadInput(format!("check.consistency_models: {m}")))?;
-                check_history(&history, TxnModel::ListAppend, &args)?
+                if *checker == CheckerName::RwRegister {
+                    ModelArg::RwRegister
+                } else {
+                    ModelArg::ListAppend
+                }
             }
         };
+        let report = registry::report(&history, model, &opts)?;
         reports.push(report);
     }
     Ok(reports)
