@@ -9,6 +9,7 @@
 //! [`ModelArg`] variant and one match arm returning a [`Checked`].
 
 mod flags;
+mod infer;
 mod linear;
 mod output;
 mod progress;
@@ -31,9 +32,10 @@ pub struct CheckArgs {
     /// History files to check (native JSON Lines, Jepsen history.edn, or Jepsen log lines).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// The model to check against.
-    #[arg(long, value_enum, default_value_t = ModelArg::CasRegister)]
-    pub model: ModelArg,
+    /// The model to check against. When omitted, it is inferred from each history's operations
+    /// (and said); a history that fits no model, or several, is an error naming the choices.
+    #[arg(long, value_enum)]
+    pub model: Option<ModelArg>,
     /// The history format; detected from the content when omitted.
     #[arg(long, value_name = "jsonl|edn|jepsen-log", value_parser = parse_format)]
     pub format: Option<Format>,
@@ -108,16 +110,17 @@ pub struct Checked {
 /// may use; `progress` reports its units of work (keys) as they start and finish.
 pub fn check_history(
     history: &History,
+    model: ModelArg,
     args: &CheckArgs,
     threads: usize,
     progress: &(dyn Fn(&KeyProgress<'_>) + Sync),
 ) -> Result<Checked, HistoryError> {
     use faultline_checkers::linear::Model;
-    match args.model {
+    match model {
         ModelArg::Register => linear::check(history, Model::Register, args, threads, progress),
         ModelArg::CasRegister => linear::check(history, Model::CasRegister, args, threads, progress),
         ModelArg::ListAppend | ModelArg::RwRegister => {
-            let model = if args.model == ModelArg::ListAppend {
+            let model = if model == ModelArg::ListAppend {
                 crate::check_txn::TxnModel::ListAppend
             } else {
                 crate::check_txn::TxnModel::RwRegister
@@ -152,6 +155,10 @@ pub(crate) struct FileChecked {
     pub skipped_lines: usize,
     /// What the reader assumed (printed as warnings).
     pub warnings: Vec<String>,
+    /// The model the history was checked against.
+    pub model: ModelArg,
+    /// Why that model, when it was inferred (no `--model`).
+    pub inferred: Option<&'static str>,
     /// The checker's result.
     pub checked: Checked,
     /// Time to read, parse and pair the history.
@@ -172,9 +179,11 @@ impl FileResult {
 
 /// Runs the check command; returns the worst exit code over all files.
 pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
-    let unused = flags::inapplicable(&args);
-    if !unused.is_empty() {
-        return Err(exit::BadInput(flags::error(&args, &unused)).into());
+    if let Some(model) = args.model {
+        let unused = flags::inapplicable(&args, model);
+        if !unused.is_empty() {
+            return Err(exit::BadInput(flags::error(model, &unused)).into());
+        }
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cores = if args.threads > 0 { args.threads } else { cores };
@@ -271,7 +280,8 @@ fn check_file(
         let load_time = started.elapsed();
         bar.checking(file);
         let checking = Instant::now();
-        let checked = check_history(&history, args, threads, &|p| bar.keys(p))?;
+        let (model, inferred) = choose_model(&history, args)?;
+        let checked = check_history(&history, model, args, threads, &|p| bar.keys(p))?;
         let events = history.events.len();
         let skipped_lines = history.skipped_lines;
         let warnings = history.warnings.clone();
@@ -283,6 +293,8 @@ fn check_file(
             events,
             skipped_lines,
             warnings,
+            model,
+            inferred,
             checked,
             load_time,
             check_time: checking.elapsed(),
@@ -292,6 +304,37 @@ fn check_file(
         file: file.to_path_buf(),
         outcome,
     }
+}
+
+/// The model to check `history` against: `--model`, or the one inferred from it (and why);
+/// with an inferred model, a flag that does not apply to it is an error about this file.
+fn choose_model(
+    history: &History,
+    args: &CheckArgs,
+) -> Result<(ModelArg, Option<&'static str>), HistoryError> {
+    if let Some(model) = args.model {
+        return Ok((model, None));
+    }
+    let inferred = infer::infer_model(history).map_err(|m| HistoryError::whole(&history.source, m))?;
+    let unused = flags::inapplicable(args, inferred.model);
+    if !unused.is_empty() {
+        return Err(HistoryError::whole(
+            &history.source,
+            format!(
+                "{} (the model inferred from the history: {}; pass --model to choose another)",
+                flags::error(inferred.model, &unused),
+                inferred.because
+            ),
+        ));
+    }
+    Ok((inferred.model, Some(inferred.because)))
+}
+
+/// The name `--model` gives a model.
+pub(crate) fn model_name(model: ModelArg) -> String {
+    model
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_string())
 }
 
 /// At most this many failing keys are drawn per page.

@@ -42,7 +42,12 @@ fn hand_made_histories_get_their_expected_verdicts() {
         let cols: Vec<&str> = line.split('\t').collect();
         let (file, model, expected) = (cols[0], cols[1], cols[2]);
         let path = format!("histories/{file}");
-        let mut args = vec!["check", path.as_str(), "--model", model];
+        // Model "infer:M": no --model; the model inferred from the history must be M.
+        let mut args = vec!["check", path.as_str()];
+        let inferred = model.strip_prefix("infer:");
+        if inferred.is_none() {
+            args.extend(["--model", model]);
+        }
         if let Some(extra) = cols.get(3) {
             args.extend(extra.split_whitespace());
         }
@@ -60,6 +65,18 @@ fn hand_made_histories_get_their_expected_verdicts() {
         );
         let first = out.stdout.lines().next().unwrap_or_default();
         assert!(first.starts_with(&format!("{path}: ")), "{first}");
+        let model = match inferred {
+            Some(want) => {
+                let said = format!("faultline: {path}: no --model given: checking as {want} (");
+                assert!(
+                    out.stderr.lines().any(|l| l.starts_with(&said)),
+                    "{args:?}: expected \"{said}\" in: {}",
+                    out.stderr
+                );
+                want
+            }
+            None => model,
+        };
         assert!(first.contains(&expected.to_uppercase()), "{first}");
         if expected == "invalid" {
             let explanation = match model {
@@ -143,7 +160,7 @@ fn bad_input_exits_254_naming_file_and_line() {
         ),
         (
             "tests/data/bad-unknown-f.jsonl",
-            vec![],
+            vec!["--model", "cas-register"],
             "tests/data/bad-unknown-f.jsonl:1:",
             "f=\"append\"",
         ),
@@ -397,4 +414,57 @@ fn the_check_stops_at_the_first_failing_key_unless_all_keys() {
     let details = &json["files"][0]["report"]["details"];
     assert_eq!(details["not_searched_keys"], serde_json::json!([]));
     assert_eq!(details["invalid_keys"], serde_json::json!(["k1"]));
+}
+
+#[test]
+fn without_model_an_unsure_inference_is_bad_input_naming_the_models() {
+    let choices = "pass --model (register, cas-register, list-append, rw-register)";
+    for (file, needle) in [
+        ("tests/data/infer-empty.jsonl", "no client operations"),
+        (
+            "tests/data/infer-mixed.jsonl",
+            "no model fits operations txn micro-op \"append\", txn micro-op \"w\"",
+        ),
+    ] {
+        let out = run(&["check", file]);
+        assert_eq!(out.code, 254, "{file}: {}{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains(&format!("{file}: cannot infer the model")),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(needle), "{}", out.stderr);
+        assert!(out.stderr.contains(choices), "{}", out.stderr);
+    }
+    // A flag of another model is an error once the model is inferred, naming it.
+    let out = run(&["check", "histories/cas-valid.edn", "--no-realtime"]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--no-realtime does not apply to --model cas-register")
+            && out
+                .stderr
+                .contains("inferred from the history: read, write and cas operations"),
+        "{}",
+        out.stderr
+    );
+    // --json says what was inferred.
+    let out = run(&["check", "histories/elle-no-f-list-append-valid.edn", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(doc["files"][0]["model"], "list-append");
+    assert_eq!(doc["files"][0]["model_inferred"], true);
+    assert_eq!(
+        doc["files"][0]["model_inferred_from"],
+        "transactions with appends"
+    );
+    let out = run(&[
+        "check",
+        "histories/cas-valid.edn",
+        "--model",
+        "cas-register",
+        "--json",
+    ]);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(doc["files"][0]["model_inferred"], false);
 }

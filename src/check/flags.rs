@@ -4,13 +4,12 @@
 //! transactional options mean nothing to the register models.
 
 use super::{CheckArgs, ModelArg, TimeBound};
-use clap::ValueEnum;
 use faultline_checkers::linear::{DEFAULT_TIMEOUT, FailedCas};
 
-/// The flags given (with a value other than their default) that `args.model` does not use.
-pub(super) fn inapplicable(args: &CheckArgs) -> Vec<&'static str> {
+/// The flags given (with a value other than their default) that `model` does not use.
+pub(super) fn inapplicable(args: &CheckArgs, model: ModelArg) -> Vec<&'static str> {
     let mut out = Vec::new();
-    match args.model {
+    match model {
         ModelArg::Register | ModelArg::CasRegister => {
             let t = &args.txn;
             for (given, flag) in [
@@ -24,7 +23,7 @@ pub(super) fn inapplicable(args: &CheckArgs) -> Vec<&'static str> {
                     out.push(flag);
                 }
             }
-            if args.model == ModelArg::Register && args.failed_cas != FailedCas::Drop {
+            if model == ModelArg::Register && args.failed_cas != FailedCas::Drop {
                 out.push("--failed-cas");
             }
         }
@@ -41,8 +40,7 @@ pub(super) fn inapplicable(args: &CheckArgs) -> Vec<&'static str> {
                     out.push(flag);
                 }
             }
-            if args.model == ModelArg::ListAppend && (args.txn.sequential_keys || args.txn.linearizable_keys)
-            {
+            if model == ModelArg::ListAppend && (args.txn.sequential_keys || args.txn.linearizable_keys) {
                 out.push(if args.txn.sequential_keys {
                     "--sequential-keys"
                 } else {
@@ -55,20 +53,17 @@ pub(super) fn inapplicable(args: &CheckArgs) -> Vec<&'static str> {
 }
 
 /// The error for flags that do not apply, naming them and the model.
-pub(super) fn error(args: &CheckArgs, flags: &[&str]) -> String {
-    let model = args
-        .model
-        .to_possible_value()
-        .map_or_else(String::new, |v| v.get_name().to_string());
-    let hint = match args.model {
+pub(super) fn error(model: ModelArg, flags: &[&str]) -> String {
+    let hint = match model {
         ModelArg::ListAppend | ModelArg::RwRegister => {
             "; they belong to the register models (--model register or cas-register)"
         }
         _ => "; they belong to the transactional models (--model list-append or rw-register)",
     };
     format!(
-        "{} do{} not apply to --model {model}{hint}",
+        "{} do{} not apply to --model {}{hint}",
         flags.join(", "),
-        if flags.len() == 1 { "es" } else { "" }
+        if flags.len() == 1 { "es" } else { "" },
+        super::model_name(model)
     )
 }
