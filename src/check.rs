@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 /// Arguments of `faultline check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// History files to check (native JSON Lines, Jepsen history.edn, or Jepsen log lines).
+    /// History files to check (native JSON Lines, Jepsen history.edn, Jepsen log lines, or
+    /// elle-cli JSON).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// The model to check against. When omitted, it is inferred from each history's operations
@@ -37,7 +38,7 @@ pub struct CheckArgs {
     #[arg(long, value_enum)]
     pub model: Option<ModelArg>,
     /// The history format; detected from the content when omitted.
-    #[arg(long, value_name = "jsonl|edn|jepsen-log", value_parser = parse_format)]
+    #[arg(long, value_name = "jsonl|edn|jepsen-log|elle-json", value_parser = parse_format)]
     pub format: Option<Format>,
     /// The value every key holds before any write, as JSON (default null: never written).
     /// Register models only; any flag that does not apply to the model is an error.

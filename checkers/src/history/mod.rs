@@ -2,12 +2,13 @@
 //!
 //! A history is a sequence of [`Event`]s (invocations and completions, Jepsen style). This
 //! module reads it from the native JSON Lines format, Jepsen's EDN `history.edn`, or Jepsen log
-//! lines ([`Format`]), validates it strictly, and pairs invocations with their completions into
+//! lines, or elle-cli's JSON ([`Format`]), validates it strictly, and pairs invocations with their completions into
 //! [`Operation`]s that checkers consume; [`fault_windows`] pairs its nemesis events into the
 //! faults in force.
 
 mod edn;
 mod edn_history;
+mod elle_json;
 mod error;
 mod event;
 mod faults;
@@ -34,6 +35,7 @@ fn parse_events(source: &str, text: &str, format: Format) -> Result<(Vec<Event>,
         Format::Jsonl => (jsonl::parse(source, text)?, 0),
         Format::Edn => (edn_history::parse(source, text)?, 0),
         Format::JepsenLog => jepsen_log::parse(source, text)?,
+        Format::ElleJson => (elle_json::parse(source, text)?, 0),
     })
 }
 
@@ -170,7 +172,7 @@ impl History {
             None => detect_format(path, &text).ok_or_else(|| {
                 HistoryError::whole(
                     &source,
-                    "cannot tell the history format (expected JSON Lines, Jepsen EDN or Jepsen log lines); pass --format",
+                    "cannot tell the history format (expected JSON Lines, Jepsen EDN, Jepsen log lines or an elle-cli JSON array); pass --format",
                 )
             })?,
         };
