@@ -156,6 +156,8 @@ pub(crate) struct FileChecked {
     pub skipped_lines: usize,
     /// What the reader assumed (printed as warnings).
     pub warnings: Vec<String>,
+    /// The history had no invocations (no real-time or process order was inferred).
+    pub completion_only: bool,
     /// The model the history was checked against.
     pub model: ModelArg,
     /// Why that model, when it was inferred (no `--model`).
@@ -286,6 +288,7 @@ fn check_file(
         let events = history.events.len();
         let skipped_lines = history.skipped_lines;
         let warnings = history.warnings.clone();
+        let completion_only = history.completion_only;
         if args.files.len() == 1 {
             // The process exits right after; freeing millions of events would only add time.
             std::mem::forget(history);
@@ -294,6 +297,7 @@ fn check_file(
             events,
             skipped_lines,
             warnings,
+            completion_only,
             model,
             inferred,
             checked,

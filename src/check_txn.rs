@@ -122,6 +122,17 @@ pub fn render_text(report: &Report, max_anomalies: usize) -> String {
             if !open.is_empty() {
                 let _ = write!(line, " (search budget spent on {})", open.join(", "));
             }
+            let unchecked: Vec<&str> = m
+                .get("not_checked")
+                .and_then(Value::as_array)
+                .map_or(Vec::new(), |a| a.iter().filter_map(Value::as_str).collect());
+            if !unchecked.is_empty() {
+                let _ = write!(
+                    line,
+                    " (not checked: {}: needs invocations)",
+                    unchecked.join(", ")
+                );
+            }
             let _ = writeln!(out, "{line}");
         }
     }

@@ -468,3 +468,77 @@ fn without_model_an_unsure_inference_is_bad_input_naming_the_models() {
     let doc: Value = serde_json::from_str(&out.stdout).expect("JSON");
     assert_eq!(doc["files"][0]["model_inferred"], false);
 }
+
+#[test]
+fn completion_only_histories_say_what_was_not_checked_and_registers_refuse_them() {
+    let file = "histories/completion-only-list-append-valid.edn";
+    let out = run(&["check", file]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "no op is an invocation (a completion-only history): no real-time or process order is inferred"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("read-your-writes     UNKNOWN (not checked: read-your-writes: needs invocations)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("consistent-prefix    VALID"),
+        "{}",
+        out.stdout
+    );
+    let out = run(&["check", file, "--json"]);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let f = &doc["files"][0];
+    assert_eq!(f["completion_only"], true);
+    assert_eq!(f["report"]["details"]["completion_only"], true);
+    let strict = &f["report"]["details"]["models"][0];
+    assert_eq!(strict["model"], "strict-serializable");
+    assert_eq!(strict["verdict"], "unknown");
+    assert!(
+        strict["not_checked"]
+            .as_array()
+            .is_some_and(|a| a.contains(&Value::from("G-single-realtime"))),
+        "{strict}"
+    );
+    // Histories with invocations say nothing of it.
+    let out = run(&["check", "histories/elle-no-f-list-append-valid.edn", "--json"]);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(doc["files"][0]["completion_only"], false);
+    assert!(
+        doc["files"][0]["report"]["details"]["models"][0]
+            .get("not_checked")
+            .is_none()
+    );
+    // Linearizability needs invocations: the register models refuse.
+    for model in ["register", "cas-register"] {
+        let out = run(&[
+            "check",
+            "histories/completion-only-register.jsonl",
+            "--model",
+            model,
+        ]);
+        assert_eq!(out.code, 254, "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("completion-only-register.jsonl: no op is an invocation")
+                && out.stderr.contains("register and cas-register cannot check it"),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = run(&[
+        "check",
+        "histories/completion-only-list-append-valid.edn",
+        "--model",
+        "rw-register",
+        "--linearizable-keys",
+    ]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(out.stderr.contains("completion-only history"), "{}", out.stderr);
+}

@@ -84,6 +84,7 @@ pub(super) fn print_json(results: &[FileResult], code: u8) -> anyhow::Result<()>
                 "events": c.events,
                 "skipped_lines": c.skipped_lines,
                 "warnings": c.warnings,
+                "completion_only": c.completion_only,
                 "model": super::model_name(c.model),
                 "model_inferred": c.inferred.is_some(),
                 "model_inferred_from": c.inferred,
