@@ -41,7 +41,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "jsonl|edn|jepsen-log|elle-json", value_parser = parse_format)]
     pub format: Option<Format>,
     /// The value every key holds before any write, as JSON (default null: never written).
-    /// Register models only; any flag that does not apply to the model is an error.
+    /// register, cas-register and rw-register (a read of it needs no writer; a write of it is
+    /// refused); any flag that does not apply to the model is an error.
     #[arg(long, value_name = "VALUE", value_parser = parse_json, default_value = "null")]
     pub initial: Value,
     /// Give up on a file after this many seconds: the keys not decided by then are unknown
@@ -126,7 +127,11 @@ pub fn check_history(
             } else {
                 crate::check_txn::TxnModel::RwRegister
             };
-            let report = crate::check_txn::check_history(history, model, &args.txn)?;
+            let txn = crate::check_txn::TxnArgs {
+                initial: Some(args.initial.clone()).filter(|v| !v.is_null()),
+                ..args.txn.clone()
+            };
+            let report = crate::check_txn::check_history(history, model, &txn)?;
             progress(&KeyProgress {
                 done: 1,
                 total: 1,

@@ -542,3 +542,77 @@ fn completion_only_histories_say_what_was_not_checked_and_registers_refuse_them(
     assert_eq!(out.code, 254, "{}", out.stderr);
     assert!(out.stderr.contains("completion-only history"), "{}", out.stderr);
 }
+
+#[test]
+fn initial_is_rw_registers_starting_value_and_refused_where_it_means_nothing() {
+    // A write of the initial value would make a read of it ambiguous.
+    let out = run(&[
+        "check",
+        "histories/rw-register-initial-lost-update.jsonl",
+        "--initial",
+        "1",
+    ]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("rw-register-initial-lost-update.jsonl:3: micro-op 2: writes 1, the --initial value"),
+        "{}",
+        out.stderr
+    );
+    // With --initial, a nil read is no longer the initial state.
+    let file = "tests/data/rw-register-nil-read.jsonl";
+    let out = run(&["check", file, "--model", "rw-register"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let out = run(&["check", file, "--model", "rw-register", "--initial", "0"]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "rw-register-nil-read.jsonl:2: micro-op 1: reads nil, but with --initial every key starts as 0"
+        ),
+        "{}",
+        out.stderr
+    );
+    // list-append: every list starts empty.
+    let out = run(&[
+        "check",
+        "histories/elle-json-list-append-valid.json",
+        "--initial",
+        "[]",
+    ]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--initial does not apply to --model list-append")
+            && out.stderr.contains("every list of list-append starts empty"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn independent_tuples_of_transactions_are_a_clear_error() {
+    let out = run(&["check", "histories/independent-list-append.edn"]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("independent-list-append.edn:1: ")
+            && out
+                .stderr
+                .contains("looks like a jepsen.independent tuple [key transaction]"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&[
+        "check",
+        "histories/independent-list-append.edn",
+        "--model",
+        "list-append",
+        "--independent",
+    ]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--independent does not apply to --model list-append"),
+        "{}",
+        out.stderr
+    );
+}

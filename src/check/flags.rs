@@ -1,7 +1,7 @@
 //! Flags that do not apply to the chosen model are an error, never silently ignored: the
-//! linearizability options (`--initial`, `--failed-cas`, `--independent`, `--all-keys`,
-//! `--memory-budget`, `--timeout`) mean nothing to the transactional models, and the
-//! transactional options mean nothing to the register models.
+//! linearizability options (`--failed-cas`, `--independent`, `--all-keys`, `--memory-budget`,
+//! `--timeout`) mean nothing to the transactional models, nor `--initial` to list-append
+//! (every list starts empty), and the transactional options mean nothing to the register models.
 
 use super::{CheckArgs, ModelArg, TimeBound};
 use faultline_checkers::linear::{DEFAULT_TIMEOUT, FailedCas};
@@ -29,7 +29,10 @@ pub(super) fn inapplicable(args: &CheckArgs, model: ModelArg) -> Vec<&'static st
         }
         ModelArg::ListAppend | ModelArg::RwRegister => {
             for (given, flag) in [
-                (!args.initial.is_null(), "--initial"),
+                (
+                    model == ModelArg::ListAppend && !args.initial.is_null(),
+                    "--initial",
+                ),
                 (args.failed_cas != FailedCas::Drop, "--failed-cas"),
                 (args.independent, "--independent"),
                 (args.all_keys, "--all-keys"),
@@ -59,6 +62,11 @@ pub(super) fn error(model: ModelArg, flags: &[&str]) -> String {
             "; they belong to the register models (--model register or cas-register)"
         }
         _ => "; they belong to the transactional models (--model list-append or rw-register)",
+    };
+    let hint = if model == ModelArg::ListAppend && flags.contains(&"--initial") {
+        format!("{hint}; --initial also to rw-register: every list of list-append starts empty")
+    } else {
+        hint.to_string()
     };
     format!(
         "{} do{} not apply to --model {}{hint}",

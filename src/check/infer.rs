@@ -73,7 +73,14 @@ fn features(history: &History) -> BTreeSet<Cow<'_, str>> {
             continue;
         }
         let mut any = false;
-        let value = &history.events[op.invoke].value;
+        let mut value = &history.events[op.invoke].value;
+        // A jepsen.independent tuple [key transaction]: its transaction identifies the model
+        // (whose checker then says what it makes of the tuple).
+        if let Some([key, inner @ Value::Array(_)]) = value.as_array().map(Vec::as_slice)
+            && !key.is_array()
+        {
+            value = inner;
+        }
         for mop in value.as_array().into_iter().flatten() {
             let Some(name) = mop.get(0).and_then(Value::as_str) else {
                 continue;

@@ -51,6 +51,10 @@ pub struct TxnCheckOptions {
     pub register_order: RegisterOrderAssumptions,
     /// Search work allowed per strongly connected component and cycle class.
     pub cycle_budget: usize,
+    /// rw-register: the value every key holds before any write (`None`: nil, never written).
+    /// A read of it needs no writer; a write of it is refused (it would be ambiguous). Not
+    /// used by list-append (every list starts empty).
+    pub initial: Option<Value>,
 }
 
 impl TxnCheckOptions {
@@ -64,6 +68,7 @@ impl TxnCheckOptions {
             realtime_order: true,
             register_order: RegisterOrderAssumptions::default(),
             cycle_budget: cycles::DEFAULT_BUDGET,
+            initial: None,
         }
     }
 
@@ -225,6 +230,12 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
             "--sequential-keys and --linearizable-keys order versions by process and real time, which a completion-only history (no invocations) does not give",
         ));
     }
+    if options.workload == Workload::ListAppend && options.initial.as_ref().is_some_and(|v| !v.is_null()) {
+        return Err(HistoryError::whole(
+            &history.source,
+            "list-append has no initial value: every list starts empty, and a read shows every append in it",
+        ));
+    }
     let mut not_checked: Vec<AnomalyKind> = Vec::new();
     let models = options.effective_models();
     let mut phases = Map::new();
@@ -233,7 +244,7 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
         phases.insert(name.to_string(), json!(lap.elapsed().as_millis() as u64));
         lap = Instant::now();
     };
-    let set = TxnSet::parse(history, options.workload)?;
+    let set = TxnSet::parse(history, options.workload, options.initial.as_ref())?;
     phase("parse_ms");
     let ctx = Ctx { history, set: &set };
     let mut findings = Findings::default();
