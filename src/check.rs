@@ -9,6 +9,7 @@
 //! `faultline report` and `faultline run` use the same registry.
 
 mod flags;
+mod infer;
 mod linear;
 mod output;
 mod progress;
@@ -31,17 +32,20 @@ use std::time::{Duration, Instant};
 /// Arguments of `faultline check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// History files to check (native JSON Lines, Jepsen history.edn, or Jepsen log lines).
+    /// History files to check (native JSON Lines, Jepsen history.edn, Jepsen log lines, or
+    /// elle-cli JSON).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// The model to check against.
-    #[arg(long, value_enum, default_value_t = ModelArg::CasRegister)]
-    pub model: ModelArg,
+    /// The model to check against. When omitted, it is inferred from each history's operations
+    /// (and said); a history that fits no model, or several, is an error naming the choices.
+    #[arg(long, value_enum)]
+    pub model: Option<ModelArg>,
     /// The history format; detected from the content when omitted.
-    #[arg(long, value_name = "jsonl|edn|jepsen-log", value_parser = parse_format)]
+    #[arg(long, value_name = "jsonl|edn|jepsen-log|elle-json", value_parser = parse_format)]
     pub format: Option<Format>,
     /// The value every key holds before any write, as JSON (default null: never written).
-    /// Register models only; any flag that does not apply to the model is an error.
+    /// register, cas-register and rw-register (a read of it needs no writer; a write of it is
+    /// refused); any flag that does not apply to the model is an error.
     #[arg(long, value_name = "VALUE", value_parser = parse_json, default_value = "null")]
     pub initial: Value,
     /// Give up on a file after this many seconds: the keys not decided by then are unknown
@@ -104,6 +108,7 @@ pub struct Checked {
 /// may use; `progress` reports its units of work (keys) as they start and finish.
 pub fn check_history(
     history: &History,
+    model: ModelArg,
     args: &CheckArgs,
     threads: usize,
     progress: &(dyn Fn(&KeyProgress<'_>) + Sync),
@@ -119,14 +124,17 @@ pub fn check_history(
             threads,
             ..Default::default()
         },
-        txn: args.txn.clone(),
+        txn: crate::check_txn::TxnArgs {
+            initial: Some(args.initial.clone()).filter(|v| !v.is_null()),
+            ..args.txn.clone()
+        },
         bank: faultline_checkers::plain::bank::BankOptions {
             total: args.total,
             negative_balances: args.negative_balances,
         },
         progress,
     };
-    registry::check(history, args.model, &options)
+    registry::check(history, model, &options)
 }
 
 /// The result for one file.
@@ -145,6 +153,12 @@ pub(crate) struct FileChecked {
     pub skipped_lines: usize,
     /// What the reader assumed (printed as warnings).
     pub warnings: Vec<String>,
+    /// The history had no invocations (no real-time or process order was inferred).
+    pub completion_only: bool,
+    /// The model the history was checked against.
+    pub model: ModelArg,
+    /// Why that model, when it was inferred (no `--model`).
+    pub inferred: Option<&'static str>,
     /// The checker's result.
     pub checked: Checked,
     /// Time to read, parse and pair the history.
@@ -165,9 +179,11 @@ impl FileResult {
 
 /// Runs the check command; returns the worst exit code over all files.
 pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
-    let unused = flags::inapplicable(&args);
-    if !unused.is_empty() {
-        return Err(exit::BadInput(flags::error(&args, &unused)).into());
+    if let Some(model) = args.model {
+        let unused = flags::inapplicable(&args, model);
+        if !unused.is_empty() {
+            return Err(exit::BadInput(flags::error(model, &unused)).into());
+        }
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cores = if args.threads > 0 { args.threads } else { cores };
@@ -264,10 +280,12 @@ fn check_file(
         let load_time = started.elapsed();
         bar.checking(file);
         let checking = Instant::now();
-        let checked = check_history(&history, args, threads, &|p| bar.keys(p))?;
+        let (model, inferred) = choose_model(&history, args)?;
+        let checked = check_history(&history, model, args, threads, &|p| bar.keys(p))?;
         let events = history.events.len();
         let skipped_lines = history.skipped_lines;
         let warnings = history.warnings.clone();
+        let completion_only = history.completion_only;
         if args.files.len() == 1 {
             // The process exits right after; freeing millions of events would only add time.
             std::mem::forget(history);
@@ -276,6 +294,9 @@ fn check_file(
             events,
             skipped_lines,
             warnings,
+            completion_only,
+            model,
+            inferred,
             checked,
             load_time,
             check_time: checking.elapsed(),
@@ -285,6 +306,35 @@ fn check_file(
         file: file.to_path_buf(),
         outcome,
     }
+}
+
+/// The model to check `history` against: `--model`, or the one inferred from it (and why);
+/// with an inferred model, a flag that does not apply to it is an error about this file.
+fn choose_model(
+    history: &History,
+    args: &CheckArgs,
+) -> Result<(ModelArg, Option<&'static str>), HistoryError> {
+    if let Some(model) = args.model {
+        return Ok((model, None));
+    }
+    let inferred = infer::infer_model(history).map_err(|m| HistoryError::whole(&history.source, m))?;
+    let unused = flags::inapplicable(args, inferred.model);
+    if !unused.is_empty() {
+        return Err(HistoryError::whole(
+            &history.source,
+            format!(
+                "{} (the model inferred from the history: {}; pass --model to choose another)",
+                flags::error(inferred.model, &unused),
+                inferred.because
+            ),
+        ));
+    }
+    Ok((inferred.model, Some(inferred.because)))
+}
+
+/// The name `--model` gives a model.
+pub(crate) fn model_name(model: ModelArg) -> String {
+    registry::def(model).name.to_string()
 }
 
 /// At most this many failing keys are drawn per page.

@@ -62,6 +62,9 @@ pub struct TxnArgs {
     /// rw-register: assume every key is linearizable (versions follow real time).
     #[arg(long)]
     pub linearizable_keys: bool,
+    /// rw-register: the value every key holds before any write (`faultline check --initial`).
+    #[arg(skip)]
+    pub initial: Option<Value>,
 }
 
 impl TxnArgs {
@@ -81,6 +84,7 @@ impl TxnArgs {
         o.models = self.consistency_models.clone();
         o.realtime_order = !self.no_realtime;
         o.process_order = !self.no_process;
+        o.initial = self.initial.clone();
         o.register_order = RegisterOrderAssumptions {
             sequential_keys: self.sequential_keys,
             linearizable_keys: self.linearizable_keys,
@@ -121,6 +125,17 @@ pub fn render_text(report: &Report, max_anomalies: usize) -> String {
             }
             if !open.is_empty() {
                 let _ = write!(line, " (search budget spent on {})", open.join(", "));
+            }
+            let unchecked: Vec<&str> = m
+                .get("not_checked")
+                .and_then(Value::as_array)
+                .map_or(Vec::new(), |a| a.iter().filter_map(Value::as_str).collect());
+            if !unchecked.is_empty() {
+                let _ = write!(
+                    line,
+                    " (not checked: {}: needs invocations)",
+                    unchecked.join(", ")
+                );
             }
             let _ = writeln!(out, "{line}");
         }

@@ -42,7 +42,12 @@ fn hand_made_histories_get_their_expected_verdicts() {
         let cols: Vec<&str> = line.split('\t').collect();
         let (file, model, expected) = (cols[0], cols[1], cols[2]);
         let path = format!("histories/{file}");
-        let mut args = vec!["check", path.as_str(), "--model", model];
+        // Model "infer:M": no --model; the model inferred from the history must be M.
+        let mut args = vec!["check", path.as_str()];
+        let inferred = model.strip_prefix("infer:");
+        if inferred.is_none() {
+            args.extend(["--model", model]);
+        }
         if let Some(extra) = cols.get(3) {
             args.extend(extra.split_whitespace());
         }
@@ -60,6 +65,18 @@ fn hand_made_histories_get_their_expected_verdicts() {
         );
         let first = out.stdout.lines().next().unwrap_or_default();
         assert!(first.starts_with(&format!("{path}: ")), "{first}");
+        let model = match inferred {
+            Some(want) => {
+                let said = format!("faultline: {path}: no --model given: checking as {want} (");
+                assert!(
+                    out.stderr.lines().any(|l| l.starts_with(&said)),
+                    "{args:?}: expected \"{said}\" in: {}",
+                    out.stderr
+                );
+                want
+            }
+            None => model,
+        };
         assert!(first.contains(&expected.to_uppercase()), "{first}");
         if expected == "invalid" {
             let explanation = match model {
@@ -143,7 +160,7 @@ fn bad_input_exits_254_naming_file_and_line() {
         ),
         (
             "tests/data/bad-unknown-f.jsonl",
-            vec![],
+            vec!["--model", "cas-register"],
             "tests/data/bad-unknown-f.jsonl:1:",
             "f=\"append\"",
         ),
@@ -397,4 +414,206 @@ fn the_check_stops_at_the_first_failing_key_unless_all_keys() {
     let details = &json["files"][0]["report"]["details"];
     assert_eq!(details["not_searched_keys"], serde_json::json!([]));
     assert_eq!(details["invalid_keys"], serde_json::json!(["k1"]));
+}
+
+#[test]
+fn without_model_an_unsure_inference_is_bad_input_naming_the_models() {
+    let choices =
+        "pass --model (register, cas-register, list-append, rw-register, set, set-full, counter, bank)";
+    for (file, needle) in [
+        ("tests/data/infer-empty.jsonl", "no client operations"),
+        (
+            "tests/data/infer-mixed.jsonl",
+            "no model fits operations txn micro-op \"append\", txn micro-op \"w\"",
+        ),
+    ] {
+        let out = run(&["check", file]);
+        assert_eq!(out.code, 254, "{file}: {}{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains(&format!("{file}: cannot infer the model")),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(needle), "{}", out.stderr);
+        assert!(out.stderr.contains(choices), "{}", out.stderr);
+    }
+    // A flag of another model is an error once the model is inferred, naming it.
+    let out = run(&["check", "histories/cas-valid.edn", "--no-realtime"]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--no-realtime does not apply to --model cas-register")
+            && out
+                .stderr
+                .contains("inferred from the history: read, write and cas operations"),
+        "{}",
+        out.stderr
+    );
+    // --json says what was inferred.
+    let out = run(&["check", "histories/elle-no-f-list-append-valid.edn", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(doc["files"][0]["model"], "list-append");
+    assert_eq!(doc["files"][0]["model_inferred"], true);
+    assert_eq!(
+        doc["files"][0]["model_inferred_from"],
+        "transactions with appends"
+    );
+    let out = run(&[
+        "check",
+        "histories/cas-valid.edn",
+        "--model",
+        "cas-register",
+        "--json",
+    ]);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(doc["files"][0]["model_inferred"], false);
+}
+
+#[test]
+fn completion_only_histories_say_what_was_not_checked_and_registers_refuse_them() {
+    let file = "histories/completion-only-list-append-valid.edn";
+    let out = run(&["check", file]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(
+            "no op is an invocation (a completion-only history): no real-time or process order is inferred"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("read-your-writes     UNKNOWN (not checked: read-your-writes: needs invocations)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("consistent-prefix    VALID"),
+        "{}",
+        out.stdout
+    );
+    let out = run(&["check", file, "--json"]);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let f = &doc["files"][0];
+    assert_eq!(f["completion_only"], true);
+    assert_eq!(f["report"]["details"]["completion_only"], true);
+    let strict = &f["report"]["details"]["models"][0];
+    assert_eq!(strict["model"], "strict-serializable");
+    assert_eq!(strict["verdict"], "unknown");
+    assert!(
+        strict["not_checked"]
+            .as_array()
+            .is_some_and(|a| a.contains(&Value::from("G-single-realtime"))),
+        "{strict}"
+    );
+    // Histories with invocations say nothing of it.
+    let out = run(&["check", "histories/elle-no-f-list-append-valid.edn", "--json"]);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(doc["files"][0]["completion_only"], false);
+    assert!(
+        doc["files"][0]["report"]["details"]["models"][0]
+            .get("not_checked")
+            .is_none()
+    );
+    // Linearizability needs invocations: the register models refuse.
+    for model in ["register", "cas-register"] {
+        let out = run(&[
+            "check",
+            "histories/completion-only-register.jsonl",
+            "--model",
+            model,
+        ]);
+        assert_eq!(out.code, 254, "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("completion-only-register.jsonl: no op is an invocation")
+                && out.stderr.contains("register and cas-register cannot check it"),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = run(&[
+        "check",
+        "histories/completion-only-list-append-valid.edn",
+        "--model",
+        "rw-register",
+        "--linearizable-keys",
+    ]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(out.stderr.contains("completion-only history"), "{}", out.stderr);
+}
+
+#[test]
+fn initial_is_rw_registers_starting_value_and_refused_where_it_means_nothing() {
+    // A write of the initial value would make a read of it ambiguous.
+    let out = run(&[
+        "check",
+        "histories/rw-register-initial-lost-update.jsonl",
+        "--initial",
+        "1",
+    ]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("rw-register-initial-lost-update.jsonl:3: micro-op 2: writes 1, the --initial value"),
+        "{}",
+        out.stderr
+    );
+    // With --initial, a nil read is no longer the initial state.
+    let file = "tests/data/rw-register-nil-read.jsonl";
+    let out = run(&["check", file, "--model", "rw-register"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let out = run(&["check", file, "--model", "rw-register", "--initial", "0"]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "rw-register-nil-read.jsonl:2: micro-op 1: reads nil, but with --initial every key starts as 0"
+        ),
+        "{}",
+        out.stderr
+    );
+    // list-append: every list starts empty.
+    let out = run(&[
+        "check",
+        "histories/elle-json-list-append-valid.json",
+        "--initial",
+        "[]",
+    ]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--initial does not apply to --model list-append")
+            && out.stderr.contains("every list of list-append starts empty"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn independent_tuples_of_transactions_are_a_clear_error() {
+    let out = run(&["check", "histories/independent-list-append.edn"]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("independent-list-append.edn:1: ")
+            && out
+                .stderr
+                .contains("looks like a jepsen.independent tuple [key transaction]"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&[
+        "check",
+        "histories/independent-list-append.edn",
+        "--model",
+        "list-append",
+        "--independent",
+    ]);
+    assert_eq!(out.code, 254, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("--independent does not apply to --model list-append"),
+        "{}",
+        out.stderr
+    );
 }

@@ -3,6 +3,7 @@
 //! finds the flags given with a value other than their default and names those the model does
 //! not use.
 
+use super::registry::ModelArg;
 use super::registry::{self, Flag, MODELS};
 use super::{CheckArgs, TimeBound};
 use faultline_checkers::linear::{DEFAULT_TIMEOUT, FailedCas};
@@ -30,15 +31,16 @@ fn given(args: &CheckArgs) -> Vec<Flag> {
     .collect()
 }
 
-/// The flags given (with a value other than their default) that `args.model` does not use.
-pub(super) fn inapplicable(args: &CheckArgs) -> Vec<Flag> {
-    let uses = registry::def(args.model).flags;
+/// The flags given (with a value other than their default) that `model` does not use.
+pub(super) fn inapplicable(args: &CheckArgs, model: ModelArg) -> Vec<Flag> {
+    let uses = registry::def(model).flags;
     given(args).into_iter().filter(|f| !uses.contains(f)).collect()
 }
 
 /// The error for flags that do not apply, naming them, the model, and the models they belong to.
-pub(super) fn error(args: &CheckArgs, flags: &[Flag]) -> String {
-    let model = registry::def(args.model).name;
+pub(super) fn error(model: ModelArg, flags: &[Flag]) -> String {
+    let list_append_initial = model == ModelArg::ListAppend && flags.contains(&Flag::Initial);
+    let model = registry::def(model).name;
     let names: Vec<&str> = flags.iter().map(|f| f.name()).collect();
     let owners: Vec<&str> = MODELS
         .iter()
@@ -52,5 +54,9 @@ pub(super) fn error(args: &CheckArgs, flags: &[Flag]) -> String {
         if flags.len() == 1 { "it" } else { "they" },
         if flags.len() == 1 { "s" } else { "" },
         owners.join(", ")
-    )
+    ) + if list_append_initial {
+        " (every list of list-append starts empty)"
+    } else {
+        ""
+    }
 }

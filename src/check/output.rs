@@ -14,6 +14,7 @@ const MAX_ANOMALIES: usize = 3;
 pub(super) fn print_text(r: &FileResult) {
     match &r.outcome {
         Ok(c) => {
+            announce_model(r, c);
             for w in &c.warnings {
                 eprintln!("faultline: warning: {}: {w}", r.file.display());
             }
@@ -49,6 +50,17 @@ pub(super) fn print_text(r: &FileResult) {
     }
 }
 
+/// Says on stderr which model was inferred for a file checked without `--model`.
+fn announce_model(r: &FileResult, c: &super::FileChecked) {
+    if let Some(because) = c.inferred {
+        eprintln!(
+            "faultline: {}: no --model given: checking as {} ({because})",
+            r.file.display(),
+            super::model_name(c.model)
+        );
+    }
+}
+
 fn seconds(d: std::time::Duration) -> String {
     let s = d.as_secs_f64();
     if s >= 1.0 {
@@ -63,17 +75,24 @@ pub(super) fn print_json(results: &[FileResult], code: u8) -> anyhow::Result<()>
     let files: Vec<serde_json::Value> = results
         .iter()
         .map(|r| match &r.outcome {
-            Ok(c) => json!({
+            Ok(c) => {
+                announce_model(r, c);
+                json!({
                 "file": r.file.display().to_string(),
                 "verdict": c.checked.report.verdict,
                 "exit_code": r.exit_code(),
                 "events": c.events,
                 "skipped_lines": c.skipped_lines,
                 "warnings": c.warnings,
+                "completion_only": c.completion_only,
+                "model": super::model_name(c.model),
+                "model_inferred": c.inferred.is_some(),
+                "model_inferred_from": c.inferred,
                 "load_ms": c.load_time.as_secs_f64() * 1e3,
                 "check_ms": c.check_time.as_secs_f64() * 1e3,
                 "report": c.checked.report,
-            }),
+                })
+            }
             Err(e) => {
                 eprintln!("faultline: error: {e}");
                 json!({

@@ -142,6 +142,7 @@ const CAS_FLAGS: &[Flag] = &[
 ];
 const LIST_APPEND_FLAGS: &[Flag] = &[Flag::ConsistencyModel, Flag::NoRealtime, Flag::NoProcess];
 const RW_REGISTER_FLAGS: &[Flag] = &[
+    Flag::Initial,
     Flag::ConsistencyModel,
     Flag::NoRealtime,
     Flag::NoProcess,

@@ -51,6 +51,10 @@ pub struct TxnCheckOptions {
     pub register_order: RegisterOrderAssumptions,
     /// Search work allowed per strongly connected component and cycle class.
     pub cycle_budget: usize,
+    /// rw-register: the value every key holds before any write (`None`: nil, never written).
+    /// A read of it needs no writer; a write of it is refused (it would be ambiguous). Not
+    /// used by list-append (every list starts empty).
+    pub initial: Option<Value>,
 }
 
 impl TxnCheckOptions {
@@ -64,6 +68,7 @@ impl TxnCheckOptions {
             realtime_order: true,
             register_order: RegisterOrderAssumptions::default(),
             cycle_budget: cycles::DEFAULT_BUDGET,
+            initial: None,
         }
     }
 
@@ -103,6 +108,11 @@ pub struct TxnAnalysis {
     pub findings: Findings,
     /// Anomaly kinds whose search was cut short by the budget (they may exist).
     pub inconclusive: Vec<AnomalyKind>,
+    /// Anomaly kinds not looked for: they need real-time or process order, which a
+    /// completion-only history does not give.
+    pub not_checked: Vec<AnomalyKind>,
+    /// The history was completion-only (no invocations).
+    pub completion_only: bool,
     /// The verdict of each requested model.
     pub models: Vec<ModelVerdict>,
     /// Counts: transactions, edges, elapsed time.
@@ -158,6 +168,8 @@ impl TxnAnalysis {
             "anomaly_counts": counts,
             "other_anomalies": other,
             "inconclusive": self.inconclusive.iter().map(|k| k.name()).collect::<Vec<_>>(),
+            "not_checked": self.not_checked.iter().map(|k| k.name()).collect::<Vec<_>>(),
+            "completion_only": self.completion_only,
         });
         report
     }
@@ -185,10 +197,12 @@ fn summarize(models: &[ModelVerdict], txns: Option<&Value>) -> String {
         parts.push(format!("violates {}", broken.join("; ")));
     }
     if !unknown.is_empty() {
-        parts.push(format!(
-            "unknown for {} (search budget spent)",
-            unknown.join(", ")
-        ));
+        let why = if models.iter().any(|m| !m.not_checked.is_empty()) {
+            "not checkable without invocations, or search budget spent"
+        } else {
+            "search budget spent"
+        };
+        parts.push(format!("unknown for {} ({why})", unknown.join(", ")));
     }
     if !valid.is_empty() {
         parts.push(format!("satisfies {}", valid.join(", ")));
@@ -207,6 +221,22 @@ pub fn check(history: &History, options: &TxnCheckOptions) -> Result<Report, His
 /// Checks a history of transactions and returns the typed analysis.
 pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalysis, HistoryError> {
     let started = Instant::now();
+    // A completion-only history has no real-time or process order: what needs them is not
+    // checked (and said), and the assumptions built on them are refused.
+    let unordered = history.completion_only;
+    if unordered && (options.register_order.sequential_keys || options.register_order.linearizable_keys) {
+        return Err(HistoryError::whole(
+            &history.source,
+            "--sequential-keys and --linearizable-keys order versions by process and real time, which a completion-only history (no invocations) does not give",
+        ));
+    }
+    if options.workload == Workload::ListAppend && options.initial.as_ref().is_some_and(|v| !v.is_null()) {
+        return Err(HistoryError::whole(
+            &history.source,
+            "list-append has no initial value: every list starts empty, and a read shows every append in it",
+        ));
+    }
+    let mut not_checked: Vec<AnomalyKind> = Vec::new();
     let models = options.effective_models();
     let mut phases = Map::new();
     let mut lap = Instant::now();
@@ -214,7 +244,7 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
         phases.insert(name.to_string(), json!(lap.elapsed().as_millis() as u64));
         lap = Instant::now();
     };
-    let set = TxnSet::parse(history, options.workload)?;
+    let set = TxnSet::parse(history, options.workload, options.initial.as_ref())?;
     phase("parse_ms");
     let ctx = Ctx { history, set: &set };
     let mut findings = Findings::default();
@@ -238,6 +268,10 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
         .filter(|c| forbidden_by_any(AnomalyKind::Cycle(c.shape, c.order)))
         .filter(|c| match c.order {
             CycleOrder::Data => true,
+            CycleOrder::Process | CycleOrder::Realtime if unordered => {
+                not_checked.push(AnomalyKind::Cycle(c.shape, c.order));
+                false
+            }
             CycleOrder::Process => options.process_order,
             CycleOrder::Realtime => {
                 if !options.realtime_order {
@@ -271,6 +305,14 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
             let k = crate::session::anomaly_of(*s);
             forbidden_by_any(k)
         })
+        .filter(|s| {
+            // Session guarantees other than consistent prefix follow each process's session.
+            let per_process = *s != ConsistencyModel::ConsistentPrefix;
+            if unordered && per_process {
+                not_checked.push(crate::session::anomaly_of(*s));
+            }
+            !(unordered && per_process)
+        })
         .collect();
     crate::session::check(
         ctx,
@@ -284,7 +326,7 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
     let found = findings.kinds();
     let verdicts: Vec<ModelVerdict> = models
         .iter()
-        .map(|&m| verdict_for(m, &found, &inconclusive))
+        .map(|&m| verdict_for(m, &found, &inconclusive, &not_checked))
         .collect();
     let count = |o: Outcome| set.txns.iter().filter(|t| t.outcome == o).count();
     let mut stats = Map::new();
@@ -301,6 +343,8 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
         workload: options.workload,
         findings,
         inconclusive,
+        not_checked,
+        completion_only: unordered,
         models: verdicts,
         stats,
     })

@@ -164,6 +164,10 @@ pub struct ModelVerdict {
     /// Cycle classes the model forbids whose search was cut short.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inconclusive: Vec<String>,
+    /// Anomalies the model forbids that were not looked for: they need real-time or process
+    /// order, which a completion-only history does not give.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_checked: Vec<String>,
 }
 
 fn serialize_name<S: serde::Serializer>(m: &ConsistencyModel, s: S) -> Result<S::Ok, S::Error> {
@@ -171,10 +175,13 @@ fn serialize_name<S: serde::Serializer>(m: &ConsistencyModel, s: S) -> Result<S:
 }
 
 /// The verdict of `model`, given the kinds found and the kinds whose search was inconclusive.
+/// Kinds in `not_checked` were not looked for at all: like inconclusive ones, they make a model
+/// that forbids them unknown unless something it forbids was found.
 pub fn verdict_for(
     model: ConsistencyModel,
     found: &[AnomalyKind],
     inconclusive: &[AnomalyKind],
+    not_checked: &[AnomalyKind],
 ) -> ModelVerdict {
     let anomalies: Vec<String> = found
         .iter()
@@ -186,9 +193,14 @@ pub fn verdict_for(
         .filter(|k| model.forbids(**k))
         .map(|k| k.name().to_string())
         .collect();
+    let unchecked: Vec<String> = not_checked
+        .iter()
+        .filter(|k| model.forbids(**k))
+        .map(|k| k.name().to_string())
+        .collect();
     let verdict = if !anomalies.is_empty() {
         Verdict::Invalid
-    } else if !open.is_empty() {
+    } else if !open.is_empty() || !unchecked.is_empty() {
         Verdict::Unknown
     } else {
         Verdict::Valid
@@ -198,6 +210,7 @@ pub fn verdict_for(
         verdict,
         anomalies,
         inconclusive: open,
+        not_checked: unchecked,
     }
 }
 

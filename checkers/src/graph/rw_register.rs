@@ -166,7 +166,7 @@ pub(crate) fn analyze(
                                 }
                                 Some(first) if first != read.unwrap_or(INIT) => {
                                     findings.add(AnomalyKind::NonRepeatableRead, || {
-                                        let show = |v: u32| if v == INIT { "nil".into() } else { ctx.s(v) };
+                                        let show = |v: u32| if v == INIT { ctx.set.initial_label() } else { ctx.s(v) };
                                         let mut a = ctx.anomaly(&[t], Some(key));
                                         a.steps.push(format!(
                                             "T1 read key {} as {}, then, without writing it, read it again as {}: a transaction that sees only committed states sees one state of each key (read atomic and stronger models forbid this; read committed allows it).",
@@ -188,7 +188,7 @@ pub(crate) fn analyze(
                                 ctx.s(own),
                                 ctx.s(key),
                                 ctx.s(key),
-                                read.map_or("nil".into(), |v| ctx.s(v))
+                                read.map_or_else(|| ctx.set.initial_label(), |v| ctx.s(v))
                             ));
                             a
                         }),
@@ -345,7 +345,7 @@ fn fractured_reads(ctx: Ctx, index: &RegisterIndex, findings: &mut Findings) {
                         a.steps.push(format!(
                             "But T1 read key {} as {}, a version before T2's write of {} to it: T1 saw only part of T2.",
                             ctx.s(other.key),
-                            if y == INIT { "nil".to_string() } else { ctx.s(y) },
+                            if y == INIT { ctx.set.initial_label() } else { ctx.s(y) },
                             ctx.s(missed)
                         ));
                         a
@@ -472,7 +472,10 @@ fn find_cyclic_versions(
 /// Why a version precedes another, in words.
 fn reason(ctx: Ctx, why: VersionSource) -> String {
     match why {
-        VersionSource::Initial => "every written version follows the initial nil".into(),
+        VersionSource::Initial => format!(
+            "every written version follows the initial {}",
+            ctx.set.initial_label()
+        ),
         VersionSource::ReadThenWrite(t) => format!(
             "the transaction at index {} read the first and then wrote the second",
             ctx.index(t as usize)
@@ -504,7 +507,7 @@ fn lost_updates(ctx: Ctx, index: &RegisterIndex, findings: &mut Findings) {
     for ((key, version), txns) in groups {
         findings.add(AnomalyKind::LostUpdate, || {
             let mut a = ctx.anomaly(&txns, Some(key));
-            let v = if version == INIT { "nil".to_string() } else { ctx.s(version) };
+            let v = if version == INIT { ctx.set.initial_label() } else { ctx.s(version) };
             a.steps.push(format!(
                 "T1..T{} all read key {} as {v} and then wrote it; whichever committed later overwrote a write it never saw.",
                 txns.len(),
@@ -525,7 +528,13 @@ pub(crate) fn explain_edge(
     names: (&str, &str),
 ) -> String {
     let (a, b) = names;
-    let v = |x: u32| if x == INIT { "nil".to_string() } else { ctx.s(x) };
+    let v = |x: u32| {
+        if x == INIT {
+            ctx.set.initial_label()
+        } else {
+            ctx.s(x)
+        }
+    };
     match bit {
         kind::WR => {
             if let Some(acc) = index.accesses.iter().find(|acc| {

@@ -171,6 +171,8 @@ pub(crate) struct TxnSet {
     pub mops: Vec<MicroOp>,
     pub read_values: Vec<u32>,
     pub scalars: Interner,
+    /// rw-register: the value every key holds before any write (`None`: nil).
+    pub initial: Option<Value>,
 }
 
 impl TxnSet {
@@ -187,14 +189,25 @@ impl TxnSet {
         self.scalars.get(id)
     }
 
-    /// Parses every client operation of the history as a transaction of `workload`.
-    pub(crate) fn parse(history: &History, workload: Workload) -> Result<TxnSet, HistoryError> {
+    /// How the initial state of a key is shown: `nil`, or the `initial` value.
+    pub(crate) fn initial_label(&self) -> String {
+        self.initial.as_ref().map_or_else(|| "nil".to_string(), compact)
+    }
+
+    /// Parses every client operation of the history as a transaction of `workload`; for
+    /// rw-register, a read of `initial` (when given) reads the initial state.
+    pub(crate) fn parse(
+        history: &History,
+        workload: Workload,
+        initial: Option<&Value>,
+    ) -> Result<TxnSet, HistoryError> {
         let mut set = TxnSet {
             workload,
             txns: Vec::with_capacity(history.ops.len()),
             mops: Vec::with_capacity(history.ops.len() * 3),
             read_values: Vec::new(),
             scalars: Interner::default(),
+            initial: initial.filter(|v| !v.is_null()).cloned(),
         };
         for op in &history.ops {
             set.parse_op(history, op)?;
@@ -268,6 +281,17 @@ impl TxnSet {
     }
 
     fn micro_op_list<'v>(&self, value: &'v Value) -> Result<&'v Vec<Value>, String> {
+        if let Some([key, Value::Array(mops)]) = value.as_array().map(Vec::as_slice)
+            && !key.is_array()
+            && !mops.is_empty()
+            && mops.iter().all(Value::is_array)
+        {
+            return Err(format!(
+                "{} looks like a jepsen.independent tuple [key transaction]: the {} checker does not split a history by independent key (its micro-ops' keys are already separate objects, and one history's transactions are checked together); check each independent key's transactions as a history of its own",
+                compact(value),
+                self.workload.name()
+            ));
+        }
         value.as_array().ok_or_else(|| {
             format!(
                 "a {} transaction's value must be a list of micro-ops, found {}",
@@ -292,6 +316,12 @@ impl TxnSet {
         let key = self.scalar_of(&parts[1]).ok_or_else(bad)?;
         let parsed = if name == f {
             let value = self.scalar_of(&parts[2]).ok_or_else(bad)?;
+            if self.initial.as_ref() == Some(&parts[2]) {
+                return Err(format!(
+                    "writes {}, the --initial value every key starts with: a read of it could not tell the write from the initial state; choose another --initial",
+                    compact(&parts[2])
+                ));
+            }
             match self.workload {
                 Workload::ListAppend => MicroOp::Append { key, value },
                 Workload::RwRegister => MicroOp::Write { key, value },
@@ -322,7 +352,14 @@ impl TxnSet {
                 }
                 Workload::RwRegister => {
                     let value = match &parts[2] {
+                        Value::Null if known_reads && self.initial.is_some() => {
+                            return Err(format!(
+                                "reads nil, but with --initial every key starts as {} and nil is never written",
+                                self.initial_label()
+                            ));
+                        }
                         Value::Null => None,
+                        v if known_reads && self.initial.as_ref() == Some(v) => None,
                         v => Some(self.scalar_of(v).ok_or_else(bad)?),
                     };
                     MicroOp::ReadRegister {
@@ -374,7 +411,7 @@ mod tests {
 
     fn parse(text: &str, w: Workload) -> Result<TxnSet, HistoryError> {
         let h = History::parse("h.jsonl", text, Format::Jsonl)?;
-        TxnSet::parse(&h, w)
+        TxnSet::parse(&h, w, None)
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub enum Format {
     Edn,
     /// Jepsen log lines (`INFO  jepsen.util - 3 :invoke :read nil`, tab-separated).
     JepsenLog,
+    /// elle-cli's JSON: one array of op objects (`[{"type":"ok","f":"txn",...}, ...]`).
+    ElleJson,
 }
 
 impl FromStr for Format {
@@ -21,8 +23,9 @@ impl FromStr for Format {
             "jsonl" | "json" => Ok(Format::Jsonl),
             "edn" => Ok(Format::Edn),
             "jepsen-log" | "log" => Ok(Format::JepsenLog),
+            "elle-json" => Ok(Format::ElleJson),
             other => Err(format!(
-                "unknown history format \"{other}\" (expected jsonl, edn or jepsen-log)"
+                "unknown history format \"{other}\" (expected jsonl, edn, jepsen-log or elle-json)"
             )),
         }
     }
@@ -44,7 +47,21 @@ pub fn detect_format(path: &Path, text: &str) -> Option<Format> {
             Some(r) if r.starts_with(':') => return Some(Format::Edn),
             _ => {}
         }
-        if t.starts_with('[') || t.starts_with('(') || t.starts_with("#jepsen") {
+        if let Some(rest) = t.strip_prefix('[') {
+            // An array whose first element is a JSON object (`{"`): elle-cli's JSON; `{:`
+            // (or anything else): an EDN vector. The element may start on a later line.
+            let at = rest.as_ptr() as usize - text.as_ptr() as usize;
+            let after = text[at..].trim_start();
+            let json_object = after
+                .strip_prefix('{')
+                .is_some_and(|r| r.trim_start().starts_with('"'));
+            return Some(if json_object {
+                Format::ElleJson
+            } else {
+                Format::Edn
+            });
+        }
+        if t.starts_with('(') || t.starts_with("#jepsen") {
             return Some(Format::Edn);
         }
         break;
@@ -67,6 +84,12 @@ mod tests {
         assert_eq!(detect_format(p, "{\"process\":0}"), Some(Format::Jsonl));
         assert_eq!(detect_format(p, "; c\n\n{:type :invoke}"), Some(Format::Edn));
         assert_eq!(detect_format(p, "[{:type :invoke}]"), Some(Format::Edn));
+        assert_eq!(detect_format(p, "[{\"type\":\"ok\"}]"), Some(Format::ElleJson));
+        assert_eq!(
+            detect_format(p, "; c\n[\n  { \"type\": \"ok\"}]"),
+            Some(Format::ElleJson)
+        );
+        assert_eq!(detect_format(p, "[\n{:type :ok}]"), Some(Format::Edn));
         assert_eq!(
             detect_format(p, "INFO  jepsen.util - 1\t:invoke\t:read\tnil"),
             Some(Format::JepsenLog)

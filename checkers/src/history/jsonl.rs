@@ -145,7 +145,27 @@ fn parse_chunk(source: &str, text: &str) -> Result<Chunk, HistoryError> {
     })
 }
 
-fn describe_json_error(e: &serde_json::Error) -> String {
+/// Reads one event object (the text of one JSON object) at `position` in the history, from
+/// `line` of the source: the same rules as a JSON Lines line. elle-cli's JSON arrays use it.
+pub(crate) fn parse_object(
+    source: &str,
+    text: &str,
+    position: u64,
+    line: usize,
+) -> Result<Event, HistoryError> {
+    let raw_event: RawEvent = serde_json::from_str(text).map_err(|e| {
+        HistoryError::at(
+            source,
+            line,
+            format!("not a valid history event: {}", describe_json_error(&e)),
+        )
+    })?;
+    raw_event
+        .into_event(position, line)
+        .map_err(|m| HistoryError::at(source, line, m))
+}
+
+pub(crate) fn describe_json_error(e: &serde_json::Error) -> String {
     // serde_json appends " at line 1 column N"; the column is useful, the line is always 1.
     let text = e.to_string();
     match text.rfind(" at line 1 column ") {

@@ -2,12 +2,13 @@
 //!
 //! A history is a sequence of [`Event`]s (invocations and completions, Jepsen style). This
 //! module reads it from the native JSON Lines format, Jepsen's EDN `history.edn`, or Jepsen log
-//! lines ([`Format`]), validates it strictly, and pairs invocations with their completions into
+//! lines, or elle-cli's JSON ([`Format`]), validates it strictly, and pairs invocations with their completions into
 //! [`Operation`]s that checkers consume; [`fault_windows`] pairs its nemesis events into the
 //! faults in force.
 
 mod edn;
 mod edn_history;
+mod elle_json;
 mod error;
 mod event;
 mod faults;
@@ -34,6 +35,7 @@ fn parse_events(source: &str, text: &str, format: Format) -> Result<(Vec<Event>,
         Format::Jsonl => (jsonl::parse(source, text)?, 0),
         Format::Edn => (edn_history::parse(source, text)?, 0),
         Format::JepsenLog => jepsen_log::parse(source, text)?,
+        Format::ElleJson => (elle_json::parse(source, text)?, 0),
     })
 }
 
@@ -101,7 +103,15 @@ pub struct History {
     pub skipped_lines: usize,
     /// What the reader assumed that the user should know (printed with the verdict).
     pub warnings: Vec<String>,
+    /// No client event is an invocation: each op is its completion alone (Elle accepts such
+    /// histories). Nothing orders such ops in real time or per process: checkers that need
+    /// those orders must not infer them (the transactional checker reports what it could not
+    /// check; linearizability refuses the history).
+    pub completion_only: bool,
 }
+
+/// The warning a completion-only history gets.
+pub const COMPLETION_ONLY_WARNING: &str = "no op is an invocation (a completion-only history): no real-time or process order is inferred, and what depends on them is not checked";
 
 /// Elle-style histories may give no process: when no client op names one, they are all one
 /// process (0), with a warning; when some do and some do not, an error at the first without.
@@ -134,8 +144,18 @@ impl History {
     /// Builds a history from events: checks invocation/completion pairing and pairs them.
     pub fn from_events(source: impl Into<String>, mut events: Vec<Event>) -> Result<Self, HistoryError> {
         let source = source.into();
-        let warnings = one_process_if_none_named(&source, &mut events)?;
-        let (ops, nemesis) = pairing::pair(&source, &events)?;
+        let completion_only = pairing::is_completion_only(&events);
+        let mut warnings = Vec::new();
+        let (ops, nemesis) = if completion_only {
+            warnings.push(COMPLETION_ONLY_WARNING.to_string());
+            for e in events.iter_mut().filter(|e| e.process == event::NO_PROCESS) {
+                e.process = Process::Client(0);
+            }
+            pairing::completions_alone(&events)
+        } else {
+            warnings = one_process_if_none_named(&source, &mut events)?;
+            pairing::pair(&source, &events)?
+        };
         Ok(History {
             source,
             events,
@@ -143,6 +163,7 @@ impl History {
             nemesis,
             skipped_lines: 0,
             warnings,
+            completion_only,
         })
     }
 
@@ -170,7 +191,7 @@ impl History {
             None => detect_format(path, &text).ok_or_else(|| {
                 HistoryError::whole(
                     &source,
-                    "cannot tell the history format (expected JSON Lines, Jepsen EDN or Jepsen log lines); pass --format",
+                    "cannot tell the history format (expected JSON Lines, Jepsen EDN, Jepsen log lines or an elle-cli JSON array); pass --format",
                 )
             })?,
         };
@@ -254,6 +275,30 @@ mod tests {
             e.to_string().contains("has no process, but others have one"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn completions_alone_are_ops_with_no_order_and_a_warning() {
+        let h = History::parse(
+            "h.edn",
+            "{:type :ok :value [[:append 1 1]]}\n{:type :info :f :kill :process :nemesis}\n{:type :fail :value [[:append 1 2]]}\n",
+            Format::Edn,
+        )
+        .unwrap();
+        assert!(h.completion_only);
+        assert_eq!(h.ops.len(), 2);
+        assert_eq!(h.ops[1].outcome, Outcome::Fail);
+        assert_eq!((h.ops[1].invoke, h.ops[1].complete), (2, Some(2)));
+        assert_eq!(h.warnings, vec![COMPLETION_ONLY_WARNING.to_string()]);
+        // One invocation makes it an ordinary history, where a lone completion is an error.
+        let e = History::parse(
+            "h.edn",
+            "{:type :ok :value [[:append 1 1]] :process 0}\n{:type :invoke :value [[:append 1 2]] :process 1}\n",
+            Format::Edn,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("no invocation in flight"), "{e}");
+        assert!(!History::parse("h.edn", "", Format::Edn).unwrap().completion_only);
     }
 
     #[test]

@@ -50,6 +50,41 @@ impl Operation {
     }
 }
 
+/// True when the history has client completions and no invocation at all: Elle accepts such
+/// *completion-only* histories (each op is its completion alone).
+pub(crate) fn is_completion_only(events: &[Event]) -> bool {
+    let mut clients = events.iter().filter(|e| e.process != Process::Nemesis).peekable();
+    clients.peek().is_some() && clients.all(|e| e.kind != EventKind::Invoke)
+}
+
+/// The operations of a completion-only history: one per completion, which is both its
+/// invocation and its completion (`invoke == complete`). Nothing orders them in time or per
+/// process, so the pairing rules of a process do not apply.
+pub(crate) fn completions_alone(events: &[Event]) -> (Vec<Operation>, Vec<usize>) {
+    let mut ops = Vec::with_capacity(events.len());
+    let mut nemesis = Vec::new();
+    for (pos, e) in events.iter().enumerate() {
+        let Process::Client(p) = e.process else {
+            nemesis.push(pos);
+            continue;
+        };
+        ops.push(Operation {
+            id: ops.len(),
+            process: p,
+            f: e.f.clone(),
+            key: e.key.clone(),
+            outcome: match e.kind {
+                EventKind::Ok => Outcome::Ok,
+                EventKind::Fail => Outcome::Fail,
+                _ => Outcome::Info,
+            },
+            invoke: pos,
+            complete: Some(pos),
+        });
+    }
+    (ops, nemesis)
+}
+
 /// Pairs events into operations; returns the operations and the positions of nemesis events.
 pub(crate) fn pair(source: &str, events: &[Event]) -> Result<(Vec<Operation>, Vec<usize>), HistoryError> {
     let mut ops: Vec<Operation> = Vec::with_capacity(events.len() / 2 + 1);
@@ -182,8 +217,8 @@ mod tests {
     fn rejects_malformed_pairings_with_line_numbers() {
         let cases = [
             (
-                "INFO jepsen.util - 0\t:ok\t:read\t1",
-                1,
+                "INFO jepsen.util - 1\t:invoke\t:read\tnil\nINFO jepsen.util - 0\t:ok\t:read\t1",
+                2,
                 "no invocation in flight",
             ),
             (

@@ -134,6 +134,12 @@ pub fn check_with_progress(
     opts: &LinearOptions,
     progress: &(dyn Fn(&KeyProgress<'_>) + Sync),
 ) -> Result<LinearResult, HistoryError> {
+    if history.completion_only {
+        return Err(HistoryError::whole(
+            &history.source,
+            "no op is an invocation (a completion-only history): linearizability needs when each operation was invoked as well as when it completed, so register and cas-register cannot check it; record invocations, or check transactions with --model list-append or rw-register",
+        ));
+    }
     let started = Instant::now();
     let deadline = opts.timeout.map(|t| started + t);
     let keys = partition::partition(

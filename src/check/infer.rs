@@ -1,0 +1,214 @@
+//! The model of a history checked without `--model`, inferred from its operations.
+//!
+//! A history's *features* are the functions of its client ops (`read`, `write`, `cas`, ...)
+//! and, for transactions, their micro-ops (`txn:append`, `txn:r`, `txn:w`). Each row of
+//! [`ROWS`] names a model, the features it accepts and the features of which it needs at least
+//! one; the model is the one row that fits. No row, or more than one, is an error naming the
+//! `--model` values to pass. A new model adds one row.
+
+use super::{ModelArg, model_name};
+use clap::ValueEnum;
+use faultline_checkers::history::History;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+/// One model and the op features that identify its histories.
+struct Row {
+    /// The model.
+    model: ModelArg,
+    /// What was recognised, for the message ("transactions with appends").
+    because: &'static str,
+    /// Every feature of the history must be one of these.
+    accepts: &'static [&'static str],
+    /// At least one feature of the history must be one of these.
+    needs: &'static [&'static str],
+}
+
+/// The models `faultline check` can infer, one row each.
+const ROWS: &[Row] = &[
+    Row {
+        model: ModelArg::ListAppend,
+        because: "transactions with appends",
+        accepts: &["txn:append", "txn:r"],
+        needs: &["txn:append"],
+    },
+    Row {
+        model: ModelArg::RwRegister,
+        because: "transactions of w and r micro-ops",
+        accepts: &["txn:w", "txn:r"],
+        needs: &["txn:w"],
+    },
+    Row {
+        model: ModelArg::CasRegister,
+        because: "read, write and cas operations",
+        accepts: &["read", "write", "cas"],
+        needs: &["cas"],
+    },
+    Row {
+        model: ModelArg::Register,
+        because: "read and write operations only",
+        accepts: &["read", "write"],
+        needs: &["read", "write"],
+    },
+];
+
+/// A model inferred from a history, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Inferred {
+    /// The model.
+    pub model: ModelArg,
+    /// What in the history identified it.
+    pub because: &'static str,
+}
+
+/// The features of a history: its client ops' functions and its transactions' micro-ops.
+fn features(history: &History) -> BTreeSet<Cow<'_, str>> {
+    let mut out: BTreeSet<Cow<'_, str>> = BTreeSet::new();
+    for op in &history.ops {
+        if op.f != "txn" {
+            if !out.contains(op.f.as_str()) {
+                out.insert(Cow::Borrowed(op.f.as_str()));
+            }
+            continue;
+        }
+        let mut any = false;
+        let mut value = &history.events[op.invoke].value;
+        // A jepsen.independent tuple [key transaction]: its transaction identifies the model
+        // (whose checker then says what it makes of the tuple).
+        if let Some([key, inner @ Value::Array(_)]) = value.as_array().map(Vec::as_slice)
+            && !key.is_array()
+        {
+            value = inner;
+        }
+        for mop in value.as_array().into_iter().flatten() {
+            let Some(name) = mop.get(0).and_then(Value::as_str) else {
+                continue;
+            };
+            any = true;
+            out.insert(match name {
+                "append" => Cow::Borrowed("txn:append"),
+                "r" => Cow::Borrowed("txn:r"),
+                "w" => Cow::Borrowed("txn:w"),
+                other => Cow::Owned(format!("txn:{other}")),
+            });
+        }
+        if !any {
+            // A transaction with no recognisable micro-op identifies no model by itself.
+            out.insert(Cow::Borrowed("txn"));
+        }
+    }
+    out
+}
+
+/// The model of `history`: the one row of [`ROWS`] its features fit, or an error saying why
+/// none or several fit and naming the `--model` values to pass.
+pub(crate) fn infer_model(history: &History) -> Result<Inferred, String> {
+    let features = features(history);
+    let fits = |row: &Row| {
+        features.iter().all(|f| row.accepts.contains(&f.as_ref()))
+            && features.iter().any(|f| row.needs.contains(&f.as_ref()))
+    };
+    let fitting: Vec<&Row> = ROWS.iter().filter(|r| fits(r)).collect();
+    let choices = ModelArg::value_variants()
+        .iter()
+        .map(|m| model_name(*m))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let seen = || {
+        features
+            .iter()
+            .map(|f| match f.strip_prefix("txn:") {
+                Some(m) => format!("txn micro-op \"{m}\""),
+                None if f.as_ref() == "txn" => "txn without micro-ops".to_string(),
+                None => format!("f=\"{f}\""),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match fitting.as_slice() {
+        [row] => Ok(Inferred {
+            model: row.model,
+            because: row.because,
+        }),
+        [] if features.is_empty() => Err(format!(
+            "cannot infer the model: the history has no client operations; pass --model ({choices})"
+        )),
+        [] => Err(format!(
+            "cannot infer the model: no model fits operations {} (each accepts only its own: {}); pass --model ({choices})",
+            seen(),
+            ROWS.iter()
+                .map(|r| format!("{} needs {}", model_name(r.model), r.needs.join(" or ")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        several => Err(format!(
+            "cannot infer the model: operations {} fit {}; pass --model with the one meant",
+            seen(),
+            several
+                .iter()
+                .map(|r| model_name(r.model))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_checkers::history::Format;
+
+    fn infer(lines: &str) -> Result<ModelArg, String> {
+        let h = History::parse("t.jsonl", lines, Format::Jsonl).unwrap();
+        infer_model(&h).map(|i| i.model)
+    }
+
+    fn op(f: &str, value: &str) -> String {
+        format!(
+            "{{\"process\":0,\"type\":\"invoke\",\"f\":\"{f}\",\"value\":{value}}}\n{{\"process\":0,\"type\":\"ok\",\"f\":\"{f}\",\"value\":{value}}}\n"
+        )
+    }
+
+    #[test]
+    fn each_row_is_inferred_from_its_operations() {
+        let append = op("txn", r#"[["append","x",1],["r","x",null]]"#);
+        let w = op("txn", r#"[["w","x",1],["r","y",null]]"#);
+        assert_eq!(infer(&append), Ok(ModelArg::ListAppend));
+        assert_eq!(infer(&w), Ok(ModelArg::RwRegister));
+        assert_eq!(
+            infer(&(op("write", "1") + &op("cas", "[1,2]"))),
+            Ok(ModelArg::CasRegister)
+        );
+        assert_eq!(
+            infer(&(op("write", "1") + &op("read", "null"))),
+            Ok(ModelArg::Register)
+        );
+        assert_eq!(infer(&op("read", "null")), Ok(ModelArg::Register));
+    }
+
+    #[test]
+    fn unsure_is_an_error_naming_the_models() {
+        let e = infer("").unwrap_err();
+        assert!(e.contains("no client operations"), "{e}");
+        assert!(
+            e.contains(
+                "--model (register, cas-register, list-append, rw-register, set, set-full, counter, bank)"
+            ),
+            "{e}"
+        );
+        let mixed = op("txn", r#"[["append","x",1],["w","y",2]]"#);
+        let e = infer(&mixed).unwrap_err();
+        assert!(e.contains("txn micro-op \"append\", txn micro-op \"w\""), "{e}");
+        let e = infer(&(op("write", "1") + &op("txn", r#"[["w","x",1]]"#))).unwrap_err();
+        assert!(e.contains("f=\"write\""), "{e}");
+        let e = infer(&op("add", "1")).unwrap_err();
+        assert!(e.contains("no model fits operations f=\"add\""), "{e}");
+        // Reads alone identify neither transactional model.
+        let e = infer(&op("txn", r#"[["r","x",null]]"#)).unwrap_err();
+        assert!(
+            e.contains("list-append needs txn:append, rw-register needs txn:w"),
+            "{e}"
+        );
+    }
+}
