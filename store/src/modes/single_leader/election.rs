@@ -122,19 +122,7 @@ async fn run_election(node: Arc<SingleLeader>) {
         request.term, request.last_term, request.last_index
     ));
     node.wal.wait_durable(wal_seq).await;
-    let timeout = node.cfg.election_timeout / 2;
-    let mut asks = tokio::task::JoinSet::new();
-    for i in 0..node.peers.list.len() {
-        let node = node.clone();
-        let request = request.clone();
-        asks.spawn(async move {
-            let answer: Result<VoteResponse, _> = node
-                .peers
-                .post_with_timeout(i, "/internal/sl/vote", &request, timeout)
-                .await;
-            (i, answer)
-        });
-    }
+    let mut asks = ask_every_peer(&node, "/internal/sl/vote", &request);
     let mut votes = 1; // its own
     let mut highest_term = request.term;
     let mut outdone_by = None;
@@ -177,6 +165,26 @@ async fn run_election(node: Arc<SingleLeader>) {
     }
 }
 
+/// Sends `request` to every peer at `path` (a vote or a pre-vote), each answer with its peer's
+/// index, waiting at most half an election timeout for each.
+fn ask_every_peer(
+    node: &Arc<SingleLeader>,
+    path: &'static str,
+    request: &VoteRequest,
+) -> tokio::task::JoinSet<(usize, Result<VoteResponse, crate::peers::PeerError>)> {
+    let timeout = node.cfg.election_timeout / 2;
+    let mut asks = tokio::task::JoinSet::new();
+    for i in 0..node.peers.list.len() {
+        let node = node.clone();
+        let request = request.clone();
+        asks.spawn(async move {
+            let answer = node.peers.post_with_timeout(i, path, &request, timeout).await;
+            (i, answer)
+        });
+    }
+    asks
+}
+
 /// Asks every peer whether it would vote for this node in the next term; true with a majority
 /// of would-be votes (its own included). A refused pre-vote waits a new election timeout.
 async fn pre_vote(node: &Arc<SingleLeader>) -> bool {
@@ -193,22 +201,10 @@ async fn pre_vote(node: &Arc<SingleLeader>) -> bool {
             last_index: last.index,
         }
     };
-    let timeout = node.cfg.election_timeout / 2;
-    let mut asks = tokio::task::JoinSet::new();
-    for i in 0..node.peers.list.len() {
-        let node = node.clone();
-        let request = request.clone();
-        asks.spawn(async move {
-            let answer: Result<VoteResponse, _> = node
-                .peers
-                .post_with_timeout(i, "/internal/sl/prevote", &request, timeout)
-                .await;
-            answer
-        });
-    }
+    let mut asks = ask_every_peer(node, "/internal/sl/prevote", &request);
     let mut votes = 1; // its own
     while let Some(joined) = asks.join_next().await {
-        if let Ok(Ok(answer)) = joined
+        if let Ok((_, Ok(answer))) = joined
             && answer.granted
         {
             votes += 1;
