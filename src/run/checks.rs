@@ -15,6 +15,17 @@ use std::time::Duration;
 pub fn run_checkers(workload: &Workload, history_path: &Path) -> anyhow::Result<Vec<Report>> {
     let history = History::load(history_path, Some(Format::Jsonl))
         .with_context(|| format!("reading the run's history {}", history_path.display()))?;
+    check_loaded(workload, &history, None)
+}
+
+/// Runs every checker of the workload on a loaded history, one report per checker in the
+/// workload's order. `prefix_budget` is for checks of a run still going (`run::violation_watch`): each
+/// linearizability check then stops at the first key found invalid and within that budget.
+pub fn check_loaded(
+    workload: &Workload,
+    history: &History,
+    prefix_budget: Option<Duration>,
+) -> anyhow::Result<Vec<Report>> {
     let mut reports = Vec::new();
     for checker in &workload.check.checkers {
         let mut opts = ModelOptions::new();
@@ -24,6 +35,10 @@ pub fn run_checkers(workload: &Workload, history_path: &Path) -> anyhow::Result<
                 // The run's report lists every anomaly and judges guarantees such as "no lost
                 // writes" from every key, so its check decides them all (within the budget).
                 opts.linear.all_keys = true;
+                if let Some(budget) = prefix_budget {
+                    opts.linear.timeout = Some(budget);
+                    opts.linear.all_keys = false;
+                }
                 match workload.check.model.as_str() {
                     "register" => ModelArg::Register,
                     _ => ModelArg::CasRegister,
@@ -39,7 +54,7 @@ pub fn run_checkers(workload: &Workload, history_path: &Path) -> anyhow::Result<
                 }
             }
         };
-        let report = registry::report(&history, model, &opts)?;
+        let report = registry::report(history, model, &opts)?;
         reports.push(report);
     }
     Ok(reports)

@@ -17,6 +17,7 @@ pub mod routing;
 pub mod run_dir;
 pub mod summary_tables;
 pub mod truth;
+pub mod violation_watch;
 pub mod workers;
 
 use crate::nemesis::schedule;
@@ -58,6 +59,11 @@ pub struct RunArgs {
     /// guarantee removed, expecting the opposite verdict).
     #[arg(long)]
     pub counterpart: bool,
+    /// End the run early (heal, settle, final reads and the full check still follow) as soon as
+    /// a check of the history so far finds a violation no later operation can undo: a key not
+    /// linearizable, or a dependency-graph anomaly such as a cycle (see `run::violation_watch`).
+    #[arg(long)]
+    pub stop_on_violation: bool,
 }
 
 /// Runs `faultline run`.
@@ -196,9 +202,11 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
     };
     nemesis.start_standing();
 
-    // Clients and nemesis (which also watches for nodes exiting on their own).
+    // Clients and nemesis (which also watches for nodes exiting on their own). `end_early`
+    // (--stop-on-violation) ends both as the time limit would; `stop` (Ctrl-C) at once.
     let deadline = tokio::time::Instant::now() + workload.run.time_limit;
-    let nemesis_stop = stop.clone();
+    let (end_early_tx, end_early_rx) = watch::channel(false);
+    let nemesis_stop = either(stop.clone(), end_early_rx.clone());
     let time_limit = workload.run.time_limit;
     let nemesis_task = tokio::spawn(async move {
         nemesis.run(&plan, nemesis_stop.clone()).await;
@@ -207,8 +215,24 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
     });
     let mut worker_tasks = tokio::task::JoinSet::new();
     for i in 0..workload.client.concurrency {
-        worker_tasks.spawn(workers::worker(shared.clone(), i, deadline, stop.clone()));
+        worker_tasks.spawn(workers::worker(
+            shared.clone(),
+            i,
+            deadline,
+            stop.clone(),
+            end_early_rx.clone(),
+        ));
     }
+    let (clients_done_tx, clients_done) = watch::channel(false);
+    let violation_watch = args.stop_on_violation.then(|| {
+        tokio::spawn(violation_watch::watch(
+            Arc::new(workload.clone()),
+            run_dir.history(),
+            started,
+            end_early_tx,
+            clients_done,
+        ))
+    });
     let mut progress = RunProgress::new(workload.run.time_limit);
     let mut sessions = Vec::new();
     loop {
@@ -223,6 +247,17 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
                 progress.update(recorder.elapsed(), recorder.counts(), &fault);
             }
         }
+    }
+    let _ = clients_done_tx.send(true);
+    let early_stop = match violation_watch {
+        Some(task) => task.await.unwrap_or(None),
+        None => None,
+    };
+    if let Some(e) = &early_stop {
+        progress.phase(&format!(
+            "violation certain at {:.1}s ({} {}); ending the run early",
+            e.at_s, e.checker, e.kind
+        ));
     }
     let mut nemesis = nemesis_task.await.context("the nemesis failed")?;
 
@@ -242,6 +277,7 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
         progress.phase("final reads");
         final_reads::perform(&shared, sessions, &stop).await;
     }
+    let final_reads_done = Instant::now();
     nemesis.check_node_exits();
     let interrupted = *stop.borrow();
     nemesis.cluster.stop();
@@ -274,8 +310,10 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
         interrupted,
         node_exits,
         node_exits_expected: workload.expect.node_exits,
+        early_stop,
     };
     truth.apply(&mut results);
+    results.verdict_after_final_reads_s = final_reads_done.elapsed().as_secs_f64();
     results.write(&run_dir.results())?;
     // The page is for people; failing to draw it must not hide the verdict.
     if let Err(e) = crate::report::write_run_report(&run_dir.root) {
@@ -283,4 +321,19 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
     }
     eprint!("{}{}", results.summary(&run_dir), truth.summary());
     Ok(results.exit_code)
+}
+
+/// A receiver that turns true when either `a` or `b` does (a sender dropped counts as never).
+fn either(mut a: watch::Receiver<bool>, mut b: watch::Receiver<bool>) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(*a.borrow() || *b.borrow());
+    tokio::spawn(async move {
+        tokio::select! {
+            Ok(_) = a.wait_for(|v| *v) => {}
+            Ok(_) = b.wait_for(|v| *v) => {}
+            _ = tx.closed() => return,
+            else => return,
+        }
+        let _ = tx.send(true);
+    });
+    rx
 }

@@ -62,6 +62,12 @@ pub struct RunResults {
     pub guarantees: Vec<GuaranteeResult>,
     /// Checks run for the guarantees only; they do not change the verdict.
     pub guarantee_checks: Vec<Report>,
+    /// With `--stop-on-violation`: the certain violation that ended the clients early.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stop: Option<super::violation_watch::EarlyStop>,
+    /// Seconds from the end of the final reads to the verdict (nodes stopped, the history
+    /// checked and the guarantees assessed; `results.json` and the report are written after).
+    pub verdict_after_final_reads_s: f64,
 }
 
 /// Operation counts for results (read back leniently: every field optional).
@@ -144,6 +150,8 @@ impl RunResults {
             availability_expectations: assessment.availability_expectations,
             guarantees: assessment.guarantees,
             guarantee_checks: assessment.guarantee_checks,
+            early_stop: None,
+            verdict_after_final_reads_s: 0.0,
         }
     }
 

@@ -97,13 +97,15 @@ pub async fn perform(
     Some(completion.kind)
 }
 
-/// One worker: operations until `deadline`, or until `stop` (Ctrl-C) turns true. Returns its
-/// session, which the final reads continue.
+/// One worker: operations until `deadline`, until `end_early` turns true (the operation in
+/// flight completes), or until `stop` (Ctrl-C) turns true (it is abandoned). Returns its session,
+/// which the final reads continue.
 pub async fn worker(
     shared: Arc<WorkerShared>,
     index: usize,
     deadline: Instant,
     mut stop: watch::Receiver<bool>,
+    mut end_early: watch::Receiver<bool>,
 ) -> Session {
     let nodes = shared.routing.ids.len();
     let mut session = Session::new(
@@ -117,8 +119,9 @@ pub async fn worker(
         tokio::select! {
             _ = shared.limiter.acquire() => {}
             _ = stop.wait_for(|s| *s) => return session,
+            Ok(_) = end_early.wait_for(|e| *e) => return session,
         }
-        if Instant::now() >= deadline || *stop.borrow() {
+        if Instant::now() >= deadline || *stop.borrow() || *end_early.borrow() {
             return session;
         }
         let op = shared

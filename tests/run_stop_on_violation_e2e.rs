@@ -1,0 +1,110 @@
+//! `faultline run --stop-on-violation` end to end: a configuration that breaks linearizability
+//! ends long before its time limit once a check of the history so far finds a violation, still
+//! heals, settles and reads, and its verdict is the one `faultline check` gives on the saved
+//! history; a configuration that keeps its guarantee runs to the time limit.
+
+mod process_support;
+
+use assert_cmd::Command;
+use process_support::processes_mentioning;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_faultline"))
+}
+
+fn workload(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("workloads")
+        .join(format!("{name}.toml"))
+}
+
+fn run(out: &Path, name: &str, time_limit: &str) -> (Option<i32>, String, PathBuf) {
+    let assert = Command::new(binary())
+        .arg("run")
+        .arg(workload(name))
+        .args(["--time-limit", time_limit, "--stop-on-violation", "--out"])
+        .arg(out)
+        .timeout(Duration::from_secs(180))
+        .assert();
+    let output = assert.get_output().clone();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let dir = std::fs::canonicalize(out.join("latest")).expect("a latest link to the run directory");
+    (output.status.code(), stderr, dir)
+}
+
+fn json(text: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(text).expect("JSON")
+}
+
+/// (kind, key) of every anomaly in a linearizability report, sorted.
+fn anomalies(report: &serde_json::Value) -> Vec<String> {
+    let mut all: Vec<String> = report["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{} {}", a["kind"], a["key"]))
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn a_broken_guarantee_ends_the_run_early_with_the_verdict_check_gives() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stderr, dir) = run(out.path(), "single-leader-async-follower-reads", "60s");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("Stopped early (--stop-on-violation)"), "{stderr}");
+    let results = json(&std::fs::read(dir.join("results.json")).unwrap());
+    let early = &results["early_stop"];
+    assert_eq!(early["checker"], "linearizability", "{results}");
+    let at = early["at_s"].as_f64().unwrap();
+    assert!(at < 50.0, "found at {at} s of a 60 s run: {results}");
+    assert!(
+        results["duration_s"].as_f64().unwrap() < 58.0,
+        "the run ended before its time limit: {results}"
+    );
+    assert_eq!(results["verdict"], "invalid");
+    // The heal and the final reads still happened after the early end.
+    let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+    let events: Vec<serde_json::Value> = history.lines().map(|l| json(l.as_bytes())).collect();
+    let heal = events
+        .iter()
+        .position(|e| e["f"] == "heal-all")
+        .expect("every fault healed at the end");
+    let reads_after_heal = events[heal..]
+        .iter()
+        .filter(|e| e["f"] == "read" && e["type"] == "ok")
+        .count();
+    assert!(reads_after_heal > 0, "the final reads followed the heal");
+    // The same verdict and anomalies as `faultline check` on the saved history.
+    let check = Command::new(binary())
+        .args(["check", "--model", "cas-register", "--all-keys", "--json"])
+        .arg(dir.join("history.jsonl"))
+        .assert()
+        .code(1);
+    let checked = json(&check.get_output().stdout);
+    let from_check = &checked["files"][0]["report"];
+    assert_eq!(from_check["verdict"], results["checkers"][0]["verdict"]);
+    assert_eq!(anomalies(from_check), anomalies(&results["checkers"][0]));
+    assert_eq!(
+        processes_mentioning(out.path().to_str().unwrap()),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_kept_guarantee_runs_to_the_time_limit() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stderr, dir) = run(out.path(), "single-leader-sync", "6s");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("Stopped early"), "{stderr}");
+    let results = json(&std::fs::read(dir.join("results.json")).unwrap());
+    assert!(results.get("early_stop").is_none(), "{results}");
+    assert!(results["duration_s"].as_f64().unwrap() >= 6.0, "{results}");
+    assert_eq!(
+        processes_mentioning(out.path().to_str().unwrap()),
+        Vec::<String>::new()
+    );
+}
