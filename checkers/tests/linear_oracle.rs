@@ -686,3 +686,75 @@ fn fresh_values_drawn_blindly_agree_with_the_oracle() {
     eprintln!("fresh blind: {valid} valid, {invalid} invalid");
     assert!(valid >= 200 && invalid >= 800, "{valid} valid, {invalid} invalid");
 }
+
+/// The history cut at event `cut`: what `faultline run --stop-on-violation` checks while a run
+/// goes. Operations invoked after the cut are gone; those completed after it are pending.
+fn cut_at(ops: &[GenOp], cut: usize) -> Vec<GenOp> {
+    ops.iter()
+        .filter(|o| o.invoke < cut)
+        .map(|o| {
+            let mut o = o.clone();
+            if o.complete >= cut {
+                o.end = End::Never;
+            }
+            o
+        })
+        .collect()
+}
+
+/// The soundness of `--stop-on-violation` for linearizability: a prefix of a history (pending
+/// operations read as indeterminate) found not linearizable means the whole history is not.
+/// Equivalently, every prefix of a linearizable history is linearizable.
+#[test]
+fn a_violation_in_a_prefix_is_a_violation_of_the_whole_history() {
+    let mut rng = SmallRng::seed_from_u64(11);
+    let (mut whole_valid, mut prefixes_checked, mut invalid_prefixes) = (0, 0, 0);
+    for _ in 0..600 * scale() {
+        let shape = if rng.random_bool(0.5) {
+            several_keys(&mut rng)
+        } else {
+            one_busy_key(&mut rng)
+        };
+        let mut ops = simulate(&mut rng, &shape);
+        if rng.random_bool(0.5) {
+            corrupt(&mut rng, &mut ops, &shape);
+        }
+        let model = if shape.cas {
+            Model::CasRegister
+        } else {
+            Model::Register
+        };
+        let keyed = shape.keys > 1;
+        let whole = checker(&to_history(&ops, keyed), model, FailedCas::Drop, shape.initial);
+        let whole_is_valid = whole.report.verdict == Verdict::Valid;
+        whole_valid += usize::from(whole_is_valid);
+        let mut cuts: Vec<usize> = ops.iter().flat_map(|o| [o.invoke + 1, o.complete + 1]).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        for cut in cuts {
+            let prefix = cut_at(&ops, cut);
+            if prefix.is_empty() {
+                continue;
+            }
+            let got = checker(&to_history(&prefix, keyed), model, FailedCas::Drop, shape.initial);
+            assert_ne!(got.report.verdict, Verdict::Unknown);
+            prefixes_checked += 1;
+            if got.report.verdict == Verdict::Invalid {
+                invalid_prefixes += 1;
+                assert!(
+                    !whole_is_valid,
+                    "the prefix cut at event {cut} is not linearizable but the whole history is\nops: {ops:#?}"
+                );
+                assert!(
+                    !oracle(&prefix, FailedCas::Drop, shape.initial),
+                    "the oracle agrees on the prefix"
+                );
+            }
+        }
+    }
+    eprintln!(
+        "{whole_valid} valid histories; {prefixes_checked} prefixes, {invalid_prefixes} not linearizable"
+    );
+    assert!(whole_valid >= 200, "{whole_valid}");
+    assert!(invalid_prefixes >= 200, "{invalid_prefixes}");
+}
