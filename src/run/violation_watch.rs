@@ -11,9 +11,10 @@
 //! too (a cycle's edges come from facts the prefix already holds, and more reads only extend
 //! version orders), with exceptions: an acknowledged append that no read has shown *yet*
 //! (`lost-append`), and a read of a value not written *yet* (`garbage-read`: a later writer
-//! could still explain it under models without real time). Those, and every kind not listed in
-//! [`PREFIX_CLOSED_GRAPH_KINDS`], never end a run early; checkers other than linearizability and
-//! the dependency graph (set, counter, ...) never do either.
+//! could still explain it under models without real time). Only the kinds
+//! [`AnomalyKind::is_prefix_closed`] accepts end a run early (its tests in
+//! `checkers/tests/graph_prefix.rs`); checkers other than linearizability and the dependency
+//! graph (set, counter, ...) never do.
 //!
 //! The early end is like reaching the time limit: clients stop taking new operations (those in
 //! flight complete), the nemesis stops, every fault is healed, and the settle, final reads and
@@ -21,6 +22,7 @@
 
 use super::checks;
 use crate::workload::{CheckerName, Workload};
+use faultline_checkers::graph::AnomalyKind;
 use faultline_checkers::history::{Format, History};
 use faultline_checkers::report::{Report, Verdict};
 use serde::Serialize;
@@ -28,39 +30,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-
-/// Dependency-graph anomaly kinds that no later operation can undo (see the module docs).
-pub const PREFIX_CLOSED_GRAPH_KINDS: &[&str] = &[
-    "G0",
-    "G0-process",
-    "G0-realtime",
-    "G1c",
-    "G1c-process",
-    "G1c-realtime",
-    "G-single",
-    "G-single-process",
-    "G-single-realtime",
-    "G-nonadjacent",
-    "G-nonadjacent-process",
-    "G-nonadjacent-realtime",
-    "G2-item",
-    "G2-item-process",
-    "G2-item-realtime",
-    "G1a",
-    "G1b",
-    "dirty-update",
-    "lost-update",
-    "duplicate-elements",
-    "incompatible-order",
-    "internal",
-    "cyclic-versions",
-    "fractured-read",
-    "non-repeatable-read",
-    "read-your-writes",
-    "monotonic-reads",
-    "monotonic-writes",
-    "writes-follow-reads",
-];
 
 /// The shortest pause between two checks of the prefix; a check that took longer waits four
 /// times its own duration, so the watch never takes more than a fifth of a core.
@@ -101,7 +70,8 @@ pub fn certain_violation(
         let certain = |kind: &str| match checker {
             CheckerName::Linearizability => true,
             CheckerName::ListAppend | CheckerName::RwRegister => {
-                forbidden_kinds(report).iter().any(|k| k == kind) && PREFIX_CLOSED_GRAPH_KINDS.contains(&kind)
+                forbidden_kinds(report).iter().any(|k| k == kind)
+                    && AnomalyKind::from_name(kind).is_some_and(AnomalyKind::is_prefix_closed)
             }
         };
         if let Some(a) = report.anomalies.iter().find(|a| certain(&a.kind)) {

@@ -122,6 +122,59 @@ impl AnomalyKind {
     }
 }
 
+impl AnomalyKind {
+    /// Every kind, cycles first.
+    pub fn all() -> Vec<AnomalyKind> {
+        use AnomalyKind::*;
+        let shapes = [
+            CycleShape::G0,
+            CycleShape::G1c,
+            CycleShape::GSingle,
+            CycleShape::GNonadjacent,
+            CycleShape::G2Item,
+        ];
+        let orders = [CycleOrder::Data, CycleOrder::Process, CycleOrder::Realtime];
+        let mut all: Vec<AnomalyKind> = shapes
+            .iter()
+            .flat_map(|s| orders.iter().map(move |o| Cycle(*s, *o)))
+            .collect();
+        all.extend([
+            G1a,
+            G1b,
+            DirtyUpdate,
+            LostUpdate,
+            DuplicateElements,
+            IncompatibleOrder,
+            GarbageRead,
+            Internal,
+            CyclicVersions,
+            FracturedRead,
+            NonRepeatableRead,
+            ReadYourWrites,
+            MonotonicReads,
+            MonotonicWrites,
+            WritesFollowReads,
+            ConsistentPrefix,
+        ]);
+        all
+    }
+
+    /// The kind a report names (`"G1c"`, `"read-your-writes"`, ...).
+    pub fn from_name(name: &str) -> Option<AnomalyKind> {
+        AnomalyKind::all().into_iter().find(|k| k.name() == name)
+    }
+
+    /// True when no later operation can undo an anomaly of this kind: found in a prefix of a
+    /// history (operations still pending read as indeterminate), the whole history has it too,
+    /// or at least violates every model that forbids it (`faultline run --stop-on-violation`
+    /// relies on this; `tests/graph_prefix.rs` checks it). Not so for a read of a value nobody
+    /// has written *yet* (a later write may explain it), nor for consistent prefix, which
+    /// judges reads against write orders that later reads may still change.
+    pub fn is_prefix_closed(self) -> bool {
+        !matches!(self, AnomalyKind::GarbageRead | AnomalyKind::ConsistentPrefix)
+    }
+}
+
 impl std::fmt::Display for AnomalyKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
