@@ -4,19 +4,10 @@
 use crate::check::{ModelArg, ModelOptions, registry};
 use crate::check_txn::TxnArgs;
 use crate::workload::{CheckerName, Workload};
-use anyhow::Context;
-use faultline_checkers::history::{Format, History};
+use faultline_checkers::history::History;
 use faultline_checkers::linear;
 use faultline_checkers::report::Report;
-use std::path::Path;
 use std::time::Duration;
-
-/// Loads the history and runs every checker of the workload.
-pub fn run_checkers(workload: &Workload, history_path: &Path) -> anyhow::Result<Vec<Report>> {
-    let history = History::load(history_path, Some(Format::Jsonl))
-        .with_context(|| format!("reading the run's history {}", history_path.display()))?;
-    check_loaded(workload, &history, None)
-}
 
 /// Runs every checker of the workload on a loaded history, one report per checker in the
 /// workload's order. `prefix_budget` is for checks of a run still going (`run::violation_watch`): each

@@ -14,16 +14,14 @@
 
 use crate::workload::availability::AvailabilityOutcome;
 use crate::workload::{GeneratorConfig, Workload};
-use anyhow::Context;
 use faultline_checkers::availability::{Availability, Outcomes, measure};
-use faultline_checkers::history::{Format, History, fault_windows};
+use faultline_checkers::history::{History, fault_windows};
 use faultline_checkers::linear::CauseKind;
 use faultline_checkers::lost_appends::check_lost_appends;
 use faultline_checkers::report::{Report, Verdict};
 use faultline_checkers::session::check_register_sessions;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::path::Path;
 
 /// Operations of a type "stay available under faults" when their ok rate during faults is at
 /// least this share of their ok rate outside faults.
@@ -96,12 +94,19 @@ pub struct Assessment {
     pub guarantees: Vec<GuaranteeResult>,
 }
 
-/// Measures availability, checks the availability expectations, runs the checks the guarantee
-/// table needs, and judges every guarantee.
-pub fn assess(workload: &Workload, history_path: &Path, reports: &[Report]) -> anyhow::Result<Assessment> {
-    let history = History::load(history_path, Some(Format::Jsonl))
-        .with_context(|| format!("reading the run's history {}", history_path.display()))?;
-    let availability = measure(&history, &fault_windows(&history));
+/// What a run's history shows beyond the checkers' verdicts, before they are known:
+/// availability, the availability expectations, and the checks the guarantee table needs.
+/// Measured while the checkers run (see `run::mod`), then [`Measured::judge`]d with their reports.
+pub struct Measured {
+    availability: Availability,
+    availability_expectations: Vec<AvailabilityOutcome>,
+    guarantee_checks: Vec<Report>,
+}
+
+/// Measures availability, checks the availability expectations and runs the checks the
+/// guarantee table needs.
+pub fn measure_run(workload: &Workload, history: &History) -> Measured {
+    let availability = measure(history, &fault_windows(history));
     let availability_expectations = workload
         .expect
         .availability
@@ -109,18 +114,29 @@ pub fn assess(workload: &Workload, history_path: &Path, reports: &[Report]) -> a
         .map(|e| e.evaluate(&availability))
         .collect();
     let guarantee_checks = match workload.generator {
-        GeneratorConfig::Register { .. } => vec![check_register_sessions(&history, &Value::Null)],
-        GeneratorConfig::ListAppend { .. } => vec![check_lost_appends(&history)],
+        GeneratorConfig::Register { .. } => vec![check_register_sessions(history, &Value::Null)],
+        GeneratorConfig::ListAppend { .. } => vec![check_lost_appends(history)],
         // The rw-register checker judges the session models itself.
         GeneratorConfig::RwRegister { .. } => Vec::new(),
     };
-    let guarantees = judge(reports, &guarantee_checks, &availability);
-    Ok(Assessment {
+    Measured {
         availability,
         availability_expectations,
         guarantee_checks,
-        guarantees,
-    })
+    }
+}
+
+impl Measured {
+    /// Judges every guarantee with the checkers' reports.
+    pub fn judge(self, reports: &[Report]) -> Assessment {
+        let guarantees = judge(reports, &self.guarantee_checks, &self.availability);
+        Assessment {
+            availability: self.availability,
+            availability_expectations: self.availability_expectations,
+            guarantee_checks: self.guarantee_checks,
+            guarantees,
+        }
+    }
 }
 
 /// Judges every guarantee from the checkers' reports, the guarantee checks and availability.

@@ -26,6 +26,7 @@ use crate::workload::generator::OpGenerator;
 use crate::workload::override_args::OverrideArgs;
 use anyhow::Context;
 use clap::Args;
+use faultline_checkers::history::{Format, History};
 use nemesis_exec::NemesisRunner;
 use progress::RunProgress;
 use recorder::Recorder;
@@ -288,9 +289,19 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
     progress.phase("checking");
     let counts = recorder.counts();
 
-    // Check the history as written.
-    let reports = checks::run_checkers(&workload, &run_dir.history())?;
-    let assessment = guarantees::assess(&workload, &run_dir.history(), &reports)?;
+    // Check the history as written, read back from the file as `faultline check` reads it; the
+    // checkers on one core, availability and the guarantee table's own checks on the other.
+    let history_path = run_dir.history();
+    let history = History::load(&history_path, Some(Format::Jsonl))
+        .with_context(|| format!("reading the run's history {}", history_path.display()))?;
+    let (reports, measured) = std::thread::scope(|s| {
+        let checking = s.spawn(|| checks::check_loaded(&workload, &history, None));
+        let measured = guarantees::measure_run(&workload, &history);
+        (checking.join(), measured)
+    });
+    let reports = reports.map_err(|_| anyhow::anyhow!("a checker panicked"))??;
+    let assessment = measured.judge(&reports);
+    drop(history);
     progress.finish();
     let mut results = RunResults::new(
         &workload,
