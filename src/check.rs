@@ -126,6 +126,7 @@ pub fn check_history(
         },
         txn: crate::check_txn::TxnArgs {
             initial: Some(args.initial.clone()).filter(|v| !v.is_null()),
+            independent: args.independent,
             ..args.txn.clone()
         },
         bank: faultline_checkers::plain::bank::BankOptions {

@@ -65,6 +65,10 @@ pub struct TxnArgs {
     /// rw-register: the value every key holds before any write (`faultline check --initial`).
     #[arg(skip)]
     pub initial: Option<Value>,
+    /// Every op must be a `jepsen.independent` tuple `[key transaction]` (`faultline check
+    /// --independent`); without it such histories are still recognised and split.
+    #[arg(skip)]
+    pub independent: bool,
 }
 
 impl TxnArgs {
@@ -95,7 +99,26 @@ impl TxnArgs {
 
 /// Checks a loaded history; the report's verdict gives the exit code
 /// (`report.verdict.exit_code()`). A malformed transaction is a [`HistoryError`] (exit 254).
+/// A `jepsen.independent` history (values `[key transaction]`) is checked key by key
+/// ([`crate::txn_independent`]).
 pub fn check_history(history: &History, model: TxnModel, args: &TxnArgs) -> Result<Report, HistoryError> {
+    if let Some(keys) = faultline_checkers::history::split_independent(history)? {
+        let reports = keys
+            .into_iter()
+            .map(|(key, sub)| Ok((key, analyze(&sub, &args.options(model))?.into_report())))
+            .collect::<Result<Vec<_>, HistoryError>>()?;
+        return Ok(crate::txn_independent::combine(history, reports));
+    }
+    if args.independent {
+        return Err(match history.ops.first() {
+            Some(op) => history.error_at(
+                op.invoke,
+                "--independent: this op's value is not a jepsen.independent tuple [key transaction]"
+                    .to_string(),
+            ),
+            None => HistoryError::whole(&history.source, "--independent: the history has no ops"),
+        });
+    }
     Ok(analyze(history, &args.options(model))?.into_report())
 }
 

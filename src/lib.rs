@@ -18,4 +18,5 @@ pub mod report;
 pub mod run;
 pub mod serve;
 pub mod systems;
+pub mod txn_independent;
 pub mod workload;

@@ -591,16 +591,16 @@ fn initial_is_rw_registers_starting_value_and_refused_where_it_means_nothing() {
 }
 
 #[test]
-fn independent_tuples_of_transactions_are_a_clear_error() {
-    let out = run(&["check", "histories/independent-list-append.edn"]);
-    assert_eq!(out.code, 254, "{}", out.stderr);
+fn independent_tuples_of_transactions_are_checked_key_by_key() {
+    let out = run(&["check", "histories/independent-list-append-g1c.jsonl"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stderr.contains("independent-list-append.edn:1: ")
-            && out
-                .stderr
-                .contains("looks like a jepsen.independent tuple [key transaction]"),
+        out.stdout
+            .contains("2 independent keys checked one by one; 1 invalid (2)")
+            && out.stdout.contains("In the transactions of independent key 2:")
+            && out.stdout.contains("strict-serializable  INVALID (G1c)"),
         "{}",
-        out.stderr
+        out.stdout
     );
     let out = run(&[
         "check",
@@ -609,10 +609,19 @@ fn independent_tuples_of_transactions_are_a_clear_error() {
         "list-append",
         "--independent",
     ]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // --independent insists on tuples.
+    let out = run(&[
+        "check",
+        "histories/list-append-wfr-same-txn.jsonl",
+        "--model",
+        "list-append",
+        "--independent",
+    ]);
     assert_eq!(out.code, 254, "{}", out.stderr);
     assert!(
-        out.stderr
-            .contains("--independent does not apply to --model list-append"),
+        out.stderr.contains("list-append-wfr-same-txn.jsonl:1: ")
+            && out.stderr.contains("not a jepsen.independent tuple"),
         "{}",
         out.stderr
     );

@@ -140,9 +140,15 @@ const CAS_FLAGS: &[Flag] = &[
     Flag::MemoryBudget,
     Flag::Timeout,
 ];
-const LIST_APPEND_FLAGS: &[Flag] = &[Flag::ConsistencyModel, Flag::NoRealtime, Flag::NoProcess];
+const LIST_APPEND_FLAGS: &[Flag] = &[
+    Flag::Independent,
+    Flag::ConsistencyModel,
+    Flag::NoRealtime,
+    Flag::NoProcess,
+];
 const RW_REGISTER_FLAGS: &[Flag] = &[
     Flag::Initial,
+    Flag::Independent,
     Flag::ConsistencyModel,
     Flag::NoRealtime,
     Flag::NoProcess,
