@@ -5,9 +5,9 @@
 
 use clap::{Args, ValueEnum};
 use faultline_checkers::graph::{
-    ConsistencyModel, RegisterOrderAssumptions, TxnCheckOptions, Workload, analyze,
+    ConsistencyModel, RegisterOrderAssumptions, TxnCheckOptions, Workload, analyze, analyze_lean,
 };
-use faultline_checkers::history::{History, HistoryError};
+use faultline_checkers::history::{History, HistoryError, RawValues};
 use faultline_checkers::report::Report;
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -97,6 +97,17 @@ impl TxnArgs {
 /// (`report.verdict.exit_code()`). A malformed transaction is a [`HistoryError`] (exit 254).
 pub fn check_history(history: &History, model: TxnModel, args: &TxnArgs) -> Result<Report, HistoryError> {
     Ok(analyze(history, &args.options(model))?.into_report())
+}
+
+/// [`check_history`] for a history loaded with [`History::load_lean`] (its transactions'
+/// values in `raw`): the same report.
+pub fn check_history_lean(
+    history: &History,
+    raw: RawValues,
+    model: TxnModel,
+    args: &TxnArgs,
+) -> Result<Report, HistoryError> {
+    Ok(analyze_lean(history, raw, &args.options(model))?.into_report())
 }
 
 /// The report as text: a line per model (verdict and the anomalies behind it), then the

@@ -19,6 +19,7 @@ mod orders;
 pub(crate) mod rw_register;
 mod scc;
 mod txn;
+mod txn_text;
 
 pub use anomaly::{AnomalyKind, CycleOrder, CycleShape, EXPLAINED_PER_KIND, Findings};
 pub use models::{ConsistencyModel, ModelVerdict, verdict_for};
@@ -31,7 +32,7 @@ pub(crate) use depgraph::{DepGraph, EdgeList, kind};
 pub(crate) use explain::Ctx;
 pub(crate) use txn::{MicroOp, TxnSet};
 
-use crate::history::{History, HistoryError, Outcome};
+use crate::history::{History, HistoryError, Outcome, RawValues};
 use crate::report::{Report, Verdict};
 use serde_json::{Map, Value, json};
 use std::time::Instant;
@@ -220,6 +221,16 @@ pub fn check(history: &History, options: &TxnCheckOptions) -> Result<Report, His
 
 /// Checks a history of transactions and returns the typed analysis.
 pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalysis, HistoryError> {
+    analyze_lean(history, RawValues::default(), options)
+}
+
+/// [`analyze`] for a history from [`History::load_lean`]: the transactions' values are read
+/// from `raw` (the same verdicts, anomalies and errors as the history loaded in full).
+pub fn analyze_lean(
+    history: &History,
+    raw: RawValues,
+    options: &TxnCheckOptions,
+) -> Result<TxnAnalysis, HistoryError> {
     let started = Instant::now();
     // A completion-only history has no real-time or process order: what needs them is not
     // checked (and said), and the assumptions built on them are refused.
@@ -244,7 +255,7 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
         phases.insert(name.to_string(), json!(lap.elapsed().as_millis() as u64));
         lap = Instant::now();
     };
-    let set = TxnSet::parse(history, options.workload, options.initial.as_ref())?;
+    let set = TxnSet::parse_lean(history, raw, options.workload, options.initial.as_ref())?;
     phase("parse_ms");
     let ctx = Ctx { history, set: &set };
     let mut findings = Findings::default();
