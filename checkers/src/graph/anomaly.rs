@@ -153,6 +153,48 @@ impl Findings {
         }
     }
 
+    /// Adds what `later` found (a check run apart, on another thread) as if its instances had
+    /// been added here after this set's: the same counts, and the same instances explained.
+    pub(crate) fn absorb(&mut self, later: Findings) {
+        let mut nth: FxHashMap<AnomalyKind, usize> = FxHashMap::default();
+        for (kind, anomaly) in later.explained {
+            let before = self.counts.get(&kind).copied().unwrap_or(0);
+            let n = nth.entry(kind).or_insert(0);
+            *n += 1;
+            if before + *n <= EXPLAINED_PER_KIND {
+                self.explained.push((kind, anomaly));
+            }
+        }
+        for (kind, n) in later.counts {
+            *self.counts.entry(kind).or_insert(0) += n;
+        }
+    }
+
+    /// Runs two checks on two threads, each recording into its own findings, and adds both
+    /// here in order (`first`'s, then `second`'s) as if they had run one after the other.
+    pub(crate) fn run_both<A: Send, B: Send>(
+        &mut self,
+        first: impl FnOnce(&mut Findings) -> A + Send,
+        second: impl FnOnce(&mut Findings) -> B + Send,
+    ) -> (A, B) {
+        let (a, fa, b, fb) = std::thread::scope(|s| {
+            let other = s.spawn(move || {
+                let mut f = Findings::default();
+                let b = second(&mut f);
+                (b, f)
+            });
+            let mut fa = Findings::default();
+            let a = first(&mut fa);
+            let (b, fb) = other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (a, fa, b, fb)
+        });
+        self.absorb(fa);
+        self.absorb(fb);
+        (a, b)
+    }
+
     /// True if at least one instance of `kind` was found.
     pub fn has(&self, kind: AnomalyKind) -> bool {
         self.counts.contains_key(&kind)

@@ -301,15 +301,6 @@ pub fn analyze_lean(
     let inferred_edges = edges.len();
     let graph = edges.freeze(set.txns.len());
     phase("orders_and_graph_ms");
-    inconclusive.extend(cycle_report::report_cycles(
-        ctx,
-        &inference,
-        &graph,
-        &classes,
-        options.cycle_budget,
-        &mut findings,
-    ));
-    phase("cycles_ms");
     let session_models: Vec<ConsistencyModel> = ConsistencyModel::SESSION
         .into_iter()
         .filter(|s| {
@@ -325,15 +316,37 @@ pub fn analyze_lean(
             !(unordered && per_process)
         })
         .collect();
-    crate::session::check(
-        ctx,
-        &inference,
-        &graph,
-        &session_models,
-        options.cycle_budget,
-        &mut findings,
+    // Cycles and session guarantees are independent searches of the same graph: one thread
+    // each, their findings added in this order.
+    let ((cut_short, cycles_ms), sessions_ms) = findings.run_both(
+        |findings| {
+            let started = Instant::now();
+            let cut_short = cycle_report::report_cycles(
+                ctx,
+                &inference,
+                &graph,
+                &classes,
+                options.cycle_budget,
+                findings,
+            );
+            (cut_short, started.elapsed().as_millis() as u64)
+        },
+        |findings| {
+            let started = Instant::now();
+            crate::session::check(
+                ctx,
+                &inference,
+                &graph,
+                &session_models,
+                options.cycle_budget,
+                findings,
+            );
+            started.elapsed().as_millis() as u64
+        },
     );
-    phase("sessions_ms");
+    inconclusive.extend(cut_short);
+    phases.insert("cycles_ms".into(), json!(cycles_ms));
+    phases.insert("sessions_ms".into(), json!(sessions_ms));
     let found = findings.kinds();
     let verdicts: Vec<ModelVerdict> = models
         .iter()
