@@ -207,3 +207,70 @@ impl Findings {
         k
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(i: usize) -> Anomaly {
+        Anomaly {
+            kind: String::new(),
+            key: None,
+            steps: vec![format!("instance {i}")],
+            events: Vec::new(),
+            details: serde_json::Value::Null,
+        }
+    }
+
+    fn summary(f: &Findings) -> (Vec<(AnomalyKind, Vec<String>)>, Vec<(AnomalyKind, usize)>) {
+        let explained = f.explained.iter().map(|(k, a)| (*k, a.steps.clone())).collect();
+        let mut counts: Vec<_> = f.counts.iter().map(|(k, n)| (*k, *n)).collect();
+        counts.sort();
+        (explained, counts)
+    }
+
+    /// Findings split at any point and recorded on two threads, then merged, equal the
+    /// findings recorded in one sequence: counts, and which instances are explained, in order.
+    #[test]
+    fn findings_found_apart_merge_as_if_found_in_order() {
+        let kinds = [
+            AnomalyKind::DirtyUpdate,
+            AnomalyKind::ReadYourWrites,
+            AnomalyKind::MonotonicReads,
+        ];
+        // Many of one kind (past the explained limit) on both sides, few of the others.
+        let sequence: Vec<AnomalyKind> = (0..3 * EXPLAINED_PER_KIND)
+            .map(|i| if i % 5 == 0 { kinds[i % 3] } else { kinds[0] })
+            .collect();
+        for split in [
+            0,
+            1,
+            EXPLAINED_PER_KIND - 1,
+            EXPLAINED_PER_KIND + 3,
+            sequence.len(),
+        ] {
+            // One instance already found before the two checks run.
+            let mut reference = Findings::default();
+            reference.add(kinds[0], || instance(usize::MAX));
+            for (i, &k) in sequence.iter().enumerate() {
+                reference.add(k, || instance(i));
+            }
+            let mut merged = Findings::default();
+            merged.add(kinds[0], || instance(usize::MAX));
+            let (first, second) = sequence.split_at(split);
+            merged.run_both(
+                |f| {
+                    for (i, &k) in first.iter().enumerate() {
+                        f.add(k, || instance(i));
+                    }
+                },
+                |f| {
+                    for (i, &k) in second.iter().enumerate() {
+                        f.add(k, || instance(split + i));
+                    }
+                },
+            );
+            assert_eq!(summary(&merged), summary(&reference), "split at {split}");
+        }
+    }
+}
