@@ -222,7 +222,10 @@ mod tests {
         }
     }
 
-    fn summary(f: &Findings) -> (Vec<(AnomalyKind, Vec<String>)>, Vec<(AnomalyKind, usize)>) {
+    /// The explained instances (kind and steps, in order) and the sorted counts.
+    type Summary = (Vec<(AnomalyKind, Vec<String>)>, Vec<(AnomalyKind, usize)>);
+
+    fn summary(f: &Findings) -> Summary {
         let explained = f.explained.iter().map(|(k, a)| (*k, a.steps.clone())).collect();
         let mut counts: Vec<_> = f.counts.iter().map(|(k, n)| (*k, *n)).collect();
         counts.sort();
