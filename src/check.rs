@@ -20,7 +20,7 @@ pub use registry::{ModelArg, ModelOptions};
 use crate::exit;
 use crate::report::timeline_html::{Page, Section, render_page};
 use clap::Args;
-use faultline_checkers::history::{Format, History, HistoryError};
+use faultline_checkers::history::{Format, History, HistoryError, RawValues};
 use faultline_checkers::linear::{FailedCas, KeyProgress};
 use faultline_checkers::report::Report;
 use serde_json::Value;
@@ -124,11 +124,7 @@ pub fn check_history(
             threads,
             ..Default::default()
         },
-        txn: crate::check_txn::TxnArgs {
-            initial: Some(args.initial.clone()).filter(|v| !v.is_null()),
-            independent: args.independent,
-            ..args.txn.clone()
-        },
+        txn: txn_args(args),
         bank: faultline_checkers::plain::bank::BankOptions {
             total: args.total,
             negative_balances: args.negative_balances,
@@ -136,6 +132,42 @@ pub fn check_history(
         progress,
     };
     registry::check(history, model, &options)
+}
+
+/// The options of the transactional checker, `--initial` included.
+fn txn_args(args: &CheckArgs) -> crate::check_txn::TxnArgs {
+    crate::check_txn::TxnArgs {
+        initial: Some(args.initial.clone()).filter(|v| !v.is_null()),
+        independent: args.independent,
+        ..args.txn.clone()
+    }
+}
+
+/// The transactional model `--model` names, if it names one: its histories load lean (their
+/// transactions' values stay as text, read straight into the checker's compact form).
+fn lean_txn_model(args: &CheckArgs) -> Option<crate::check_txn::TxnModel> {
+    args.model
+        .and_then(|m| crate::check_txn::TxnModel::from_model_name(registry::def(m).name))
+}
+
+/// Checks a history loaded lean ([`History::load_lean`]) with a transactional model.
+fn check_lean(
+    history: &History,
+    raw: RawValues,
+    model: crate::check_txn::TxnModel,
+    args: &CheckArgs,
+    progress: &(dyn Fn(&KeyProgress<'_>) + Sync),
+) -> Result<Checked, HistoryError> {
+    let report = crate::check_txn::check_history_lean(history, raw, model, &txn_args(args))?;
+    progress(&KeyProgress {
+        done: 1,
+        total: 1,
+        searching: &[],
+    });
+    Ok(Checked {
+        report,
+        sections: Vec::new(),
+    })
 }
 
 /// The result for one file.
@@ -277,12 +309,20 @@ fn check_file(
 ) -> FileResult {
     let started = Instant::now();
     bar.loading(file);
-    let outcome = History::load(file, args.format).and_then(|history| {
+    let lean = lean_txn_model(args);
+    let loaded = match lean {
+        Some(_) => History::load_lean(file, args.format),
+        None => History::load(file, args.format).map(|h| (h, RawValues::default())),
+    };
+    let outcome = loaded.and_then(|(history, raw)| {
         let load_time = started.elapsed();
         bar.checking(file);
         let checking = Instant::now();
         let (model, inferred) = choose_model(&history, args)?;
-        let checked = check_history(&history, model, args, threads, &|p| bar.keys(p))?;
+        let checked = match lean {
+            Some(txn) => check_lean(&history, raw, txn, args, &|p| bar.keys(p))?,
+            None => check_history(&history, model, args, threads, &|p| bar.keys(p))?,
+        };
         let events = history.events.len();
         let skipped_lines = history.skipped_lines;
         let warnings = history.warnings.clone();

@@ -5,9 +5,9 @@
 
 use clap::{Args, ValueEnum};
 use faultline_checkers::graph::{
-    ConsistencyModel, RegisterOrderAssumptions, TxnCheckOptions, Workload, analyze,
+    ConsistencyModel, RegisterOrderAssumptions, TxnCheckOptions, Workload, analyze, analyze_lean,
 };
-use faultline_checkers::history::{History, HistoryError};
+use faultline_checkers::history::{History, HistoryError, RawValues};
 use faultline_checkers::report::Report;
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -120,6 +120,41 @@ pub fn check_history(history: &History, model: TxnModel, args: &TxnArgs) -> Resu
         });
     }
     Ok(analyze(history, &args.options(model))?.into_report())
+}
+
+/// [`check_history`] for a history loaded with [`History::load_lean`] (its transactions'
+/// values in `raw`): the same report.
+pub fn check_history_lean(
+    history: &History,
+    raw: RawValues,
+    model: TxnModel,
+    args: &TxnArgs,
+) -> Result<Report, HistoryError> {
+    if raw.is_empty() {
+        return check_history(history, model, args);
+    }
+    let tuples = args.independent
+        || history
+            .ops
+            .first()
+            .and_then(|op| raw.get(op.invoke))
+            .is_some_and(|text| {
+                serde_json::from_str::<Value>(text)
+                    .is_ok_and(|v| faultline_checkers::history::is_independent_txn(&v))
+            });
+    if tuples {
+        // Splitting by independent key needs the values: read them from the text.
+        let mut events = history.events.clone();
+        for (pos, event) in events.iter_mut().enumerate() {
+            if let Some(text) = raw.get(pos) {
+                event.value = serde_json::from_str(text)
+                    .map_err(|e| history.error_at(pos, format!("the value is not valid JSON: {e}")))?;
+            }
+        }
+        let full = History::from_events(history.source.clone(), events)?;
+        return check_history(&full, model, args);
+    }
+    Ok(analyze_lean(history, raw, &args.options(model))?.into_report())
 }
 
 /// The report as text: a line per model (verdict and the anomalies behind it), then the

@@ -602,6 +602,15 @@ fn independent_tuples_of_transactions_are_checked_key_by_key() {
         "{}",
         out.stdout
     );
+    // With --model named, JSON Lines load lean (values as text): the tuples are still split.
+    let out = run(&[
+        "check",
+        "histories/independent-list-append-g1c.jsonl",
+        "--model",
+        "list-append",
+    ]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("1 invalid (2)"), "{}", out.stdout);
     let out = run(&[
         "check",
         "histories/independent-list-append.edn",

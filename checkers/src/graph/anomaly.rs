@@ -206,6 +206,48 @@ impl Findings {
         }
     }
 
+    /// Adds what `later` found (a check run apart, on another thread) as if its instances had
+    /// been added here after this set's: the same counts, and the same instances explained.
+    pub(crate) fn absorb(&mut self, later: Findings) {
+        let mut nth: FxHashMap<AnomalyKind, usize> = FxHashMap::default();
+        for (kind, anomaly) in later.explained {
+            let before = self.counts.get(&kind).copied().unwrap_or(0);
+            let n = nth.entry(kind).or_insert(0);
+            *n += 1;
+            if before + *n <= EXPLAINED_PER_KIND {
+                self.explained.push((kind, anomaly));
+            }
+        }
+        for (kind, n) in later.counts {
+            *self.counts.entry(kind).or_insert(0) += n;
+        }
+    }
+
+    /// Runs two checks on two threads, each recording into its own findings, and adds both
+    /// here in order (`first`'s, then `second`'s) as if they had run one after the other.
+    pub(crate) fn run_both<A: Send, B: Send>(
+        &mut self,
+        first: impl FnOnce(&mut Findings) -> A + Send,
+        second: impl FnOnce(&mut Findings) -> B + Send,
+    ) -> (A, B) {
+        let (a, fa, b, fb) = std::thread::scope(|s| {
+            let other = s.spawn(move || {
+                let mut f = Findings::default();
+                let b = second(&mut f);
+                (b, f)
+            });
+            let mut fa = Findings::default();
+            let a = first(&mut fa);
+            let (b, fb) = other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (a, fa, b, fb)
+        });
+        self.absorb(fa);
+        self.absorb(fb);
+        (a, b)
+    }
+
     /// True if at least one instance of `kind` was found.
     pub fn has(&self, kind: AnomalyKind) -> bool {
         self.counts.contains_key(&kind)
@@ -216,5 +258,75 @@ impl Findings {
         let mut k: Vec<_> = self.counts.keys().copied().collect();
         k.sort();
         k
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(i: usize) -> Anomaly {
+        Anomaly {
+            kind: String::new(),
+            key: None,
+            steps: vec![format!("instance {i}")],
+            events: Vec::new(),
+            details: serde_json::Value::Null,
+        }
+    }
+
+    /// The explained instances (kind and steps, in order) and the sorted counts.
+    type Summary = (Vec<(AnomalyKind, Vec<String>)>, Vec<(AnomalyKind, usize)>);
+
+    fn summary(f: &Findings) -> Summary {
+        let explained = f.explained.iter().map(|(k, a)| (*k, a.steps.clone())).collect();
+        let mut counts: Vec<_> = f.counts.iter().map(|(k, n)| (*k, *n)).collect();
+        counts.sort();
+        (explained, counts)
+    }
+
+    /// Findings split at any point and recorded on two threads, then merged, equal the
+    /// findings recorded in one sequence: counts, and which instances are explained, in order.
+    #[test]
+    fn findings_found_apart_merge_as_if_found_in_order() {
+        let kinds = [
+            AnomalyKind::DirtyUpdate,
+            AnomalyKind::ReadYourWrites,
+            AnomalyKind::MonotonicReads,
+        ];
+        // Many of one kind (past the explained limit) on both sides, few of the others.
+        let sequence: Vec<AnomalyKind> = (0..3 * EXPLAINED_PER_KIND)
+            .map(|i| if i % 5 == 0 { kinds[i % 3] } else { kinds[0] })
+            .collect();
+        for split in [
+            0,
+            1,
+            EXPLAINED_PER_KIND - 1,
+            EXPLAINED_PER_KIND + 3,
+            sequence.len(),
+        ] {
+            // One instance already found before the two checks run.
+            let mut reference = Findings::default();
+            reference.add(kinds[0], || instance(usize::MAX));
+            for (i, &k) in sequence.iter().enumerate() {
+                reference.add(k, || instance(i));
+            }
+            let mut merged = Findings::default();
+            merged.add(kinds[0], || instance(usize::MAX));
+            let (first, second) = sequence.split_at(split);
+            merged.run_both(
+                |f| {
+                    for (i, &k) in first.iter().enumerate() {
+                        f.add(k, || instance(i));
+                    }
+                },
+                |f| {
+                    for (i, &k) in second.iter().enumerate() {
+                        f.add(k, || instance(split + i));
+                    }
+                },
+            );
+            assert_eq!(summary(&merged), summary(&reference), "split at {split}");
+        }
     }
 }

@@ -58,13 +58,19 @@ impl EdgeList {
     pub(crate) fn freeze(mut self, nodes: usize) -> DepGraph {
         self.edges
             .sort_unstable_by_key(|&(a, b, _)| ((a as u64) << 32) | b as u64);
-        let mut merged: Vec<(u32, u32, u8)> = Vec::with_capacity(self.edges.len());
-        for (a, b, k) in self.edges {
-            match merged.last_mut() {
-                Some(last) if last.0 == a && last.1 == b => last.2 |= k,
-                _ => merged.push((a, b, k)),
+        // Merged in place: one edge per pair, its kinds OR-ed.
+        let mut merged = self.edges;
+        let mut kept = 0;
+        for i in 0..merged.len() {
+            let (a, b, k) = merged[i];
+            if kept > 0 && merged[kept - 1].0 == a && merged[kept - 1].1 == b {
+                merged[kept - 1].2 |= k;
+            } else {
+                merged[kept] = (a, b, k);
+                kept += 1;
             }
         }
+        merged.truncate(kept);
         debug_assert!(
             merged.iter().all(|e| (e.0.max(e.1) as usize) < nodes),
             "edge to a node out of range"

@@ -55,11 +55,17 @@ impl<'a> Ctx<'a> {
     pub(crate) fn describe(&self, t: usize) -> String {
         let txn = &self.set.txns[t];
         let op = &self.history.ops[txn.op as usize];
-        let value = if txn.outcome == Outcome::Ok {
-            self.history.value(op)
-        } else {
-            &self.history.events[op.invoke].value
+        let pos = match (txn.outcome, op.complete) {
+            (Outcome::Ok, Some(c)) => c,
+            _ => op.invoke,
         };
+        // A lean history keeps the value as text (read back here, for the few explained).
+        let parsed: Option<Value> = self
+            .set
+            .raw
+            .read_back(pos)
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let value = parsed.as_ref().unwrap_or(&self.history.events[pos].value);
         let mops = value
             .as_array()
             .map(|m| m.iter().map(micro_op_text).collect::<Vec<_>>().join(" "));

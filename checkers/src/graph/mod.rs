@@ -19,6 +19,7 @@ mod orders;
 pub(crate) mod rw_register;
 mod scc;
 mod txn;
+mod txn_text;
 
 pub use anomaly::{AnomalyKind, CycleOrder, CycleShape, EXPLAINED_PER_KIND, Findings};
 pub use models::{ConsistencyModel, ModelVerdict, verdict_for};
@@ -31,7 +32,7 @@ pub(crate) use depgraph::{DepGraph, EdgeList, kind};
 pub(crate) use explain::Ctx;
 pub(crate) use txn::{MicroOp, TxnSet};
 
-use crate::history::{History, HistoryError, Outcome};
+use crate::history::{History, HistoryError, Outcome, RawValues};
 use crate::report::{Report, Verdict};
 use serde_json::{Map, Value, json};
 use std::time::Instant;
@@ -220,6 +221,16 @@ pub fn check(history: &History, options: &TxnCheckOptions) -> Result<Report, His
 
 /// Checks a history of transactions and returns the typed analysis.
 pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalysis, HistoryError> {
+    analyze_lean(history, RawValues::default(), options)
+}
+
+/// [`analyze`] for a history from [`History::load_lean`]: the transactions' values are read
+/// from `raw` (the same verdicts, anomalies and errors as the history loaded in full).
+pub fn analyze_lean(
+    history: &History,
+    raw: RawValues,
+    options: &TxnCheckOptions,
+) -> Result<TxnAnalysis, HistoryError> {
     let started = Instant::now();
     // A completion-only history has no real-time or process order: what needs them is not
     // checked (and said), and the assumptions built on them are refused.
@@ -244,7 +255,7 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
         phases.insert(name.to_string(), json!(lap.elapsed().as_millis() as u64));
         lap = Instant::now();
     };
-    let set = TxnSet::parse(history, options.workload, options.initial.as_ref())?;
+    let set = TxnSet::parse_lean(history, raw, options.workload, options.initial.as_ref())?;
     phase("parse_ms");
     let ctx = Ctx { history, set: &set };
     let mut findings = Findings::default();
@@ -290,15 +301,6 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
     let inferred_edges = edges.len();
     let graph = edges.freeze(set.txns.len());
     phase("orders_and_graph_ms");
-    inconclusive.extend(cycle_report::report_cycles(
-        ctx,
-        &inference,
-        &graph,
-        &classes,
-        options.cycle_budget,
-        &mut findings,
-    ));
-    phase("cycles_ms");
     let session_models: Vec<ConsistencyModel> = ConsistencyModel::SESSION
         .into_iter()
         .filter(|s| {
@@ -314,15 +316,37 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
             !(unordered && per_process)
         })
         .collect();
-    crate::session::check(
-        ctx,
-        &inference,
-        &graph,
-        &session_models,
-        options.cycle_budget,
-        &mut findings,
+    // Cycles and session guarantees are independent searches of the same graph: one thread
+    // each, their findings added in this order.
+    let ((cut_short, cycles_ms), sessions_ms) = findings.run_both(
+        |findings| {
+            let started = Instant::now();
+            let cut_short = cycle_report::report_cycles(
+                ctx,
+                &inference,
+                &graph,
+                &classes,
+                options.cycle_budget,
+                findings,
+            );
+            (cut_short, started.elapsed().as_millis() as u64)
+        },
+        |findings| {
+            let started = Instant::now();
+            crate::session::check(
+                ctx,
+                &inference,
+                &graph,
+                &session_models,
+                options.cycle_budget,
+                findings,
+            );
+            started.elapsed().as_millis() as u64
+        },
     );
-    phase("sessions_ms");
+    inconclusive.extend(cut_short);
+    phases.insert("cycles_ms".into(), json!(cycles_ms));
+    phases.insert("sessions_ms".into(), json!(sessions_ms));
     let found = findings.kinds();
     let verdicts: Vec<ModelVerdict> = models
         .iter()

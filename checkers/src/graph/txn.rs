@@ -6,7 +6,7 @@
 //! `ok` transactions; an `info` or `fail` transaction's reads are unknown (its invocation carries
 //! `null` reads), and only its writes matter.
 
-use crate::history::{History, HistoryError, Operation, Outcome};
+use crate::history::{History, HistoryError, Operation, Outcome, RawValues};
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 
@@ -105,6 +105,20 @@ impl Interner {
         }
     }
 
+    /// Interns a string without allocating when it is already known.
+    pub(crate) fn intern_str(&mut self, s: &str) -> u32 {
+        match self.strs.get(s) {
+            Some(&id) => id,
+            None => self.intern(Scalar::Str(s.into())),
+        }
+    }
+
+    /// Every scalar, by id.
+    #[cfg(test)]
+    pub(crate) fn all(&self) -> &[Scalar] {
+        &self.scalars
+    }
+
     pub(crate) fn get(&self, id: u32) -> &Scalar {
         &self.scalars[id as usize]
     }
@@ -173,6 +187,8 @@ pub(crate) struct TxnSet {
     pub scalars: Interner,
     /// rw-register: the value every key holds before any write (`None`: nil).
     pub initial: Option<Value>,
+    /// The transactions' values as text, when the history was loaded lean (for explanations).
+    pub raw: RawValues,
 }
 
 impl TxnSet {
@@ -196,26 +212,156 @@ impl TxnSet {
 
     /// Parses every client operation of the history as a transaction of `workload`; for
     /// rw-register, a read of `initial` (when given) reads the initial state.
+    #[cfg(test)]
     pub(crate) fn parse(
         history: &History,
         workload: Workload,
         initial: Option<&Value>,
     ) -> Result<TxnSet, HistoryError> {
-        let mut set = TxnSet {
+        TxnSet::parse_lean(history, RawValues::default(), workload, initial)
+    }
+
+    /// Like [`TxnSet::parse`], reading each value from `raw` when it was left as text there
+    /// (see [`History::load_lean`]). Large histories are parsed in parts on all cores; the
+    /// result (ids included) and the error reported are those of parsing in order.
+    pub(crate) fn parse_lean(
+        history: &History,
+        raw: RawValues,
+        workload: Workload,
+        initial: Option<&Value>,
+    ) -> Result<TxnSet, HistoryError> {
+        let empty = || TxnSet {
             workload,
-            txns: Vec::with_capacity(history.ops.len()),
-            mops: Vec::with_capacity(history.ops.len() * 3),
+            txns: Vec::new(),
+            mops: Vec::new(),
             read_values: Vec::new(),
             scalars: Interner::default(),
             initial: initial.filter(|v| !v.is_null()).cloned(),
+            raw: RawValues::default(),
         };
-        for op in &history.ops {
-            set.parse_op(history, op)?;
+        let ops = &history.ops;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let parts = if ops.len() >= PARALLEL_FROM_OPS {
+            threads
+        } else {
+            1
+        };
+        let per_part = ops.len().div_ceil(parts.max(1)).max(1);
+        let parse_part = |chunk: &[Operation]| -> Result<TxnSet, HistoryError> {
+            let mut part = empty();
+            part.txns.reserve(chunk.len());
+            part.mops.reserve(chunk.len() * 3);
+            for op in chunk {
+                part.parse_op(history, &raw, op)?;
+            }
+            Ok(part)
+        };
+        let mut parsed: Vec<Result<TxnSet, HistoryError>> = if parts <= 1 {
+            vec![parse_part(ops)]
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = ops
+                    .chunks(per_part)
+                    .map(|chunk| s.spawn(move || parse_part(chunk)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                    .collect()
+            })
+        };
+        if parsed.is_empty() {
+            parsed.push(Ok(empty()));
         }
+        let mut parts = parsed.into_iter();
+        let mut set = parts.next().expect("one part at least")?;
+        for part in parts {
+            set.append(part?);
+        }
+        set.raw = raw;
+        // What the checks need is in the set now; only explanations read a value back.
+        set.raw.release_text();
         Ok(set)
     }
 
-    fn parse_op(&mut self, history: &History, op: &Operation) -> Result<(), HistoryError> {
+    /// Appends the transactions of `later` (parsed from later operations) as if they had been
+    /// parsed after this set's: its scalars are interned here, in their order of appearance,
+    /// so every id is the one parsing in order gives.
+    fn append(&mut self, later: TxnSet) {
+        let ids: Vec<u32> = later
+            .scalars
+            .scalars
+            .into_iter()
+            .map(|s| self.scalars.intern(s))
+            .collect();
+        let id = |x: u32| ids[x as usize];
+        let mops_offset = self.mops.len() as u32;
+        let values_offset = self.read_values.len() as u32;
+        self.read_values.extend(later.read_values.iter().map(|&v| id(v)));
+        self.mops.extend(later.mops.iter().map(|&m| match m {
+            MicroOp::Append { key, value } => MicroOp::Append {
+                key: id(key),
+                value: id(value),
+            },
+            MicroOp::Write { key, value } => MicroOp::Write {
+                key: id(key),
+                value: id(value),
+            },
+            MicroOp::ReadList { key, values } => MicroOp::ReadList {
+                key: id(key),
+                values: values.map(|s| Span {
+                    start: s.start + values_offset,
+                    len: s.len,
+                }),
+            },
+            MicroOp::ReadRegister { key, value } => MicroOp::ReadRegister {
+                key: id(key),
+                value: value.map(|v| v.map(id)),
+            },
+        }));
+        self.txns.extend(later.txns.iter().map(|t| Txn {
+            mops_start: t.mops_start + mops_offset,
+            ..*t
+        }));
+    }
+
+    /// Parses one operation: from its values' text when the history was loaded lean (the
+    /// fast path; anything it does not take, including every error, goes the general way),
+    /// else from its values.
+    fn parse_op(&mut self, history: &History, raw: &RawValues, op: &Operation) -> Result<(), HistoryError> {
+        let Some(inv_text) = raw.get(op.invoke) else {
+            let done = (op.outcome == Outcome::Ok).then(|| history.value(op));
+            return self.parse_op_values(history, op, &history.events[op.invoke].value, done);
+        };
+        let done_pos = op.complete.unwrap_or(op.invoke);
+        let done_text = if op.outcome == Outcome::Ok {
+            match raw.get(done_pos) {
+                Some(t) => Some(t),
+                None => {
+                    // The completion's value was parsed (it cannot be, as it is a txn too).
+                    let inv: Value = serde_json::from_str(inv_text).unwrap_or(Value::Null);
+                    return self.parse_op_values(history, op, &inv, Some(&history.events[done_pos].value));
+                }
+            }
+        } else {
+            None
+        };
+        if self.initial.is_none() && self.parse_op_text(op, inv_text, done_text) {
+            return Ok(());
+        }
+        let inv: Value = serde_json::from_str(inv_text).unwrap_or(Value::Null);
+        let done: Option<Value> = done_text.map(|t| serde_json::from_str(t).unwrap_or(Value::Null));
+        self.parse_op_values(history, op, &inv, done.as_ref())
+    }
+
+    /// Parses one operation from its invocation's value and, for an ok one, its completion's.
+    fn parse_op_values(
+        &mut self,
+        history: &History,
+        op: &Operation,
+        invocation: &Value,
+        done: Option<&Value>,
+    ) -> Result<(), HistoryError> {
         let inv_line = history.events[op.invoke].line as usize;
         let err = |line: usize, m: String| HistoryError::at(&history.source, line, m);
         if op.f != "txn" {
@@ -228,13 +374,12 @@ impl TxnSet {
                 ),
             ));
         }
-        let invocation = &history.events[op.invoke].value;
         let mops_start = self.mops.len() as u32;
         // The invocation always gives the shape; an ok completion gives the reads.
         let inv_list = self.micro_op_list(invocation).map_err(|m| err(inv_line, m))?;
-        if op.outcome == Outcome::Ok {
+        if let Some(done) = done {
             let line = op.complete.map_or(inv_line, |c| history.events[c].line as usize);
-            let done = self.micro_op_list(history.value(op)).map_err(|m| err(line, m))?;
+            let done = self.micro_op_list(done).map_err(|m| err(line, m))?;
             if done.len() != inv_list.len() {
                 return Err(err(
                     line,
@@ -287,9 +432,8 @@ impl TxnSet {
             && mops.iter().all(Value::is_array)
         {
             return Err(format!(
-                "{} looks like a jepsen.independent tuple [key transaction]: the {} checker does not split a history by independent key (its micro-ops' keys are already separate objects, and one history's transactions are checked together); check each independent key's transactions as a history of its own",
-                compact(value),
-                self.workload.name()
+                "{} is a jepsen.independent tuple [key transaction], but the history's first op is a plain transaction: give every op a key, or none",
+                compact(value)
             ));
         }
         value.as_array().ok_or_else(|| {
@@ -389,7 +533,7 @@ impl TxnSet {
 
 /// True if an ok completion's micro-op matches its invocation's (same f and key; same value
 /// for writes).
-fn same_shape(done: MicroOp, invoked: MicroOp) -> bool {
+pub(crate) fn same_shape(done: MicroOp, invoked: MicroOp) -> bool {
     match (done, invoked) {
         (MicroOp::Append { key: a, value: x }, MicroOp::Append { key: b, value: y })
         | (MicroOp::Write { key: a, value: x }, MicroOp::Write { key: b, value: y }) => a == b && x == y,
@@ -398,6 +542,9 @@ fn same_shape(done: MicroOp, invoked: MicroOp) -> bool {
         _ => false,
     }
 }
+
+/// Histories with at least this many operations are parsed in parts, one per core.
+const PARALLEL_FROM_OPS: usize = 20_000;
 
 /// Compact JSON of a value for messages, shortened when long.
 pub(crate) fn compact(v: &Value) -> String {

@@ -20,6 +20,11 @@ fn txn_tuple(value: &Value) -> Option<(&Value, &Value)> {
     }
 }
 
+/// True when `value` is a `[key transaction]` tuple.
+pub fn is_independent_txn(value: &Value) -> bool {
+    txn_tuple(value).is_some()
+}
+
 /// True when some client op's value is a `[key transaction]` tuple.
 pub fn has_independent_txns(history: &History) -> bool {
     history

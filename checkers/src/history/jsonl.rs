@@ -22,21 +22,51 @@ pub fn parse(source: &str, text: &str) -> Result<Vec<Event>, HistoryError> {
     parse_parts(source, text).map(Parts::join)
 }
 
+/// Where an event's value is in the text, when it was left as text (see [`parse_parts_lean`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawSpan {
+    /// Byte offset in the whole text.
+    pub start: u64,
+    /// Length in bytes; [`RawSpan::NONE`]'s `u32::MAX` when the event's value was parsed.
+    pub len: u32,
+}
+
+impl RawSpan {
+    /// No text: the event's value is in [`Event::value`].
+    pub const NONE: RawSpan = RawSpan {
+        start: 0,
+        len: u32::MAX,
+    };
+}
+
 /// Events parsed in pieces, numbered as one history; [`Parts::join`] puts them together. The
 /// text can be freed before joining, which lowers the peak memory of loading a large file.
 pub(crate) struct Parts(Vec<Chunk>);
 
 /// Parses JSON Lines text (in parallel when large) into parts to be joined.
 pub(crate) fn parse_parts(source: &str, text: &str) -> Result<Parts, HistoryError> {
+    parse_parts_with(source, text, false)
+}
+
+/// Like [`parse_parts`], but the value of every event whose `f` is `"txn"` is left as text:
+/// the event's value is `null`, and [`Parts::join_lean`] gives where its text is. The
+/// transactional checkers read such values straight into their compact form.
+pub(crate) fn parse_parts_lean(source: &str, text: &str) -> Result<Parts, HistoryError> {
+    parse_parts_with(source, text, true)
+}
+
+fn parse_parts_with(source: &str, text: &str, lean: bool) -> Result<Parts, HistoryError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let base = text.as_ptr() as usize;
+    let lean = lean.then_some(base);
     if text.len() < PARALLEL_FROM_BYTES || threads < 2 {
-        return parse_chunk(source, text).map(|chunk| Parts(vec![chunk]));
+        return parse_chunk(source, text, lean).map(|chunk| Parts(vec![chunk]));
     }
     let pieces = split_at_lines(text, threads);
     let parsed: Vec<Result<Chunk, HistoryError>> = std::thread::scope(|s| {
         let handles: Vec<_> = pieces
             .iter()
-            .map(|&piece| s.spawn(move || parse_chunk(source, piece)))
+            .map(|&piece| s.spawn(move || parse_chunk(source, piece, lean)))
             .collect();
         handles
             .into_iter()
@@ -82,6 +112,15 @@ impl Parts {
         }
         events
     }
+
+    /// The events, in order, and where each one's value text is (lean parsing).
+    pub(crate) fn join_lean(mut self) -> (Vec<Event>, Vec<RawSpan>) {
+        let mut spans = Vec::with_capacity(self.0.iter().map(|c| c.raw_values.len()).sum());
+        for chunk in &mut self.0 {
+            spans.append(&mut chunk.raw_values);
+        }
+        (self.join(), spans)
+    }
 }
 
 /// Splits text into about `parts` pieces, each ending just after a newline (except the last).
@@ -110,10 +149,15 @@ struct Chunk {
     lines: u32,
     /// Events whose `index` was absent and so defaulted to their position in this run.
     defaulted_index: Vec<usize>,
+    /// Lean parsing: where each event's value text is (one per event), else empty.
+    raw_values: Vec<RawSpan>,
 }
 
-fn parse_chunk(source: &str, text: &str) -> Result<Chunk, HistoryError> {
+/// Parses a run of lines; with `lean` (the address of the whole text) the values of
+/// transactions are left as text (see [`parse_parts_lean`]).
+fn parse_chunk(source: &str, text: &str, lean: Option<usize>) -> Result<Chunk, HistoryError> {
     let mut events = Vec::with_capacity(text.len() / 80);
+    let mut raw_values = Vec::with_capacity(if lean.is_some() { text.len() / 80 } else { 0 });
     let mut defaulted_index = Vec::new();
     let mut lines = 0u32;
     for (i, raw) in text.lines().enumerate() {
@@ -123,7 +167,10 @@ fn parse_chunk(source: &str, text: &str) -> Result<Chunk, HistoryError> {
         if trimmed.is_empty() {
             continue;
         }
-        let raw_event: RawEvent = serde_json::from_str(trimmed).map_err(|e| {
+        let mut de = serde_json::Deserializer::from_str(trimmed);
+        let parsed = de::DeserializeSeed::deserialize(EventSeed { lean: lean.is_some() }, &mut de)
+            .and_then(|raw| de.end().map(|()| raw));
+        let mut raw_event = parsed.map_err(|e| {
             HistoryError::at(
                 source,
                 line,
@@ -132,6 +179,28 @@ fn parse_chunk(source: &str, text: &str) -> Result<Chunk, HistoryError> {
         })?;
         if raw_event.index.is_none() {
             defaulted_index.push(events.len());
+        }
+        if let Some(base) = lean {
+            // Only transactions keep their value as text; any other event's value is parsed.
+            let text_value = raw_event.value_text.take();
+            let span = match text_value {
+                Some(t) if matches!(&raw_event.f, Some(Value::String(f)) if f == "txn") => RawSpan {
+                    start: (t.get().as_ptr() as usize - base) as u64,
+                    len: t.get().len() as u32,
+                },
+                Some(t) => {
+                    raw_event.value = Some(serde_json::from_str(t.get()).map_err(|e| {
+                        HistoryError::at(
+                            source,
+                            line,
+                            format!("not a valid history event: {}", describe_json_error(&e)),
+                        )
+                    })?);
+                    RawSpan::NONE
+                }
+                None => RawSpan::NONE,
+            };
+            raw_values.push(span);
         }
         let event = raw_event
             .into_event(events.len() as u64, line)
@@ -142,6 +211,7 @@ fn parse_chunk(source: &str, text: &str) -> Result<Chunk, HistoryError> {
         events,
         lines,
         defaulted_index,
+        raw_values,
     })
 }
 
@@ -223,6 +293,8 @@ struct RawEvent<'a> {
     kind: Option<Value>,
     f: Option<Value>,
     value: Option<Value>,
+    /// Lean parsing: the value as text (not yet parsed).
+    value_text: Option<&'a serde_json::value::RawValue>,
     key: Option<Value>,
     error: Option<Value>,
     extra: Vec<(String, Value)>,
@@ -314,7 +386,22 @@ pub(crate) fn process_from_json(v: &Value) -> Result<Process, String> {
 
 impl<'de> de::Deserialize<'de> for RawEvent<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct RawVisitor;
+        de::DeserializeSeed::deserialize(EventSeed { lean: false }, d)
+    }
+}
+
+/// Reads a [`RawEvent`]; with `lean`, the value is kept as text.
+struct EventSeed {
+    lean: bool,
+}
+
+impl<'de> de::DeserializeSeed<'de> for EventSeed {
+    type Value = RawEvent<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawEvent<'de>, D::Error> {
+        struct RawVisitor {
+            lean: bool,
+        }
         impl<'de> Visitor<'de> for RawVisitor {
             type Value = RawEvent<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -335,6 +422,14 @@ impl<'de> de::Deserialize<'de> for RawEvent<'de> {
                             return Err(de::Error::custom(format!("duplicate field \"{key}\"")));
                         }
                         *field = Some(RawField(map.next_value()?));
+                        continue;
+                    }
+                    if self.lean && key == "value" {
+                        if raw.value_text.is_some() {
+                            let _: IgnoredAny = map.next_value()?;
+                            return Err(de::Error::custom(format!("duplicate field \"{key}\"")));
+                        }
+                        raw.value_text = Some(map.next_value()?);
                         continue;
                     }
                     let slot = match key.as_ref() {
@@ -361,7 +456,7 @@ impl<'de> de::Deserialize<'de> for RawEvent<'de> {
                 Ok(raw)
             }
         }
-        d.deserialize_map(RawVisitor)
+        d.deserialize_map(RawVisitor { lean: self.lean })
     }
 }
 
@@ -428,7 +523,7 @@ mod tests {
         }
         assert!(text.len() >= PARALLEL_FROM_BYTES);
         let parallel = parse("big", &text).unwrap();
-        let sequential = parse_chunk("big", &text).unwrap().events;
+        let sequential = parse_chunk("big", &text, None).unwrap().events;
         assert_eq!(parallel.len(), 120_000);
         assert!(parallel == sequential, "parallel and sequential parses differ");
         // The reported error is the first bad line, with its absolute number.

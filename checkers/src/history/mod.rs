@@ -18,16 +18,18 @@ mod jepsen_log;
 mod jsonl;
 mod pairing;
 mod quote;
+mod raw_values;
 
 pub use edn::{Edn, parse_edn_value};
 pub use error::HistoryError;
 pub use event::{Event, EventKind, Process};
 pub use faults::{FaultWindow, fault_windows, in_force};
 pub use format::{Format, detect_format};
-pub use independent::{has_independent_txns, split_independent};
+pub use independent::{has_independent_txns, is_independent_txn, split_independent};
 pub use jsonl::{event_to_json_line, write_jsonl};
 pub use pairing::{Operation, Outcome};
 pub use quote::{QUOTE_LIMIT, quote, quote_json, quote_text};
+pub use raw_values::RawValues;
 
 use std::path::Path;
 
@@ -88,6 +90,28 @@ fn read_bounded(path: &Path, source: &str, limit: u64) -> Result<Vec<u8>, Histor
         bytes.extend_from_slice(&chunk[..n]);
     }
     Ok(bytes)
+}
+
+/// Reads a history file as text and tells its format (`format`, or detected): the source
+/// label, the text and the format.
+fn read_history_text(path: &Path, format: Option<Format>) -> Result<(String, String, Format), HistoryError> {
+    let source = path.display().to_string();
+    let bytes = read_bounded(path, &source, MAX_HISTORY_BYTES)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        HistoryError::at(&source, line, "the file is not valid UTF-8 text")
+    })?;
+    let format = match format {
+        Some(f) => f,
+        None => detect_format(path, &text).ok_or_else(|| {
+            HistoryError::whole(
+                &source,
+                "cannot tell the history format (expected JSON Lines, Jepsen EDN, Jepsen log lines or an elle-cli JSON array); pass --format",
+            )
+        })?,
+    };
+    Ok((source, text, format))
 }
 
 /// A validated history: its events in order, and the client operations paired from them.
@@ -181,22 +205,7 @@ impl History {
     /// Reads and parses a history file. With `format` `None`, the format is detected from the
     /// content (and, when the content is ambiguous, the file extension).
     pub fn load(path: &Path, format: Option<Format>) -> Result<Self, HistoryError> {
-        let source = path.display().to_string();
-        let bytes = read_bounded(path, &source, MAX_HISTORY_BYTES)?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-            HistoryError::at(&source, line, "the file is not valid UTF-8 text")
-        })?;
-        let format = match format {
-            Some(f) => f,
-            None => detect_format(path, &text).ok_or_else(|| {
-                HistoryError::whole(
-                    &source,
-                    "cannot tell the history format (expected JSON Lines, Jepsen EDN, Jepsen log lines or an elle-cli JSON array); pass --format",
-                )
-            })?,
-        };
+        let (source, text, format) = read_history_text(path, format)?;
         // The text can be large: free it before the events are joined and paired.
         let (events, skipped_lines) = match format {
             Format::Jsonl => {

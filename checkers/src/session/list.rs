@@ -50,7 +50,7 @@ pub(crate) fn check(
     ctx: Ctx,
     index: &ListIndex,
     sessions: &[Vec<u32>],
-    wanted: &dyn Fn(ConsistencyModel) -> bool,
+    wanted: &(dyn Fn(ConsistencyModel) -> bool + Sync),
     findings: &mut Findings,
 ) {
     let set = ctx.set;
@@ -59,6 +59,29 @@ pub(crate) fn check(
         let (a, b) = ranges[t as usize];
         &index.reads[a as usize..b as usize]
     };
+    // Each session on its own, and the observers across sessions, on two threads.
+    let observing = wanted(ConsistencyModel::MonotonicWrites) || wanted(ConsistencyModel::WritesFollowReads);
+    findings.run_both(
+        |findings| per_session(ctx, index, sessions, &reads_of, wanted, findings),
+        |findings| {
+            if observing {
+                observers(ctx, index, &ranges, wanted, findings);
+            }
+        },
+    );
+}
+
+/// The guarantees within each session: read-your-writes, monotonic reads, and the
+/// same-process halves of monotonic writes and writes-follow-reads.
+fn per_session<'a>(
+    ctx: Ctx,
+    index: &ListIndex,
+    sessions: &[Vec<u32>],
+    reads_of: &(dyn Fn(u32) -> &'a [ReadFact] + Sync),
+    wanted: &(dyn Fn(ConsistencyModel) -> bool + Sync),
+    findings: &mut Findings,
+) {
+    let set = ctx.set;
     for session in sessions {
         // key -> (txn, value) of the latest append; key -> (txn, read) of the longest read.
         let mut last_append: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
@@ -165,9 +188,6 @@ pub(crate) fn check(
                 }
             }
         }
-    }
-    if wanted(ConsistencyModel::MonotonicWrites) || wanted(ConsistencyModel::WritesFollowReads) {
-        observers(ctx, index, &ranges, wanted, findings);
     }
 }
 

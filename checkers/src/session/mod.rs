@@ -40,18 +40,25 @@ pub(crate) fn check(
     if models.is_empty() {
         return;
     }
-    let wanted = |m: ConsistencyModel| models.contains(&m);
+    let wanted = move |m: ConsistencyModel| models.contains(&m);
     let per_process = models.iter().any(|m| *m != ConsistencyModel::ConsistentPrefix);
-    if per_process {
-        let sessions = sessions(ctx);
-        match inference {
-            Inference::List(index) => list::check(ctx, index, &sessions, &wanted, findings),
-            Inference::Register(index) => register::check(ctx, index, &sessions, &wanted, findings),
-        }
-    }
-    if wanted(ConsistencyModel::ConsistentPrefix) {
-        prefix::check(ctx, inference, graph, budget, findings);
-    }
+    // The per-process guarantees and consistent prefix on two threads, found in this order.
+    findings.run_both(
+        |findings| {
+            if per_process {
+                let sessions = sessions(ctx);
+                match inference {
+                    Inference::List(index) => list::check(ctx, index, &sessions, &wanted, findings),
+                    Inference::Register(index) => register::check(ctx, index, &sessions, &wanted, findings),
+                }
+            }
+        },
+        |findings| {
+            if wanted(ConsistencyModel::ConsistentPrefix) {
+                prefix::check(ctx, inference, graph, budget, findings);
+            }
+        },
+    );
 }
 
 /// Each process's possibly-committed transactions, in session order.
