@@ -68,6 +68,9 @@ pub enum AnomalyKind {
     WritesFollowReads,
     /// Reads saw states that no single order of writes explains.
     ConsistentPrefix,
+    /// A transaction did not see a write that happened before it (through process order and
+    /// what transactions read): causal consistency's read rule.
+    MissedCausalWrite,
 }
 
 impl AnomalyKind {
@@ -108,6 +111,7 @@ impl AnomalyKind {
             MonotonicWrites => "monotonic-writes",
             WritesFollowReads => "writes-follow-reads",
             ConsistentPrefix => "consistent-prefix",
+            MissedCausalWrite => "missed-causal-write",
         }
     }
 

@@ -8,6 +8,7 @@
 //! Definitions of every anomaly and model: `docs/consistency.md`.
 
 mod anomaly;
+mod causal;
 mod cycle_report;
 mod cycles;
 mod depgraph;
@@ -298,6 +299,11 @@ pub fn analyze(history: &History, options: &TxnCheckOptions) -> Result<TxnAnalys
         options.cycle_budget,
         &mut findings,
     ));
+    if forbidden_by_any(AnomalyKind::MissedCausalWrite)
+        && causal::report_missed_writes(ctx, &inference, &graph, options.cycle_budget, &mut findings)
+    {
+        inconclusive.push(AnomalyKind::MissedCausalWrite);
+    }
     phase("cycles_ms");
     let session_models: Vec<ConsistencyModel> = ConsistencyModel::SESSION
         .into_iter()
