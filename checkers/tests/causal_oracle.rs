@@ -243,7 +243,11 @@ fn generate(rng: &mut StdRng) -> Vec<T> {
                             .collect::<Vec<_>>()
                     })
                     .collect();
-                l.extend(mops.iter().filter(|m: &&(bool, u64, Vec<u64>)| m.0 && m.1 == k).map(|m| m.2[0]));
+                l.extend(
+                    mops.iter()
+                        .filter(|m: &&(bool, u64, Vec<u64>)| m.0 && m.1 == k)
+                        .map(|m| m.2[0]),
+                );
                 if rng.random_bool(0.1) && !l.is_empty() {
                     l.pop();
                 }
@@ -325,8 +329,14 @@ fn checker_agrees_with_the_causal_oracle() {
     eprintln!(
         "causal oracle: {accepted} causal, {rejected} not ({missed} with a missed-causal-write, {only_missed} with nothing else)"
     );
-    assert!(accepted > 2000 && rejected > 1500, "{accepted} causal, {rejected} not");
+    assert!(
+        accepted > 2000 && rejected > 1500,
+        "{accepted} causal, {rejected} not"
+    );
     // The read-rule search matters: it finds many violations, some with no other evidence
     // (without it those would be called valid and this test would fail above).
-    assert!(missed > 300 && only_missed > 30, "{missed} missed-causal-write, {only_missed} alone");
+    assert!(
+        missed > 300 && only_missed > 30,
+        "{missed} missed-causal-write, {only_missed} alone"
+    );
 }

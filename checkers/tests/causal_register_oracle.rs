@@ -41,7 +41,13 @@ fn value(t: &T) -> Value {
     Value::Array(
         t.mops
             .iter()
-            .map(|(write, k, v)| if *write { json!(["w", k, v]) } else { json!(["r", k, v]) })
+            .map(|(write, k, v)| {
+                if *write {
+                    json!(["w", k, v])
+                } else {
+                    json!(["r", k, v])
+                }
+            })
             .collect(),
     )
 }
@@ -67,7 +73,13 @@ fn causal(txns: &[T]) -> bool {
 fn explained(txns: &[T], committed: &[bool]) -> bool {
     let n = txns.len();
     let writer: HashMap<(u64, u64), usize> = (0..n)
-        .flat_map(|i| txns[i].mops.iter().filter(|m| m.0).map(move |m| ((m.1, m.2.unwrap()), i)))
+        .flat_map(|i| {
+            txns[i]
+                .mops
+                .iter()
+                .filter(|m| m.0)
+                .map(move |m| ((m.1, m.2.unwrap()), i))
+        })
         .collect();
     let mut vis = vec![vec![false; n]; n];
     let mut last_of: HashMap<u64, usize> = HashMap::new();
@@ -106,7 +118,10 @@ fn explained(txns: &[T], committed: &[bool]) -> bool {
 
 fn reads_hold(txns: &[T], ar: &[usize], vis: &[Vec<bool>]) -> bool {
     let rank: HashMap<usize, usize> = ar.iter().enumerate().map(|(i, &t)| (t, i)).collect();
-    if ar.iter().any(|a| ar.iter().any(|b| vis[*a][*b] && rank[a] > rank[b])) {
+    if ar
+        .iter()
+        .any(|a| ar.iter().any(|b| vis[*a][*b] && rank[a] > rank[b]))
+    {
         return false;
     }
     for &r in ar.iter().filter(|&&r| txns[r].end == End::Ok) {
@@ -189,10 +204,18 @@ fn generate(rng: &mut StdRng) -> Vec<T> {
                 next_value += 1;
             } else {
                 let own = mops.iter().rev().find(|m| m.0 && m.1 == k).and_then(|m| m.2);
-                let mut seen = own.or_else(|| (0..i).rev().filter(|&j| sees[j]).find_map(|j| last_write(&txns[j], k)));
+                let mut seen = own.or_else(|| {
+                    (0..i)
+                        .rev()
+                        .filter(|&j| sees[j])
+                        .find_map(|j| last_write(&txns[j], k))
+                });
                 if sloppy && rng.random_bool(0.25) {
                     // A stale read: an older visible version, or nil.
-                    let older: Vec<u64> = (0..i).filter(|&j| sees[j]).filter_map(|j| last_write(&txns[j], k)).collect();
+                    let older: Vec<u64> = (0..i)
+                        .filter(|&j| sees[j])
+                        .filter_map(|j| last_write(&txns[j], k))
+                        .collect();
                     seen = if older.is_empty() || rng.random_bool(0.3) {
                         None
                     } else {
@@ -266,6 +289,9 @@ fn checker_never_rejects_a_causal_register_history() {
         }
     }
     eprintln!("causal register oracle: {accepted} causal, {rejected} not; the checker caught {caught}");
-    assert!(accepted > 2000 && rejected > 1000, "{accepted} causal, {rejected} not");
+    assert!(
+        accepted > 2000 && rejected > 1000,
+        "{accepted} causal, {rejected} not"
+    );
     assert!(caught * 2 > rejected, "caught only {caught} of {rejected}");
 }

@@ -58,7 +58,10 @@ fn g1b_intermediate_read() {
             .history()
     };
     // Seeing T1's first append but not its second is also a cycle: T2 read T1 yet missed it.
-    assert_eq!(kinds(&build(json!([1])), ListAppend), names(&["G1b", "G-single", "missed-causal-write"]));
+    assert_eq!(
+        kinds(&build(json!([1])), ListAppend),
+        names(&["G1b", "G-single", "missed-causal-write"])
+    );
     assert_eq!(kinds(&build(json!([1, 2])), ListAppend), none());
 }
 

@@ -210,7 +210,9 @@ impl<'a> Component<'a> {
                 if w.at == NONE {
                     continue;
                 }
-                let Some(rs) = self.readers.get(&w.key) else { continue };
+                let Some(rs) = self.readers.get(&w.key) else {
+                    continue;
+                };
                 let from = rs.partition_point(|&(seen, _)| seen <= w.at);
                 for &(_, reader) in &rs[from..] {
                     *work += 1;

@@ -327,7 +327,9 @@ mod tests {
 
     /// `strong` implies `weak`: every anomaly `weak` forbids, `strong` forbids too.
     fn implies(strong: ConsistencyModel, weak: ConsistencyModel) -> bool {
-        every_kind().into_iter().all(|k| !weak.forbids(k) || strong.forbids(k))
+        every_kind()
+            .into_iter()
+            .all(|k| !weak.forbids(k) || strong.forbids(k))
     }
 
     #[test]
@@ -337,7 +339,10 @@ mod tests {
         assert!(implies(Causal, ReadCommitted));
         for session in [ReadYourWrites, MonotonicReads, MonotonicWrites, WritesFollowReads] {
             assert!(implies(Causal, session), "causal should imply {session}");
-            assert!(!implies(session, Causal), "{session} alone should not imply causal");
+            assert!(
+                !implies(session, Causal),
+                "{session} alone should not imply causal"
+            );
         }
         // Causal allows what needs an order of all writes or anti-dependencies beyond its read
         // rule: long forks (consistent prefix), write skew, real-time cycles.
