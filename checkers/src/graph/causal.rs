@@ -1,7 +1,8 @@
 //! Causal consistency's read rule: a transaction must see every write that happened before it,
-//! where "happened before" is the transitive closure of process order and observation (rw-register:
-//! T read U's write; list-append: T read a list that includes one of U's appends). A violation (`missed-causal-write`) is a transaction W, a path of wr / process
-//! edges from W to a reader R, and a read of R that lacks W's write to the key it read.
+//! where "happened before" is the transitive closure of process order and observation
+//! (rw-register: T read U's write; list-append: T read a list that includes one of U's
+//! appends). A violation (`missed-causal-write`) is a transaction W, a path of observation /
+//! process edges from W to a reader R, and a read of R that lacks W's write to the key it read.
 //!
 //! As a cycle it is R -rw→ (later writers of the key) -ww→ … W -(wr|process)+→ R: one
 //! anti-dependency, ww edges only on the read key, then happened-before edges. Edge labels alone
