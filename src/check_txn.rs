@@ -45,7 +45,7 @@ impl TxnModel {
 #[derive(Debug, Clone, Default, Args)]
 pub struct TxnArgs {
     /// Consistency models to check (repeat or comma-separate): read-committed, read-atomic,
-    /// snapshot-isolation, serializable, strict-serializable, read-your-writes, monotonic-reads,
+    /// causal, snapshot-isolation, serializable, strict-serializable, read-your-writes, monotonic-reads,
     /// monotonic-writes, writes-follow-reads, consistent-prefix. Default: strict-serializable
     /// and every session guarantee.
     #[arg(long = "consistency-model", value_parser = ConsistencyModel::from_str, value_delimiter = ',')]

@@ -58,7 +58,10 @@ fn g1b_intermediate_read() {
             .history()
     };
     // Seeing T1's first append but not its second is also a cycle: T2 read T1 yet missed it.
-    assert_eq!(kinds(&build(json!([1])), ListAppend), names(&["G1b", "G-single"]));
+    assert_eq!(
+        kinds(&build(json!([1])), ListAppend),
+        names(&["G1b", "G-single", "missed-causal-write"])
+    );
     assert_eq!(kinds(&build(json!([1, 2])), ListAppend), none());
 }
 
@@ -91,10 +94,11 @@ fn g_single_read_skew() {
             .history()
     };
     // Process 1 read x, then (in the same transaction) appended to y; process 2 saw that
-    // append but not the x process 1 had read: also a writes-follow-reads violation.
+    // append but not the x process 1 had read: also a writes-follow-reads violation, and a
+    // missed causal write (T1's append happened before T3 through T2).
     assert_eq!(
         kinds(&build(json!([])), ListAppend),
-        names(&["G-single", "writes-follow-reads"])
+        names(&["G-single", "writes-follow-reads", "missed-causal-write"])
     );
     assert_eq!(kinds(&build(json!([1])), ListAppend), none());
 }
@@ -109,7 +113,7 @@ fn fractured_read_is_also_read_skew() {
     };
     assert_eq!(
         kinds(&build(json!([])), ListAppend),
-        names(&["G-single", "fractured-read"])
+        names(&["G-single", "fractured-read", "missed-causal-write"])
     );
     assert_eq!(kinds(&build(json!([1])), ListAppend), none());
 }
@@ -191,7 +195,7 @@ fn process_and_realtime_variants() {
     };
     assert_eq!(
         kinds(&single(0, json!([])), ListAppend),
-        names(&["G-single-process", "read-your-writes"])
+        names(&["G-single-process", "read-your-writes", "missed-causal-write"])
     );
     assert_eq!(
         kinds(&single(1, json!([])), ListAppend),

@@ -11,7 +11,7 @@ use faultline_checkers::report::Verdict;
 use std::collections::BTreeSet;
 use support::sim::{Ops, SimConfig, Store, generate};
 
-const ALL: [ConsistencyModel; 10] = ConsistencyModel::ALL;
+const ALL: [ConsistencyModel; 11] = ConsistencyModel::ALL;
 
 /// Checks `seeds` histories of a store; asserts `holds` are valid in every one; returns the
 /// anomaly kinds seen over all seeds (with the models each broke).
@@ -73,14 +73,17 @@ fn stale_reads_store_is_serializable_but_breaks_sessions_and_realtime() {
         assert!(seen.contains("monotonic-reads"), "{ops:?}: {seen:?}");
         assert!(seen.iter().any(|k| k.ends_with("-realtime")), "{ops:?}: {seen:?}");
         assert!(seen.iter().any(|k| k.ends_with("-process")), "{ops:?}: {seen:?}");
+        assert!(seen.contains("missed-causal-write"), "{ops:?}: {seen:?}");
     }
 }
 
 #[test]
 fn snapshot_isolation_store_is_caught_with_write_skew_only() {
+    // Snapshots that include the session's own commits: strong session SI, which is causal.
     let holds = [
         ReadCommitted,
         ReadAtomic,
+        Causal,
         SnapshotIsolation,
         ReadYourWrites,
         MonotonicReads,

@@ -45,7 +45,7 @@ fn read_skew_and_fractured_read() {
     };
     assert_eq!(
         kinds(&build(json!(null)), RwRegister),
-        names(&["G-single", "fractured-read"])
+        names(&["G-single", "fractured-read", "missed-causal-write"])
     );
     assert_eq!(kinds(&build(json!(1)), RwRegister), Vec::<String>::new());
 }
@@ -178,16 +178,18 @@ fn non_repeatable_read_is_allowed_by_read_committed_only() {
             (1, json!([["r", "x", null], ["r", "x", 1]])),
         ])
         .history();
-    // nil precedes 1, so the first read also anti-depends on the write it then saw: G-single.
+    // nil precedes 1, so the first read also anti-depends on the write it then saw: G-single,
+    // and a missed causal write (it read that write, so it happened before it).
     assert_eq!(
         kinds(&from_nil, RwRegister),
-        names(&["G-single", "non-repeatable-read"])
+        names(&["G-single", "missed-causal-write", "non-repeatable-read"])
     );
     let verdict = |m: ConsistencyModel| support::analyze_with(&h, RwRegister, &[m]).verdict();
     use faultline_checkers::report::Verdict;
     assert_eq!(verdict(ConsistencyModel::ReadCommitted), Verdict::Valid);
     for m in [
         ConsistencyModel::ReadAtomic,
+        ConsistencyModel::Causal,
         ConsistencyModel::SnapshotIsolation,
         ConsistencyModel::Serializable,
         ConsistencyModel::StrictSerializable,

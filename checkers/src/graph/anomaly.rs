@@ -68,6 +68,9 @@ pub enum AnomalyKind {
     WritesFollowReads,
     /// Reads saw states that no single order of writes explains.
     ConsistentPrefix,
+    /// A transaction did not see a write that happened before it (through process order and
+    /// what transactions read): causal consistency's read rule.
+    MissedCausalWrite,
 }
 
 impl AnomalyKind {
@@ -108,6 +111,7 @@ impl AnomalyKind {
             MonotonicWrites => "monotonic-writes",
             WritesFollowReads => "writes-follow-reads",
             ConsistentPrefix => "consistent-prefix",
+            MissedCausalWrite => "missed-causal-write",
         }
     }
 
@@ -155,6 +159,7 @@ impl AnomalyKind {
             MonotonicWrites,
             WritesFollowReads,
             ConsistentPrefix,
+            MissedCausalWrite,
         ]);
         all
     }
@@ -328,5 +333,42 @@ mod tests {
             );
             assert_eq!(summary(&merged), summary(&reference), "split at {split}");
         }
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_listed_once_and_found_by_its_name() {
+        let all = AnomalyKind::all();
+        let names: std::collections::BTreeSet<&str> = all.iter().map(|k| k.name()).collect();
+        assert_eq!(names.len(), all.len(), "no two kinds share a name");
+        for k in &all {
+            assert_eq!(AnomalyKind::from_name(k.name()), Some(*k));
+        }
+        // Kept in step with the enum: a kind added there without being listed fails here.
+        let count = |k: AnomalyKind| match k {
+            AnomalyKind::Cycle(..)
+            | AnomalyKind::G1a
+            | AnomalyKind::G1b
+            | AnomalyKind::DirtyUpdate
+            | AnomalyKind::LostUpdate
+            | AnomalyKind::DuplicateElements
+            | AnomalyKind::IncompatibleOrder
+            | AnomalyKind::GarbageRead
+            | AnomalyKind::Internal
+            | AnomalyKind::CyclicVersions
+            | AnomalyKind::FracturedRead
+            | AnomalyKind::NonRepeatableRead
+            | AnomalyKind::ReadYourWrites
+            | AnomalyKind::MonotonicReads
+            | AnomalyKind::MonotonicWrites
+            | AnomalyKind::WritesFollowReads
+            | AnomalyKind::ConsistentPrefix
+            | AnomalyKind::MissedCausalWrite => 1,
+        };
+        assert_eq!(all.iter().map(|k| count(*k)).sum::<usize>(), 15 + 17);
     }
 }

@@ -308,7 +308,7 @@ fn order_keys(ctx: Ctx, index: &mut ListIndex, edges: &mut EdgeList, findings: &
             committed(w.txn).then_some(w.txn)
         });
         if let Some(last) = last
-            && set.txns[txn as usize].outcome == Outcome::Ok
+            && known_committed(index, set, txn)
         {
             edges.add(last as usize, txn as usize, kind::WW);
         }
@@ -461,7 +461,7 @@ pub(crate) fn rw_targets(index: &ListIndex, set: &TxnSet, key: u32, view_len: u3
         .unobserved
         .iter()
         .copied()
-        .filter(|&u| set.txns[u as usize].outcome == Outcome::Ok)
+        .filter(|&u| known_committed(index, set, u))
         .collect();
     // Every such read links to every unobserved writer; past this many writers a key could
     // make the graph quadratic, so it keeps only what inference from reads alone gives (none).
@@ -469,6 +469,16 @@ pub(crate) fn rw_targets(index: &ListIndex, set: &TxnSet, key: u32, view_len: u3
         return Vec::new();
     }
     targets
+}
+
+/// True if transaction `t` is known to have committed: it is ok, or it is info and a read saw
+/// one of its appends (so its appends nobody saw happened too).
+pub(crate) fn known_committed(index: &ListIndex, set: &TxnSet, t: u32) -> bool {
+    set.txns[t as usize].outcome == Outcome::Ok
+        || set.mops(t as usize).iter().any(|m| match *m {
+            MicroOp::Append { key, value } => index.pos.contains_key(&kv(key, value)),
+            _ => false,
+        })
 }
 
 /// Most unobserved appenders of one key that each complete read gets an rw edge to.

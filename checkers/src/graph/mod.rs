@@ -8,6 +8,7 @@
 //! Definitions of every anomaly and model: `docs/consistency.md`.
 
 mod anomaly;
+mod causal;
 mod cycle_report;
 mod cycles;
 mod depgraph;
@@ -316,12 +317,12 @@ pub fn analyze_lean(
             !(unordered && per_process)
         })
         .collect();
-    // Cycles and session guarantees are independent searches of the same graph: one thread
-    // each, their findings added in this order.
+    // Cycles (with causal's missed writes) and session guarantees are independent searches of
+    // the same graph: one thread each, their findings added in this order.
     let ((cut_short, cycles_ms), sessions_ms) = findings.run_both(
         |findings| {
             let started = Instant::now();
-            let cut_short = cycle_report::report_cycles(
+            let mut cut_short = cycle_report::report_cycles(
                 ctx,
                 &inference,
                 &graph,
@@ -329,6 +330,11 @@ pub fn analyze_lean(
                 options.cycle_budget,
                 findings,
             );
+            if forbidden_by_any(AnomalyKind::MissedCausalWrite)
+                && causal::report_missed_writes(ctx, &inference, &graph, options.cycle_budget, findings)
+            {
+                cut_short.push(AnomalyKind::MissedCausalWrite);
+            }
             (cut_short, started.elapsed().as_millis() as u64)
         },
         |findings| {

@@ -3,7 +3,11 @@
 //!
 //! The transactional models form a chain: read committed < read atomic < snapshot isolation <
 //! serializable < strict serializable, each forbidding what the weaker ones forbid and more.
-//! Each session guarantee forbids its own anomaly. Integrity anomalies (garbage reads, duplicated
+//! Causal consistency branches off it: it forbids what read atomic forbids, the cycles of
+//! ww / wr / process edges, missed causal writes, and the four per-process session anomalies;
+//! strict serializable forbids all of that (snapshot isolation and serializable, judged on data
+//! edges alone, do not: they ignore process order). Each session guarantee forbids its own
+//! anomaly. Integrity anomalies (garbage reads, duplicated
 //! elements, incompatible orders, internal inconsistency, cyclic versions) break every model.
 
 use super::anomaly::{AnomalyKind, CycleOrder, CycleShape};
@@ -17,6 +21,10 @@ pub enum ConsistencyModel {
     ReadCommitted,
     /// Read committed, and no fractured reads (a transaction sees all or none of another's writes).
     ReadAtomic,
+    /// Causal consistency (Cerone et al.'s CC): read atomic, and every transaction sees every
+    /// write that happened before it (process order and reads-from, transitively), in an order
+    /// consistent with it.
+    Causal,
     /// Snapshot isolation: every cycle has two adjacent anti-dependencies (no G-single, no
     /// G-nonadjacent), no lost updates.
     SnapshotIsolation,
@@ -38,9 +46,10 @@ pub enum ConsistencyModel {
 
 impl ConsistencyModel {
     /// Every model, transactional first.
-    pub const ALL: [ConsistencyModel; 10] = [
+    pub const ALL: [ConsistencyModel; 11] = [
         ConsistencyModel::ReadCommitted,
         ConsistencyModel::ReadAtomic,
+        ConsistencyModel::Causal,
         ConsistencyModel::SnapshotIsolation,
         ConsistencyModel::Serializable,
         ConsistencyModel::StrictSerializable,
@@ -65,6 +74,7 @@ impl ConsistencyModel {
         match self {
             ConsistencyModel::ReadCommitted => "read-committed",
             ConsistencyModel::ReadAtomic => "read-atomic",
+            ConsistencyModel::Causal => "causal",
             ConsistencyModel::SnapshotIsolation => "snapshot-isolation",
             ConsistencyModel::Serializable => "serializable",
             ConsistencyModel::StrictSerializable => "strict-serializable",
@@ -101,6 +111,7 @@ impl ConsistencyModel {
             Cycle(CycleShape::G0 | CycleShape::G1c, CycleOrder::Data) => 1,
             FracturedRead | NonRepeatableRead => 2,
             LostUpdate | ConsistentPrefix => 3,
+            MissedCausalWrite => 5,
             Cycle(CycleShape::GSingle | CycleShape::GNonadjacent, CycleOrder::Data) => 3,
             Cycle(CycleShape::G2Item, CycleOrder::Data) => 4,
             Cycle(_, _) => 5,
@@ -109,6 +120,22 @@ impl ConsistencyModel {
         };
         if rank > 0 {
             return needs > 0 && rank >= needs;
+        }
+        if self == ConsistencyModel::Causal {
+            // Read atomic's anomalies, and those of happened-before (process order and
+            // reads-from): cycles of ww / wr / process edges, missed causal writes, and the
+            // session anomalies (each is one of those, seen on one key).
+            let read_atomic = needs > 0 && needs <= 2;
+            let happened_before = matches!(
+                kind,
+                Cycle(CycleShape::G0 | CycleShape::G1c, CycleOrder::Process)
+                    | MissedCausalWrite
+                    | ReadYourWrites
+                    | MonotonicReads
+                    | MonotonicWrites
+                    | WritesFollowReads
+            );
+            return read_atomic || happened_before;
         }
         matches!(
             (self, kind),
@@ -135,6 +162,8 @@ impl FromStr for ConsistencyModel {
             ("rc", ConsistencyModel::ReadCommitted),
             ("ra", ConsistencyModel::ReadAtomic),
             ("si", ConsistencyModel::SnapshotIsolation),
+            ("cc", ConsistencyModel::Causal),
+            ("causal-cerone", ConsistencyModel::Causal),
             ("strong-serializable", ConsistencyModel::StrictSerializable),
         ];
         ConsistencyModel::ALL
@@ -257,5 +286,77 @@ mod tests {
                 .unwrap_err()
                 .contains("read-committed")
         );
+    }
+
+    /// Every anomaly kind.
+    fn every_kind() -> Vec<AnomalyKind> {
+        use AnomalyKind::*;
+        let mut kinds = Vec::new();
+        for shape in [
+            CycleShape::G0,
+            CycleShape::G1c,
+            CycleShape::GSingle,
+            CycleShape::GNonadjacent,
+            CycleShape::G2Item,
+        ] {
+            for order in [CycleOrder::Data, CycleOrder::Process, CycleOrder::Realtime] {
+                kinds.push(Cycle(shape, order));
+            }
+        }
+        kinds.extend([
+            G1a,
+            G1b,
+            DirtyUpdate,
+            LostUpdate,
+            DuplicateElements,
+            IncompatibleOrder,
+            GarbageRead,
+            Internal,
+            CyclicVersions,
+            FracturedRead,
+            NonRepeatableRead,
+            ReadYourWrites,
+            MonotonicReads,
+            MonotonicWrites,
+            WritesFollowReads,
+            ConsistentPrefix,
+            MissedCausalWrite,
+        ]);
+        kinds
+    }
+
+    /// `strong` implies `weak`: every anomaly `weak` forbids, `strong` forbids too.
+    fn implies(strong: ConsistencyModel, weak: ConsistencyModel) -> bool {
+        every_kind()
+            .into_iter()
+            .all(|k| !weak.forbids(k) || strong.forbids(k))
+    }
+
+    #[test]
+    fn causal_sits_between_strict_serializable_and_read_atomic_and_the_sessions() {
+        assert!(implies(StrictSerializable, Causal));
+        assert!(implies(Causal, ReadAtomic));
+        assert!(implies(Causal, ReadCommitted));
+        for session in [ReadYourWrites, MonotonicReads, MonotonicWrites, WritesFollowReads] {
+            assert!(implies(Causal, session), "causal should imply {session}");
+            assert!(
+                !implies(session, Causal),
+                "{session} alone should not imply causal"
+            );
+        }
+        // Causal allows what needs an order of all writes or anti-dependencies beyond its read
+        // rule: long forks (consistent prefix), write skew, real-time cycles.
+        assert!(!implies(Causal, ConsistentPrefix));
+        assert!(!implies(Causal, SnapshotIsolation));
+        assert!(!implies(ReadAtomic, Causal));
+        // Snapshot isolation and serializable are judged on data edges alone here (Adya's, not
+        // Cerone's session forms), so they do not imply causal.
+        assert!(!implies(SnapshotIsolation, Causal));
+        assert!(!implies(Serializable, Causal));
+        assert_eq!("causal".parse::<ConsistencyModel>(), Ok(Causal));
+        assert_eq!("cc".parse::<ConsistencyModel>(), Ok(Causal));
+        assert!(Causal.forbids(AnomalyKind::MissedCausalWrite));
+        assert!(!Causal.forbids(AnomalyKind::Cycle(CycleShape::GSingle, CycleOrder::Data)));
+        assert!(!Causal.forbids(AnomalyKind::LostUpdate));
     }
 }

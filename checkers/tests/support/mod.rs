@@ -115,7 +115,7 @@ pub fn kinds(h: &History, workload: Workload) -> Vec<String> {
     kinds_for(h, workload, &[])
 }
 
-/// The anomaly kind names found when checking only `models`.
+/// The anomaly kind names found when checking only `models`, sorted by name.
 pub fn kinds_for(h: &History, workload: Workload, models: &[ConsistencyModel]) -> Vec<String> {
     let a = analyze_with(h, workload, models);
     assert!(
@@ -123,5 +123,7 @@ pub fn kinds_for(h: &History, workload: Workload, models: &[ConsistencyModel]) -
         "searches cut short: {:?}",
         a.inconclusive
     );
-    a.anomaly_kinds().iter().map(|k| k.name().to_string()).collect()
+    let mut names: Vec<String> = a.anomaly_kinds().iter().map(|k| k.name().to_string()).collect();
+    names.sort();
+    names
 }
