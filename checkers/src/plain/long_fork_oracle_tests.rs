@@ -158,6 +158,7 @@ fn long_fork_history(seed: u64, replicas: usize) -> String {
             if rng.random_bool(0.1) {
                 return ("fail", arg.clone());
             }
+            let forky = replicas.len() > 1;
             let i = rng.random_range(0..replicas.len());
             let (applied, pending) = &mut replicas[i];
             pending.shuffle(rng);
@@ -169,9 +170,12 @@ fn long_fork_history(seed: u64, replicas: usize) -> String {
                 .iter()
                 .map(|m| {
                     let k = m[1].as_i64().unwrap();
-                    let v = if rng.random_bool(0.006) {
+                    // A corrupt read: 2 (never written), or (with two replicas, which may
+                    // fork anyway) 1 for a key not applied: a write that failed, is still
+                    // pending, or comes later.
+                    let v = if rng.random_bool(0.004) {
                         json!(2)
-                    } else if applied.contains(&k) {
+                    } else if (forky && rng.random_bool(0.008)) || applied.contains(&k) {
                         json!(1)
                     } else {
                         Value::Null

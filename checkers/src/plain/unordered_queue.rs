@@ -290,7 +290,7 @@ fn check_value<'h>(
         e.dedup();
         e
     };
-    let came_out = match v.taken.len() {
+    let came_out = || match v.taken.len() {
         0 => format!("No dequeue or drain{} ever returned {value}.", of_key(key)),
         n => format!(
             "{value} came out {n} time(s){} (the first by {}), and none of those can be this enqueue's: each is accounted to another enqueue of {value} invoked before it came out, or came out before this enqueue was invoked.",
@@ -311,7 +311,7 @@ fn check_value<'h>(
                     capitalise(&describe(history, e)),
                     of_key(key)
                 ),
-                came_out.clone(),
+                came_out(),
                 "The acknowledged enqueue was lost: what goes in must come out (the history is expected to end by draining the queue).".into(),
             ],
             events: events(&[e]),
