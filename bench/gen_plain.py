@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Generates large JSON Lines histories for the plain models (set, set-full, counter, bank)
-from a simulated correct system with concurrent processes, for BENCHMARKS.md.
+"""Generates large JSON Lines histories for the plain models (set, set-full, counter, bank,
+unordered-queue, long-fork) from a simulated correct system with concurrent processes, for
+BENCHMARKS.md. The queue's history ends with a drain of what is left; long-fork writes fresh
+keys and reads groups of 2 keys (Jepsen's default group size) from one store.
 
-usage: bench/gen_plain.py MODEL OPS OUT [SEED]   (MODEL: set, set-full, counter, counter-mixed, bank)
+usage: bench/gen_plain.py MODEL OPS OUT [SEED]
+       (MODEL: set, set-full, counter, counter-mixed, bank, unordered-queue, long-fork)
 """
 import json, random, sys
 
@@ -23,8 +26,19 @@ def main():
             e["key"] = key
         w.write(json.dumps(e, separators=(",", ":")) + "\n")
         idx += 1
+    written = []
     def new_op():
         key = rng.randrange(keys) if keys > 1 else None
+        if model == "unordered-queue":
+            return ("enqueue", started, key) if rng.random() < 0.5 else ("dequeue", None, key)
+        if model == "long-fork":
+            if not written or rng.random() < 0.5:
+                written.append(len(written))
+                return ("write", [["w", written[-1], 1]], key)
+            k = rng.choice(written[-20:])
+            group = [k - k % 2, k - k % 2 + 1]
+            rng.shuffle(group)
+            return ("read", [["r", g, None] for g in group], key)
         if model in ("set", "set-full"):
             if model == "set" and started == n - 1:
                 return ("read", None, key)
@@ -40,7 +54,20 @@ def main():
             return ("transfer", {"from": a, "to": (a + 1 + rng.randrange(7)) % 8, "amount": 1 + rng.randrange(5)}, key)
         return ("read", None, key)
     def complete(f, v, key):
-        st = state.setdefault(key, {"set": [], "n": 0, "bal": [100] * 8})
+        st = state.setdefault(key, {"set": [], "n": 0, "bal": [100] * 8, "kv": {}})
+        if model == "unordered-queue" and f == "dequeue":
+            q = st["set"]
+            if not q:
+                return "ok", None
+            i = rng.randrange(len(q))
+            q[i], q[-1] = q[-1], q[i]
+            return "ok", q.pop()
+        if model == "long-fork" and f == "read":
+            return "ok", [["r", k, st["kv"].get(k)] for _, k, _ in v]
+        if model == "long-fork":
+            outcome = "info" if rng.random() < 0.001 else "ok"
+            st["kv"][v[0][1]] = 1
+            return outcome, v
         if f == "read":
             if model == "set" or model == "set-full":
                 return "ok", list(st["set"])
@@ -48,7 +75,7 @@ def main():
                 return "ok", st["n"]
             return "ok", {str(i): b for i, b in enumerate(st["bal"])}
         outcome = "info" if rng.random() < 0.001 else "ok"
-        if f == "add" and model.startswith("set"):
+        if f == "add" and model.startswith("set") or f == "enqueue":
             st["set"].append(v)
         elif f == "add":
             st["n"] += v
@@ -69,6 +96,10 @@ def main():
             emit(ids[p], "invoke", f, v, key)
             busy[p] = (f, v, key)
             started += 1
+    if model == "unordered-queue":
+        st = state.get(None, {"set": []})
+        emit(procs * 1000000, "invoke", "drain", None, None)
+        emit(procs * 1000000, "ok", "drain", list(st["set"]), None)
     w.close()
 
 main()

@@ -189,6 +189,18 @@ fn bad_input_exits_254_naming_file_and_line() {
             "",
         ),
         (
+            "histories/set-valid.edn",
+            vec!["--model", "unordered-queue"],
+            "histories/set-valid.edn:2:",
+            "expects f = enqueue, dequeue or drain, found f = \"add\"",
+        ),
+        (
+            "histories/register-valid.jsonl",
+            vec!["--model", "long-fork"],
+            "histories/register-valid.jsonl:1:",
+            "a long-fork transaction is one write",
+        ),
+        (
             "histories/no-such-file.jsonl",
             vec![],
             "histories/no-such-file.jsonl: cannot read",
@@ -418,8 +430,7 @@ fn the_check_stops_at_the_first_failing_key_unless_all_keys() {
 
 #[test]
 fn without_model_an_unsure_inference_is_bad_input_naming_the_models() {
-    let choices =
-        "pass --model (register, cas-register, list-append, rw-register, set, set-full, counter, bank)";
+    let choices = "pass --model (register, cas-register, list-append, rw-register, set, set-full, counter, bank, unordered-queue, long-fork)";
     for (file, needle) in [
         ("tests/data/infer-empty.jsonl", "no client operations"),
         (

@@ -46,6 +46,12 @@ const ROWS: &[Row] = &[
         needs: &["cas"],
     },
     Row {
+        model: ModelArg::LongFork,
+        because: "read and write operations whose values are micro-op lists, as Jepsen's long-fork workload writes them",
+        accepts: &["read:mops", "write:mops"],
+        needs: &["read:mops", "write:mops"],
+    },
+    Row {
         model: ModelArg::Register,
         because: "read and write operations only",
         accepts: &["read", "write"],
@@ -67,7 +73,11 @@ fn features(history: &History) -> BTreeSet<Cow<'_, str>> {
     let mut out: BTreeSet<Cow<'_, str>> = BTreeSet::new();
     for op in &history.ops {
         if op.f != "txn" {
-            if !out.contains(op.f.as_str()) {
+            // An op named read or write whose value is a list of micro-ops is not a register's
+            // (Jepsen's long-fork workload names its transactions so).
+            if is_micro_op_list(&history.events[op.invoke].value) {
+                out.insert(Cow::Owned(format!("{}:mops", op.f)));
+            } else if !out.contains(op.f.as_str()) {
                 out.insert(Cow::Borrowed(op.f.as_str()));
             }
             continue;
@@ -101,6 +111,16 @@ fn features(history: &History) -> BTreeSet<Cow<'_, str>> {
     out
 }
 
+/// Whether a value is a non-empty list of micro-ops `[f key value]` (f a string).
+fn is_micro_op_list(value: &Value) -> bool {
+    value.as_array().is_some_and(|mops| {
+        !mops.is_empty()
+            && mops
+                .iter()
+                .all(|m| m.as_array().is_some_and(|m| m.len() == 3 && m[0].is_string()))
+    })
+}
+
 /// The model of `history`: the one row of [`ROWS`] its features fit, or an error saying why
 /// none or several fit and naming the `--model` values to pass.
 pub(crate) fn infer_model(history: &History) -> Result<Inferred, String> {
@@ -121,6 +141,9 @@ pub(crate) fn infer_model(history: &History) -> Result<Inferred, String> {
             .map(|f| match f.strip_prefix("txn:") {
                 Some(m) => format!("txn micro-op \"{m}\""),
                 None if f.as_ref() == "txn" => "txn without micro-ops".to_string(),
+                None if f.ends_with(":mops") => {
+                    format!("f=\"{}\" with micro-ops", f.trim_end_matches(":mops"))
+                }
                 None => format!("f=\"{f}\""),
             })
             .collect::<Vec<_>>()
@@ -188,12 +211,27 @@ mod tests {
     }
 
     #[test]
+    fn long_fork_is_inferred_only_from_jepsens_read_and_write_transactions() {
+        let write = op("write", r#"[["w",0,1]]"#);
+        let read = op("read", r#"[["r",0,null],["r",1,null]]"#);
+        assert_eq!(infer(&(write.clone() + &read)), Ok(ModelArg::LongFork));
+        // As :f :txn (older Jepsen) it is an rw-register history, whose checker finds a long
+        // fork as a G2-item cycle.
+        let txn = op("txn", r#"[["w",0,1]]"#) + &op("txn", r#"[["r",0,null],["r",1,null]]"#);
+        assert_eq!(infer(&txn), Ok(ModelArg::RwRegister));
+        // Mixed with register ops, nothing fits, and the message names --model long-fork.
+        let e = infer(&(write + &op("read", "null"))).unwrap_err();
+        assert!(e.contains("f=\"write\" with micro-ops"), "{e}");
+        assert!(e.contains("long-fork"), "{e}");
+    }
+
+    #[test]
     fn unsure_is_an_error_naming_the_models() {
         let e = infer("").unwrap_err();
         assert!(e.contains("no client operations"), "{e}");
         assert!(
             e.contains(
-                "--model (register, cas-register, list-append, rw-register, set, set-full, counter, bank)"
+                "--model (register, cas-register, list-append, rw-register, set, set-full, counter, bank, unordered-queue, long-fork)"
             ),
             "{e}"
         );

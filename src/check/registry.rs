@@ -32,6 +32,10 @@ pub enum ModelArg {
     Counter,
     /// See [`MODELS`].
     Bank,
+    /// See [`MODELS`].
+    UnorderedQueue,
+    /// See [`MODELS`].
+    LongFork,
 }
 
 /// A `faultline check` option that only some models use.
@@ -213,6 +217,20 @@ pub static MODELS: &[ModelDef] = &[
         about: "Jepsen's bank: transfers and reads of every balance; total conserved, no negative balance",
         flags: &[Flag::NegativeBalances, Flag::Total],
         check: |h, o| Ok(whole(plain::bank::check_bank(h, &o.bank)?, o)),
+    },
+    ModelDef {
+        arg: ModelArg::UnorderedQueue,
+        name: "unordered-queue",
+        about: "Jepsen's total-queue: enqueues, dequeues, a final drain; lost, unexpected, duplicated and recovered elements",
+        flags: &[],
+        check: |h, o| Ok(whole(plain::unordered_queue::check(h)?.report, o)),
+    },
+    ModelDef {
+        arg: ModelArg::LongFork,
+        name: "long-fork",
+        about: "Jepsen's long-fork: single-key writes, reads of key groups; two reads that saw two writes in opposite orders",
+        flags: &[],
+        check: |h, o| Ok(whole(plain::long_fork::check(h)?.report, o)),
     },
 ];
 

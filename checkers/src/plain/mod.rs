@@ -1,16 +1,24 @@
-//! Checkers of Jepsen's plain (non-transactional) workloads: [`set`] (`:add` then one final
-//! `:read`), [`set_full`] (reads throughout), [`counter`] (`:add n`, `:read v`) and [`bank`]
-//! (`:transfer`, `:read {account balance}`). Each reads the ops' `f` and `value` as Jepsen
-//! writes them (EDN or the JSON Lines equivalent), groups ops by their `key` when the history
-//! names keys, and explains each anomaly in numbered steps. This module holds what they share.
+//! Checkers of Jepsen's plain (non-linearizability) workloads: [`set`] (`:add` then one final
+//! `:read`), [`set_full`] (reads throughout), [`counter`] (`:add n`, `:read v`), [`bank`]
+//! (`:transfer`, `:read {account balance}`), [`unordered_queue`] (`:enqueue`, `:dequeue`,
+//! `:drain`) and [`long_fork`] (single-key writes, reads of a group of keys). Each reads the
+//! ops' `f` and `value` as Jepsen writes them (EDN or the JSON Lines equivalent), groups ops by
+//! their `key` when the history names keys, and explains each anomaly in numbered steps. This
+//! module holds what they share.
 
 pub mod bank;
 pub mod counter;
+pub mod long_fork;
 pub mod set;
 pub mod set_full;
+pub mod unordered_queue;
 
 #[cfg(test)]
+mod long_fork_oracle_tests;
+#[cfg(test)]
 mod oracle_tests;
+#[cfg(test)]
+mod queue_oracle_tests;
 
 use crate::history::{History, HistoryError, Operation};
 use crate::linear::format_time;

@@ -25,7 +25,7 @@ struct GenOp {
 /// Runs `n` ops on `procs` concurrent processes in a random interleaving. `invoke` picks an
 /// op; `complete` decides its outcome and result when it completes (the simulated system
 /// applies it then). Returns the JSON Lines history.
-fn simulate<S>(
+pub(super) fn simulate<S>(
     rng: &mut StdRng,
     procs: u64,
     n: usize,
@@ -73,7 +73,7 @@ fn simulate<S>(
     lines.join("\n") + "\n"
 }
 
-fn parse(text: &str) -> History {
+pub(super) fn parse(text: &str) -> History {
     History::parse("gen", text, Format::Jsonl).unwrap()
 }
 
