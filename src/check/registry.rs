@@ -9,6 +9,7 @@ use clap::ValueEnum;
 use clap::builder::PossibleValue;
 use faultline_checkers::history::{History, HistoryError};
 use faultline_checkers::linear::{KeyProgress, LinearOptions, Model};
+use faultline_checkers::objects::ObjectModel;
 use faultline_checkers::plain::{self, bank::BankOptions};
 use faultline_checkers::report::Report;
 use std::sync::LazyLock;
@@ -32,6 +33,12 @@ pub enum ModelArg {
     Counter,
     /// See [`MODELS`].
     Bank,
+    /// See [`MODELS`].
+    Mutex,
+    /// See [`MODELS`].
+    FifoQueue,
+    /// See [`MODELS`].
+    MultiRegister,
 }
 
 /// A `faultline check` option that only some models use.
@@ -140,6 +147,7 @@ const CAS_FLAGS: &[Flag] = &[
     Flag::MemoryBudget,
     Flag::Timeout,
 ];
+const OBJECT_FLAGS: &[Flag] = &[Flag::Independent, Flag::MemoryBudget, Flag::Timeout];
 const LIST_APPEND_FLAGS: &[Flag] = &[Flag::ConsistencyModel, Flag::NoRealtime, Flag::NoProcess];
 const RW_REGISTER_FLAGS: &[Flag] = &[
     Flag::Initial,
@@ -207,6 +215,27 @@ pub static MODELS: &[ModelDef] = &[
         about: "Jepsen's bank: transfers and reads of every balance; total conserved, no negative balance",
         flags: &[Flag::NegativeBalances, Flag::Total],
         check: |h, o| Ok(whole(plain::bank::check_bank(h, &o.bank)?, o)),
+    },
+    ModelDef {
+        arg: ModelArg::Mutex,
+        name: "mutex",
+        about: "Knossos's mutex: acquire and release one lock per key (linearizability)",
+        flags: OBJECT_FLAGS,
+        check: |h, o| super::objects::check(h, ObjectModel::Mutex, o),
+    },
+    ModelDef {
+        arg: ModelArg::FifoQueue,
+        name: "fifo-queue",
+        about: "Knossos's fifo-queue: enqueue x, dequeue (nil: found empty) per key (linearizability)",
+        flags: OBJECT_FLAGS,
+        check: |h, o| super::objects::check(h, ObjectModel::FifoQueue, o),
+    },
+    ModelDef {
+        arg: ModelArg::MultiRegister,
+        name: "multi-register",
+        about: "Knossos's multi-register: txns of [read k v] and [write k v] over registers (linearizability)",
+        flags: OBJECT_FLAGS,
+        check: |h, o| super::objects::check(h, ObjectModel::MultiRegister, o),
     },
 ];
 

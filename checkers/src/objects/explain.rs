@@ -32,7 +32,7 @@ pub(crate) fn key_label(key: &Option<Value>, object: &str) -> String {
     }
 }
 
-/// "process 3 tried to enqueue 5 (invoked at t=1.000s (line 4), ok at t=1.2s (line 6))".
+/// "process 3: enqueue 5 (invoked at t=1.000s (line 4), ok at t=1.2s (line 6))".
 fn describe<S: Spec>(history: &History, spec: &S, o: &SearchOp<S::Op>) -> String {
     let h = &history.ops[o.id];
     let done = match (h.outcome, h.complete) {
@@ -41,7 +41,7 @@ fn describe<S: Spec>(history: &History, spec: &S, o: &SearchOp<S::Op>) -> String
         (_, None) => ", never completed".to_string(),
     };
     format!(
-        "process {} tried to {} (invoked {}{done})",
+        "process {}: {} (invoked {}{done})",
         h.process,
         spec.describe_op(&o.op),
         when(history, o.call)

@@ -124,7 +124,10 @@ impl MultiRegister {
     }
 
     fn key_label(&self, k: u32) -> String {
-        crate::linear::value_label(self.keys.get(k))
+        match self.keys.get(k) {
+            Value::String(s) => s.clone(),
+            other => crate::linear::value_label(other),
+        }
     }
 
     fn micro_label(&self, mop: &Micro) -> String {
