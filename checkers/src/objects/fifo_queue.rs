@@ -7,6 +7,7 @@
 //! an empty dequeue returns.
 
 use super::prepare::{KeyOps, ShapeError, Shaped, unknown_f};
+use super::search::SearchOp;
 use super::spec::{Spec, Values};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -33,6 +34,8 @@ pub(crate) enum QueueOp {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FifoQueue {
     values: Values,
+    /// Per value, where the first `ok` dequeue returning it completed (a search hint).
+    first_dequeued: rustc_hash::FxHashMap<u32, u64>,
 }
 
 /// Compiles one operation: `enqueue` with a non-nil value, or `dequeue`.
@@ -57,18 +60,18 @@ pub(crate) fn compile(q: &mut FifoQueue, s: &Shaped<'_>) -> Result<QueueOp, Shap
 /// empty the queue at moments nothing returned a value) or removed by an `info` dequeue (then
 /// removing both changes nothing else). Without this, every unobserved `info` enqueue could be
 /// placed at every point of the search.
+/// Also records, for the search's hint, where each value was first dequeued.
 pub(crate) fn drop_unobserved(key: &mut KeyOps<FifoQueue, QueueOp>) -> usize {
-    let seen: rustc_hash::FxHashSet<u32> = key
-        .ops
-        .iter()
-        .filter_map(|o| match o.op {
-            QueueOp::Dequeue(Dequeued::Value(v)) => Some(v),
-            _ => None,
-        })
-        .collect();
+    let seen = &mut key.context.first_dequeued;
+    for o in &key.ops {
+        if let (QueueOp::Dequeue(Dequeued::Value(v)), Some(r)) = (o.op, o.ret) {
+            let at = seen.entry(v).or_insert(u64::MAX);
+            *at = (*at).min(r as u64);
+        }
+    }
     let before = key.ops.len();
     key.ops
-        .retain(|o| !matches!(o.op, QueueOp::Enqueue(v) if o.ret.is_none() && !seen.contains(&v)));
+        .retain(|o| !matches!(o.op, QueueOp::Enqueue(v) if o.ret.is_none() && !seen.contains_key(&v)));
     before - key.ops.len()
 }
 
@@ -101,6 +104,62 @@ impl Spec for FifoQueue {
             }
             QueueOp::Dequeue(_) => None,
         }
+    }
+
+    /// Dequeues that return a value or nothing first (each can only take the head, or needs
+    /// the queue empty); then enqueues in the order their values were first dequeued, so that
+    /// a valid history's enqueue order is found without trying the others. An `info` dequeue
+    /// goes first when the head is a value no `ok` dequeue returned (only an `info` dequeue
+    /// can remove it), last otherwise.
+    fn priority(&self, q: &VecDeque<u32>, op: &QueueOp) -> u64 {
+        match *op {
+            QueueOp::Dequeue(Dequeued::Unknown) => match q.front() {
+                Some(head) if !self.first_dequeued.contains_key(head) => 0,
+                _ => u64::MAX,
+            },
+            QueueOp::Dequeue(_) => 0,
+            QueueOp::Enqueue(v) => self.first_dequeued.get(&v).map_or(u64::MAX - 1, |&r| r + 1),
+        }
+    }
+
+    /// Values enqueued once and returned by exactly one `ok` dequeue form the chain, ordered
+    /// by when that dequeue returned. If x's enqueue took effect before y's, x was ahead of y
+    /// in the queue and so was dequeued first; so when y's dequeue returned before x's began,
+    /// y's enqueue must take effect before x's. Exact, and it cuts off a wrong enqueue order
+    /// as soon as it is tried rather than when the dequeues find it out.
+    fn chain(&self, ops: &[SearchOp<QueueOp>]) -> Vec<Option<(u32, u32)>> {
+        let mut enqueues: rustc_hash::FxHashMap<u32, (usize, u32)> = rustc_hash::FxHashMap::default();
+        let mut dequeues: rustc_hash::FxHashMap<u32, (usize, u32, usize, usize)> =
+            rustc_hash::FxHashMap::default();
+        for (i, o) in ops.iter().enumerate() {
+            match o.op {
+                QueueOp::Enqueue(v) => enqueues.entry(v).or_insert((i, 0)).1 += 1,
+                QueueOp::Dequeue(Dequeued::Value(v)) => {
+                    let d = dequeues
+                        .entry(v)
+                        .or_insert((i, 0, o.call, o.ret.unwrap_or(usize::MAX)));
+                    d.1 += 1;
+                }
+                QueueOp::Dequeue(_) => {}
+            }
+        }
+        // (enqueue op, its dequeue's call, its dequeue's return), for chain values.
+        let mut links: Vec<(usize, usize, usize)> = enqueues
+            .iter()
+            .filter(|(_, (_, n))| *n == 1)
+            .filter_map(|(v, (e, _))| match dequeues.get(v) {
+                Some(&(_, 1, call, ret)) => Some((*e, call, ret)),
+                _ => None,
+            })
+            .collect();
+        links.sort_by_key(|&(_, _, ret)| ret);
+        let returns: Vec<usize> = links.iter().map(|&(_, _, ret)| ret).collect();
+        let mut out = vec![None; ops.len()];
+        for (pos, &(e, call, _)) in links.iter().enumerate() {
+            let needs = returns.partition_point(|&r| r < call);
+            out[e] = Some((pos as u32, needs as u32));
+        }
+        out
     }
 
     fn describe_op(&self, op: &QueueOp) -> String {

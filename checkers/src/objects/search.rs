@@ -2,12 +2,15 @@
 //! [`Spec`].
 //!
 //! Calls and returns of one key's operations sit in a doubly linked list in history order. The
-//! search walks it from the head: at a call, it tries to take that operation's effect now
-//! (the model must accept it, and the configuration reached must be new); if so it lifts the
-//! operation out of the list and starts again from the head. Meeting a return means the
-//! operation it returns has not been placed and its deadline has come: the search undoes the
-//! last operation placed and tries the next call after it. Success is every required operation
-//! placed; failure is a return met with nothing left to undo.
+//! calls before the first return are the candidates: operations that may take effect now. The
+//! search tries each in turn (the model must accept it, and the configuration reached must be
+//! new); if one fits it lifts the operation out of the list and goes deeper. When no candidate
+//! fits, the operation of that first return cannot be placed in time from here: the search
+//! undoes the last operation placed and tries the next candidate at that level. Success is
+//! every required operation placed; failure is the root level exhausted. Candidates are tried
+//! in the order the model hints ([`Spec::priority`]: a FIFO queue tries first the enqueue
+//! whose value was dequeued first), then required first, then by call; the order changes the
+//! time taken, never the verdict.
 //!
 //! Operations without a return (`info`, never completed) are *optional*: they may be placed at
 //! any point after their call, or never, so they have no return entry and the search may end
@@ -108,10 +111,15 @@ struct Entry {
     call: bool,
 }
 
-/// An operation placed, with what to restore when it is undone.
-struct Frame<S> {
-    op: u32,
-    state: S,
+/// One level of the depth-first search: the operations that may take effect next, in the
+/// order they are tried, and the operation placed to reach this level (with the state before
+/// it, to restore).
+struct Level<S> {
+    candidates: Vec<u32>,
+    next: usize,
+    /// The operation whose return comes first in the list: the one that cannot wait.
+    blocker: u32,
+    placed: Option<(u32, S)>,
 }
 
 /// Searches `ops` (in invocation order) for a linearization under `spec`.
@@ -171,6 +179,19 @@ pub(crate) fn search<S: Spec>(
         }
     }
     let mut used = vec![0usize; members.len()];
+    // The model's chain: members not yet placed, by position.
+    let chain = spec.chain(ops);
+    let mut unplaced_chain: std::collections::BTreeSet<u32> =
+        chain.iter().flatten().map(|&(pos, _)| pos).collect();
+    // The order candidates are tried in: the model's hint, then required before optional,
+    // then call order. Any order is exhaustive; a good one finds a witness without detours.
+    let rank = |state: &S::State, i: u32| {
+        (
+            spec.priority(state, &ops[i as usize].op),
+            ops[i as usize].ret.is_none(),
+            i,
+        )
+    };
 
     let unlink = |next: &mut Vec<u32>, prev: &mut Vec<u32>, e: u32| {
         let (p, nx) = (prev[e as usize], next[e as usize]);
@@ -186,24 +207,57 @@ pub(crate) fn search<S: Spec>(
             prev[nx as usize] = e;
         }
     };
+    // The calls before the first return in the list (those that may take effect now; only
+    // the earliest unplaced optional twin of each class), and that return's operation.
+    let level = |next: &Vec<u32>,
+                 used: &Vec<usize>,
+                 unplaced_chain: &std::collections::BTreeSet<u32>,
+                 state: &S::State,
+                 placed: Option<(u32, S::State)>|
+     -> Level<S::State> {
+        let first_unplaced = unplaced_chain.first().copied().unwrap_or(u32::MAX);
+        let mut candidates = Vec::new();
+        let mut cur = next[HEAD as usize];
+        let mut blocker = NIL;
+        while cur != NIL {
+            let e = entries[cur as usize];
+            if !e.call {
+                blocker = e.op;
+                break;
+            }
+            let class = class_of[e.op as usize];
+            let twin_ok = class == NIL || members[class as usize][used[class as usize]] == e.op;
+            let chain_ok = chain[e.op as usize].is_none_or(|(_, needs)| first_unplaced >= needs);
+            if twin_ok && chain_ok {
+                candidates.push(e.op);
+            }
+            cur = next[cur as usize];
+        }
+        candidates.sort_by_cached_key(|&i| rank(state, i));
+        Level {
+            candidates,
+            next: 0,
+            blocker,
+            placed,
+        }
+    };
 
     let mut remaining = ops.iter().filter(|o| o.ret.is_some()).count();
     let mut state = spec.init();
     let mut placed: u128 = 0;
     let mut memo: FxHashSet<(u128, u64)> = FxHashSet::default();
     memo.insert((placed, state_hash(&state)));
-    let mut stack: Vec<Frame<S::State>> = Vec::new();
-    // The longest order seen, kept in step with the stack: `agree` leading entries of the
-    // stack equal `best`'s.
+    let mut levels: Vec<Level<S::State>> = vec![level(&next, &used, &unplaced_chain, &state, None)];
+    // The order placed so far, and the longest one seen, kept in step: `agree` leading
+    // entries of `order` equal `best`'s.
+    let mut order: Vec<usize> = Vec::new();
     let mut best: Vec<usize> = Vec::new();
     let mut best_found: Option<(usize, S::State)> = None;
     let mut agree = 0usize;
     let mut stats = SearchStats::default();
-    let mut cur = next[HEAD as usize];
     loop {
         if remaining == 0 {
             stats.configurations = memo.len() as u64;
-            let order = stack.iter().map(|f| f.op as usize).collect();
             return (Outcome::Linearizable { order }, stats);
         }
         stats.steps += 1;
@@ -219,51 +273,46 @@ pub(crate) fn search<S: Spec>(
                 return (Outcome::GaveUp(GaveUp::Memory), stats);
             }
         }
-        // A return is always in the list while a required op is unplaced, so the walk meets
-        // one before the end; the end is treated as a dead end all the same.
-        let entry = if cur == NIL {
-            Entry { op: NIL, call: false }
-        } else {
-            entries[cur as usize]
-        };
-        if entry.call {
-            let i = entry.op as usize;
-            let class = class_of[i];
-            let eligible = class == NIL || members[class as usize][used[class as usize]] == entry.op;
-            if eligible && let Some(after) = spec.step(&state, &ops[i].op) {
-                let key = (placed ^ zobrist(i), state_hash(&after));
+        let top = levels.last_mut().expect("the root level stays");
+        if let Some(&i) = top.candidates.get(top.next) {
+            top.next += 1;
+            let iu = i as usize;
+            if let Some(after) = spec.step(&state, &ops[iu].op) {
+                let key = (placed ^ zobrist(iu), state_hash(&after));
                 if memo.insert(key) {
                     placed = key.0;
                     let before = std::mem::replace(&mut state, after);
-                    stack.push(Frame {
-                        op: entry.op,
-                        state: before,
-                    });
-                    if agree + 1 == stack.len() && best.get(agree) == Some(&i) {
+                    order.push(iu);
+                    if agree + 1 == order.len() && best.get(agree) == Some(&iu) {
                         agree += 1;
                     }
-                    unlink(&mut next, &mut prev, cur);
-                    if ops[i].ret.is_some() {
-                        unlink(&mut next, &mut prev, ret_entry[i]);
+                    unlink(&mut next, &mut prev, call_entry[iu]);
+                    if ops[iu].ret.is_some() {
+                        unlink(&mut next, &mut prev, ret_entry[iu]);
                         remaining -= 1;
                     } else {
-                        used[class as usize] += 1;
+                        used[class_of[iu] as usize] += 1;
                     }
-                    cur = next[HEAD as usize];
-                    continue;
+                    if let Some((pos, _)) = chain[iu] {
+                        unplaced_chain.remove(&pos);
+                    }
+                    levels.push(level(&next, &used, &unplaced_chain, &state, Some((i, before))));
                 }
             }
-            cur = next[cur as usize];
             continue;
         }
-        // A return met (or the end): this configuration is a dead end.
-        if entry.op != NIL && (best_found.is_none() || stack.len() > best.len()) {
+        // Every candidate tried: a dead end. The blocker's return cannot be passed from here.
+        if top.blocker != NIL && (best_found.is_none() || order.len() > best.len()) {
             best.truncate(agree);
-            best.extend(stack[agree..].iter().map(|f| f.op as usize));
-            agree = stack.len();
-            best_found = Some((entry.op as usize, state.clone()));
+            best.extend_from_slice(&order[agree..]);
+            agree = order.len();
+            best_found = Some((top.blocker as usize, state.clone()));
         }
-        let Some(frame) = stack.pop() else {
+        let Some(Level {
+            placed: Some((i, before)),
+            ..
+        }) = levels.pop()
+        else {
             stats.configurations = memo.len() as u64;
             let (culprit, state) = best_found.unwrap_or((0, spec.init()));
             return (
@@ -275,18 +324,21 @@ pub(crate) fn search<S: Spec>(
                 stats,
             );
         };
-        agree = agree.min(stack.len());
-        let i = frame.op as usize;
-        state = frame.state;
-        placed ^= zobrist(i);
-        if ops[i].ret.is_some() {
-            relink(&mut next, &mut prev, ret_entry[i]);
+        order.pop();
+        agree = agree.min(order.len());
+        let iu = i as usize;
+        state = before;
+        placed ^= zobrist(iu);
+        if ops[iu].ret.is_some() {
+            relink(&mut next, &mut prev, ret_entry[iu]);
             remaining += 1;
         } else {
-            used[class_of[i] as usize] -= 1;
+            used[class_of[iu] as usize] -= 1;
         }
-        relink(&mut next, &mut prev, call_entry[i]);
-        cur = next[call_entry[i] as usize];
+        relink(&mut next, &mut prev, call_entry[iu]);
+        if let Some((pos, _)) = chain[iu] {
+            unplaced_chain.insert(pos);
+        }
     }
 }
 

@@ -32,6 +32,20 @@ pub(crate) trait Spec {
 
     /// Why `op` cannot take effect in `state` (when [`Spec::step`] refuses it).
     fn why_not(&self, state: &Self::State, op: &Self::Op) -> String;
+
+    /// A hint: among the operations that may take effect in `state`, the search tries lower
+    /// hints first. It changes how fast a witness is found, never the verdict.
+    fn priority(&self, _state: &Self::State, _op: &Self::Op) -> u64 {
+        0
+    }
+
+    /// An exact ordering constraint, per operation: `Some((position, needs))` puts it at
+    /// `position` of a chain and lets it take effect only once every chain member at positions
+    /// below `needs` has (a FIFO queue: an enqueue waits for the enqueues whose values were
+    /// dequeued, in real time, before its own value's dequeue began). Default: none.
+    fn chain(&self, ops: &[super::search::SearchOp<Self::Op>]) -> Vec<Option<(u32, u32)>> {
+        vec![None; ops.len()]
+    }
 }
 
 /// Values of one key interned to small integers, so states are cheap to copy and hash. Values
