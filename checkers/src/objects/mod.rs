@@ -126,6 +126,7 @@ pub fn check(history: &History, opts: &ObjectOptions) -> Result<ObjectResult, Hi
     let limits = Limits {
         deadline: opts.timeout.map(|t| started + t),
         max_memo_bytes: opts.max_search_memory,
+        no_chain: false,
     };
     let name = opts.model.name();
     let mut run = match opts.model {
@@ -161,7 +162,20 @@ fn check_keys<S: Spec>(
     let mut failures = Vec::new();
     let (mut configurations, mut steps) = (0u64, 0u64);
     for key in &keys {
-        let (outcome, stats) = search::search(&key.context, &key.ops, limits);
+        let (mut outcome, stats) = search::search(&key.context, &key.ops, limits);
+        if matches!(outcome, Outcome::NotLinearizable { .. }) {
+            // The chain proved it; search again without it so the dead end explained is one
+            // the model itself refuses. If that gives up, the chained evidence stands.
+            let plain = Limits {
+                no_chain: true,
+                ..limits
+            };
+            if let (again @ Outcome::NotLinearizable { .. }, _) =
+                search::search(&key.context, &key.ops, plain)
+            {
+                outcome = again;
+            }
+        }
         configurations += stats.configurations;
         steps += stats.steps;
         let (verdict, gave_up) = match outcome {

@@ -54,6 +54,9 @@ pub(crate) struct Limits {
     pub deadline: Option<Instant>,
     /// Give up when the memo would take more bytes than this (0: no limit).
     pub max_memo_bytes: usize,
+    /// Ignore the model's chain ([`Spec::chain`]): slower, but every dead end is one the
+    /// model itself refuses, which is what an explanation needs.
+    pub no_chain: bool,
 }
 
 /// What the search found. Indices are positions in the slice of operations searched.
@@ -180,7 +183,11 @@ pub(crate) fn search<S: Spec>(
     }
     let mut used = vec![0usize; members.len()];
     // The model's chain: members not yet placed, by position.
-    let chain = spec.chain(ops);
+    let chain = if limits.no_chain {
+        vec![None; ops.len()]
+    } else {
+        spec.chain(ops)
+    };
     let mut unplaced_chain: std::collections::BTreeSet<u32> =
         chain.iter().flatten().map(|&(pos, _)| pos).collect();
     // The order candidates are tried in: the model's hint, then required before optional,
