@@ -11,6 +11,7 @@
 mod flags;
 mod infer;
 mod linear;
+mod objects;
 mod output;
 mod progress;
 pub mod registry;

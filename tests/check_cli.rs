@@ -430,7 +430,7 @@ fn the_check_stops_at_the_first_failing_key_unless_all_keys() {
 
 #[test]
 fn without_model_an_unsure_inference_is_bad_input_naming_the_models() {
-    let choices = "pass --model (register, cas-register, list-append, rw-register, set, set-full, counter, bank, unordered-queue, long-fork)";
+    let choices = "pass --model (register, cas-register, list-append, rw-register, set, set-full, counter, bank, unordered-queue, long-fork, mutex, fifo-queue, multi-register)";
     for (file, needle) in [
         ("tests/data/infer-empty.jsonl", "no client operations"),
         (

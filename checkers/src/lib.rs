@@ -9,6 +9,7 @@ pub mod graph;
 pub mod history;
 pub mod linear;
 pub mod lost_appends;
+pub mod objects;
 pub mod plain;
 pub mod report;
 pub mod session;

@@ -57,6 +57,33 @@ const ROWS: &[Row] = &[
         accepts: &["read", "write"],
         needs: &["read", "write"],
     },
+    Row {
+        model: ModelArg::Mutex,
+        because: "acquire and release operations",
+        accepts: &["acquire", "release"],
+        needs: &["acquire", "release"],
+    },
+    Row {
+        model: ModelArg::FifoQueue,
+        because: "enqueue and dequeue operations",
+        accepts: &["enqueue", "dequeue"],
+        needs: &["enqueue"],
+    },
+    Row {
+        // Enqueues and dequeues alone fit both queues (which one is meant is the user's claim:
+        // FIFO order, or only no loss); a drain is Jepsen's total-queue workload.
+        model: ModelArg::UnorderedQueue,
+        because: "enqueue, dequeue and drain operations",
+        accepts: &["enqueue", "dequeue", "drain"],
+        needs: &["enqueue"],
+    },
+    Row {
+        // Knossos's :read/:write micro-ops, never rw-register's r/w.
+        model: ModelArg::MultiRegister,
+        because: "transactions of read and write micro-ops",
+        accepts: &["txn:read", "txn:write"],
+        needs: &["txn:read", "txn:write"],
+    },
 ];
 
 /// A model inferred from a history, and why.
@@ -208,6 +235,35 @@ mod tests {
             Ok(ModelArg::Register)
         );
         assert_eq!(infer(&op("read", "null")), Ok(ModelArg::Register));
+        assert_eq!(
+            infer(&(op("acquire", "null") + &op("release", "null"))),
+            Ok(ModelArg::Mutex)
+        );
+        let e = infer(&(op("enqueue", "1") + &op("dequeue", "1"))).unwrap_err();
+        assert!(e.contains("fit fifo-queue and unordered-queue"), "{e}");
+        assert_eq!(
+            infer(&(op("enqueue", "1") + &op("drain", "[1]"))),
+            Ok(ModelArg::UnorderedQueue)
+        );
+        let txn = op("txn", r#"[["read","x",null],["write","y",2]]"#);
+        assert_eq!(infer(&txn), Ok(ModelArg::MultiRegister));
+        assert_eq!(
+            infer(&op("txn", r#"[["read","x",1]]"#)),
+            Ok(ModelArg::MultiRegister)
+        );
+    }
+
+    #[test]
+    fn knossos_read_write_micro_ops_are_not_rw_register_r_w() {
+        let knossos = op("txn", r#"[["read","x",1]]"#);
+        let elle = op("txn", r#"[["w","x",1]]"#);
+        assert_eq!(infer(&knossos), Ok(ModelArg::MultiRegister));
+        assert_eq!(infer(&elle), Ok(ModelArg::RwRegister));
+        let e = infer(&(knossos + &elle)).unwrap_err();
+        assert!(e.contains("txn micro-op \"read\", txn micro-op \"w\""), "{e}");
+        // Dequeues alone identify no queue.
+        let e = infer(&op("dequeue", "1")).unwrap_err();
+        assert!(e.contains("fifo-queue needs enqueue"), "{e}");
     }
 
     #[test]
@@ -231,7 +287,7 @@ mod tests {
         assert!(e.contains("no client operations"), "{e}");
         assert!(
             e.contains(
-                "--model (register, cas-register, list-append, rw-register, set, set-full, counter, bank, unordered-queue, long-fork)"
+                "--model (register, cas-register, list-append, rw-register, set, set-full, counter, bank, unordered-queue, long-fork, mutex, fifo-queue, multi-register)"
             ),
             "{e}"
         );

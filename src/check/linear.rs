@@ -40,7 +40,7 @@ pub(super) fn check(
     })
 }
 
-fn section(history: &History, failure: &KeyFailure, anomaly: &Anomaly) -> Section {
+pub(super) fn section(history: &History, failure: &KeyFailure, anomaly: &Anomaly) -> Section {
     let key = key_label(&failure.key);
     Section {
         heading: format!("{}: {key} is not linearizable", history.source),

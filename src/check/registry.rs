@@ -9,6 +9,7 @@ use clap::ValueEnum;
 use clap::builder::PossibleValue;
 use faultline_checkers::history::{History, HistoryError};
 use faultline_checkers::linear::{KeyProgress, LinearOptions, Model};
+use faultline_checkers::objects::ObjectModel;
 use faultline_checkers::plain::{self, bank::BankOptions};
 use faultline_checkers::report::Report;
 use std::sync::LazyLock;
@@ -36,6 +37,12 @@ pub enum ModelArg {
     UnorderedQueue,
     /// See [`MODELS`].
     LongFork,
+    /// See [`MODELS`].
+    Mutex,
+    /// See [`MODELS`].
+    FifoQueue,
+    /// See [`MODELS`].
+    MultiRegister,
 }
 
 /// A `faultline check` option that only some models use.
@@ -150,6 +157,7 @@ const LIST_APPEND_FLAGS: &[Flag] = &[
     Flag::NoRealtime,
     Flag::NoProcess,
 ];
+const OBJECT_FLAGS: &[Flag] = &[Flag::Independent, Flag::MemoryBudget, Flag::Timeout];
 const RW_REGISTER_FLAGS: &[Flag] = &[
     Flag::Initial,
     Flag::Independent,
@@ -231,6 +239,27 @@ pub static MODELS: &[ModelDef] = &[
         about: "Jepsen's long-fork: single-key writes, reads of key groups; two reads that saw two writes in opposite orders",
         flags: &[],
         check: |h, o| Ok(whole(plain::long_fork::check(h)?.report, o)),
+    },
+    ModelDef {
+        arg: ModelArg::Mutex,
+        name: "mutex",
+        about: "Knossos's mutex: acquire and release one lock per key (linearizability)",
+        flags: OBJECT_FLAGS,
+        check: |h, o| super::objects::check(h, ObjectModel::Mutex, o),
+    },
+    ModelDef {
+        arg: ModelArg::FifoQueue,
+        name: "fifo-queue",
+        about: "Knossos's fifo-queue: enqueue x, dequeue (nil: found empty) per key (linearizability)",
+        flags: OBJECT_FLAGS,
+        check: |h, o| super::objects::check(h, ObjectModel::FifoQueue, o),
+    },
+    ModelDef {
+        arg: ModelArg::MultiRegister,
+        name: "multi-register",
+        about: "Knossos's multi-register: txns of [read k v] and [write k v] over registers (linearizability)",
+        flags: OBJECT_FLAGS,
+        check: |h, o| super::objects::check(h, ObjectModel::MultiRegister, o),
     },
 ];
 
