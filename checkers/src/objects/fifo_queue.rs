@@ -77,6 +77,10 @@ pub(crate) fn drop_unobserved(key: &mut KeyOps<FifoQueue, QueueOp>) -> usize {
 
 impl Spec for FifoQueue {
     type State = VecDeque<u32>;
+
+    fn state_bytes(&self, state: &Self::State) -> usize {
+        std::mem::size_of::<Self::State>() + state.capacity() * std::mem::size_of::<u32>()
+    }
     type Op = QueueOp;
 
     fn init(&self) -> VecDeque<u32> {

@@ -144,6 +144,10 @@ impl MultiRegister {
 
 impl Spec for MultiRegister {
     type State = Registers;
+
+    fn state_bytes(&self, state: &Self::State) -> usize {
+        std::mem::size_of::<Self::State>() + state.capacity() * std::mem::size_of::<(u32, u32)>()
+    }
     type Op = Txn;
 
     fn init(&self) -> Registers {

@@ -52,7 +52,8 @@ pub(crate) struct SearchOp<O> {
 pub(crate) struct Limits {
     /// Give up at this instant.
     pub deadline: Option<Instant>,
-    /// Give up when the memo would take more bytes than this (0: no limit).
+    /// Give up when the memo and the stack of placed operations would take more bytes than
+    /// this (0: no limit).
     pub max_memo_bytes: usize,
     /// Ignore the model's chain ([`Spec::chain`]): slower, but every dead end is one the
     /// model itself refuses, which is what an explanation needs.
@@ -84,8 +85,10 @@ pub(crate) struct SearchStats {
     pub steps: u64,
 }
 
-/// Memo bytes per configuration, hash-table overhead included.
-const MEMO_ENTRY_BYTES: usize = 40;
+/// Memo bytes per configuration, hash-table overhead included: an entry is 32 bytes (a u128
+/// and a u64, aligned) plus a control byte, in a table at most 7/8 full whose capacity doubles,
+/// so between 38 and 76 bytes; the upper figure, so that the budget bounds the peak.
+const MEMO_ENTRY_BYTES: usize = 76;
 const NIL: u32 = u32::MAX;
 const HEAD: u32 = 0;
 
@@ -255,6 +258,16 @@ pub(crate) fn search<S: Spec>(
     let mut memo: FxHashSet<(u128, u64)> = FxHashSet::default();
     memo.insert((placed, state_hash(&state)));
     let mut levels: Vec<Level<S::State>> = vec![level(&next, &used, &unplaced_chain, &state, None)];
+    // What the levels hold besides the memo (their candidates and the state before each placed
+    // operation), counted against the memory budget with the memo.
+    let level_bytes = |l: &Level<S::State>| {
+        std::mem::size_of::<Level<S::State>>()
+            + l.candidates.capacity() * std::mem::size_of::<u32>()
+            + l.placed
+                .as_ref()
+                .map_or(0, |(_, before)| spec.state_bytes(before))
+    };
+    let mut stack_bytes = level_bytes(&levels[0]);
     // The order placed so far, and the longest one seen, kept in step: `agree` leading
     // entries of `order` equal `best`'s.
     let mut order: Vec<usize> = Vec::new();
@@ -274,7 +287,11 @@ pub(crate) fn search<S: Spec>(
                 return (Outcome::GaveUp(GaveUp::Deadline), stats);
             }
             if limits.max_memo_bytes > 0
-                && memo.len().saturating_mul(MEMO_ENTRY_BYTES) > limits.max_memo_bytes
+                && memo
+                    .len()
+                    .saturating_mul(MEMO_ENTRY_BYTES)
+                    .saturating_add(stack_bytes)
+                    > limits.max_memo_bytes
             {
                 stats.configurations = memo.len() as u64;
                 return (Outcome::GaveUp(GaveUp::Memory), stats);
@@ -303,7 +320,9 @@ pub(crate) fn search<S: Spec>(
                     if let Some((pos, _)) = chain[iu] {
                         unplaced_chain.remove(&pos);
                     }
-                    levels.push(level(&next, &used, &unplaced_chain, &state, Some((i, before))));
+                    let pushed = level(&next, &used, &unplaced_chain, &state, Some((i, before)));
+                    stack_bytes += level_bytes(&pushed);
+                    levels.push(pushed);
                 }
             }
             continue;
@@ -314,6 +333,9 @@ pub(crate) fn search<S: Spec>(
             best.extend_from_slice(&order[agree..]);
             agree = order.len();
             best_found = Some((top.blocker as usize, state.clone()));
+        }
+        if let Some(top) = levels.last() {
+            stack_bytes = stack_bytes.saturating_sub(level_bytes(top));
         }
         let Some(Level {
             placed: Some((i, before)),

@@ -33,6 +33,12 @@ pub(crate) trait Spec {
     /// Why `op` cannot take effect in `state` (when [`Spec::step`] refuses it).
     fn why_not(&self, state: &Self::State, op: &Self::Op) -> String;
 
+    /// Bytes a copy of `state` holds (its heap included), for the search's memory budget: the
+    /// search keeps the state before each placed operation.
+    fn state_bytes(&self, _state: &Self::State) -> usize {
+        std::mem::size_of::<Self::State>()
+    }
+
     /// A hint: among the operations that may take effect in `state`, the search tries lower
     /// hints first. It changes how fast a witness is found, never the verdict.
     fn priority(&self, _state: &Self::State, _op: &Self::Op) -> u64 {
