@@ -29,6 +29,9 @@ pub fn run_checkers(workload: &Workload, history_path: &Path) -> anyhow::Result<
                     _ => ModelArg::CasRegister,
                 }
             }
+            CheckerName::Set => ModelArg::Set,
+            CheckerName::SetFull => ModelArg::SetFull,
+            CheckerName::Counter => ModelArg::Counter,
             CheckerName::RwRegister | CheckerName::ListAppend => {
                 opts.txn = TxnArgs::from_model_names(&workload.check.consistency_models)
                     .map_err(|m| crate::exit::BadInput(format!("check.consistency_models: {m}")))?;

@@ -7,6 +7,7 @@
 
 pub mod checks;
 pub mod client_ops;
+pub mod counter_add;
 pub mod final_reads;
 pub mod guarantees;
 pub mod nemesis_exec;
