@@ -113,25 +113,47 @@ impl Run {
 #[test]
 fn a_set_under_sync_replication_keeps_every_acknowledged_element() {
     let out = tempfile::tempdir().unwrap();
-    let r = run("set-single-leader-sync", &["--time-limit", "6s", "--seed", "11"], out.path());
+    let r = run(
+        "set-single-leader-sync",
+        &["--time-limit", "6s", "--seed", "11"],
+        out.path(),
+    );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(r.stderr.contains("Verdict: VALID"), "{}", r.stderr);
-    assert!(!r.results["faults"].as_array().unwrap().is_empty(), "faults were injected");
+    assert!(
+        !r.results["faults"].as_array().unwrap().is_empty(),
+        "faults were injected"
+    );
     for checker in ["set-full", "set"] {
         assert_eq!(r.checker(checker)["verdict"], "valid");
     }
     let mut added = BTreeSet::new();
-    for e in r.history.iter().filter(|e| e["f"] == "add" && e["type"] == "invoke") {
-        assert!(added.insert(e["value"].as_u64().unwrap()), "every element is added once: {e}");
+    for e in r
+        .history
+        .iter()
+        .filter(|e| e["f"] == "add" && e["type"] == "invoke")
+    {
+        assert!(
+            added.insert(e["value"].as_u64().unwrap()),
+            "every element is added once: {e}"
+        );
     }
     let acknowledged: Vec<(Value, u64)> = r
         .completions("add", "ok")
         .map(|e| (e["key"].clone(), e["value"].as_u64().unwrap()))
         .collect();
-    assert!(acknowledged.len() > 30, "{} adds acknowledged", acknowledged.len());
+    assert!(
+        acknowledged.len() > 30,
+        "{} adds acknowledged",
+        acknowledged.len()
+    );
     // Independently of the checkers: the final read of each key holds every acknowledged add.
     let finals = r.final_reads();
-    assert_eq!(finals.len(), 3, "one final read per key, at the leader: {finals:?}");
+    assert_eq!(
+        finals.len(),
+        3,
+        "one final read per key, at the leader: {finals:?}"
+    );
     for (key, element) in &acknowledged {
         let (_, set, _) = finals.iter().find(|(k, _, _)| k == key).unwrap();
         assert!(
@@ -145,10 +167,22 @@ fn a_set_under_sync_replication_keeps_every_acknowledged_element() {
 #[test]
 fn a_set_under_async_replication_loses_elements_when_its_leader_dies() {
     let out = tempfile::tempdir().unwrap();
-    let r = run("set-single-leader-async-kill-leader", &["--time-limit", "8s"], out.path());
+    let r = run(
+        "set-single-leader-async-kill-leader",
+        &["--time-limit", "8s"],
+        out.path(),
+    );
     assert_eq!(r.code, Some(1), "{}", r.stderr);
-    assert!(r.stderr.contains("Verdict: INVALID (expected invalid"), "{}", r.stderr);
-    assert!(r.stderr.contains("the element was lost"), "an explanation: {}", r.stderr);
+    assert!(
+        r.stderr.contains("Verdict: INVALID (expected invalid"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("the element was lost"),
+        "an explanation: {}",
+        r.stderr
+    );
     let report = r.checker("set-full");
     assert_eq!(report["verdict"], "invalid");
     assert!(report["stats"]["lost-count"].as_u64().unwrap() > 0, "{report}");
@@ -186,10 +220,17 @@ fn add_sums(r: &Run) -> (BTreeMap<String, i64>, BTreeMap<String, i64>) {
 #[test]
 fn a_counter_over_linearizable_compare_and_set_counts_every_add() {
     let out = tempfile::tempdir().unwrap();
-    let r = run("counter-single-leader-sync", &["--time-limit", "6s", "--seed", "5"], out.path());
+    let r = run(
+        "counter-single-leader-sync",
+        &["--time-limit", "6s", "--seed", "5"],
+        out.path(),
+    );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(r.checker("counter")["verdict"], "valid");
-    assert!(!r.results["faults"].as_array().unwrap().is_empty(), "faults were injected");
+    assert!(
+        !r.results["faults"].as_array().unwrap().is_empty(),
+        "faults were injected"
+    );
     let (acknowledged, unknown) = add_sums(&r);
     assert!(
         r.completions("add", "ok").count() > 50,
@@ -201,7 +242,10 @@ fn a_counter_over_linearizable_compare_and_set_counts_every_add() {
         let lo = acknowledged.get(&key.to_string()).copied().unwrap_or(0);
         let hi = lo + unknown.get(&key.to_string()).copied().unwrap_or(0);
         let v = value.as_i64().unwrap();
-        assert!((lo..=hi).contains(&v), "key {key}: read {v}, adds allow {lo}..={hi}");
+        assert!(
+            (lo..=hi).contains(&v),
+            "key {key}: read {v}, adds allow {lo}..={hi}"
+        );
     }
     r.check_agrees("counter", 0);
 }
@@ -212,7 +256,11 @@ fn a_counter_over_last_write_wins_loses_concurrent_adds() {
     let r = run("counter-multi-leader-lww", &["--time-limit", "5s"], out.path());
     assert_eq!(r.code, Some(1), "{}", r.stderr);
     assert!(r.stderr.contains("counter-out-of-bounds"), "{}", r.stderr);
-    assert!(r.stderr.contains("acknowledged adds went missing"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("acknowledged adds went missing"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(r.checker("counter")["verdict"], "invalid");
     // Not only stale reads: after the heal and the settle, every node (they have converged)
     // holds less than the acknowledged adds sum to. No add failed or was unknown here.

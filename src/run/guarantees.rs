@@ -450,4 +450,35 @@ mod tests {
         assert_eq!(status(&r, "writes-available"), Status::Broken, "5% against 80%");
         assert_eq!(status(&r, "reads-available"), Status::Kept, "75% against 100%");
     }
+
+    #[test]
+    fn a_set_run_is_judged_lost_by_its_lost_elements_and_adds_count_as_writes() {
+        let mut set = Report::new("set-full", "set-full", Verdict::Invalid, "s");
+        set.stats.insert("lost-count".into(), json!(2));
+        let mut a = Availability::default();
+        let mut w = WindowAvailability::default();
+        w.ops.push(op("add", 0, 5));
+        a.windows.push(w);
+        let r = judge(&[set.clone()], &[], &a);
+        assert_eq!(status(&r, "no-lost-writes"), Status::Broken);
+        assert_eq!(status(&r, "linearizable"), Status::NotMeasured);
+        assert_eq!(
+            status(&r, "writes-available"),
+            Status::Unknown,
+            "judged from the adds (no fault-free adds to compare with)"
+        );
+        set.stats.insert("lost-count".into(), json!(0));
+        assert_eq!(
+            status(&judge(&[set.clone()], &[], &a), "no-lost-writes"),
+            Status::Kept
+        );
+        set.verdict = Verdict::Unknown;
+        assert_eq!(status(&judge(&[set], &[], &a), "no-lost-writes"), Status::Unknown);
+        let counter = Report::new("counter", "counter", Verdict::Invalid, "s");
+        assert_eq!(
+            status(&judge(&[counter], &[], &a), "no-lost-writes"),
+            Status::NotMeasured,
+            "a counter read below its bounds may be stale, not lost"
+        );
+    }
 }
