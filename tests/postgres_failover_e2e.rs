@@ -45,6 +45,7 @@ fn op(f: &'static str, value: Value) -> GenOp {
         f,
         key: Some(7),
         value,
+        object: Default::default(),
     }
 }
 

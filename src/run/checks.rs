@@ -35,6 +35,9 @@ pub fn check_loaded(
                     _ => ModelArg::CasRegister,
                 }
             }
+            CheckerName::Set => ModelArg::Set,
+            CheckerName::SetFull => ModelArg::SetFull,
+            CheckerName::Counter => ModelArg::Counter,
             CheckerName::RwRegister | CheckerName::ListAppend => {
                 opts.txn = TxnArgs::from_model_names(&workload.check.consistency_models)
                     .map_err(|m| crate::exit::BadInput(format!("check.consistency_models: {m}")))?;

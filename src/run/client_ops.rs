@@ -1,12 +1,13 @@
 //! Performs a generated operation against the system under test: asks the node its routing
 //! policy picks (see [`super::routing`]), retries definite refusals at another node within the
 //! operation (following `not_leader` hints), and turns the answer into the completion the
-//! history records.
+//! history records. An absent key reads as its object's empty value (null, `[]` or 0).
 
-use super::routing::{Access, Routing, Session};
+use super::counter_add;
+use super::routing::{Access, Attempt, Routing, Session};
 use crate::client::{Failure, Outcome};
 use crate::systems::SystemClient;
-use crate::workload::generator::GenOp;
+use crate::workload::generator::{GenOp, KeyObject};
 use faultline_checkers::history::EventKind;
 use serde_json::{Map, Value};
 
@@ -36,7 +37,8 @@ pub fn access_of(op: &GenOp) -> Access {
 /// Performs `op` (first at `target`, if given and the attempt need not reach the leader) and
 /// returns its completion. A definite refusal (nothing happened) is retried at the node the
 /// routing names next, each node at most once; a timeout is recorded as it is (`info`) and
-/// makes the node a suspect for the next operations.
+/// makes the node a suspect for the next operations. A counter's `add` is several requests
+/// ([`counter_add::perform`]).
 pub async fn execute(
     client: &dyn SystemClient,
     routing: &Routing,
@@ -44,6 +46,9 @@ pub async fn execute(
     op: &GenOp,
     target: Option<usize>,
 ) -> Completion {
+    if op.f == "add" && op.object == KeyObject::Counter {
+        return counter_add::perform(client, routing, session, op).await;
+    }
     let access = access_of(op);
     let mut attempt = routing.first_attempt(access, session);
     if let Some(node) = target
@@ -51,6 +56,20 @@ pub async fn execute(
     {
         attempt.node = node;
     }
+    let outcome = attempts(client, routing, session, op, access, attempt).await;
+    completion(op, outcome)
+}
+
+/// Performs `op` from `attempt` on: a definite refusal is retried where the routing says, each
+/// node at most once; returns the last outcome.
+pub async fn attempts(
+    client: &dyn SystemClient,
+    routing: &Routing,
+    session: &mut Session,
+    op: &GenOp,
+    access: Access,
+    mut attempt: Attempt,
+) -> Outcome {
     let mut tried = vec![false; routing.ids.len()];
     loop {
         tried[attempt.node] = true;
@@ -65,7 +84,7 @@ pub async fn execute(
                 }
             }
         }
-        return completion(op, outcome);
+        return outcome;
     }
 }
 
@@ -75,6 +94,7 @@ fn completion(op: &GenOp, outcome: Outcome) -> Completion {
         Outcome::Ok(s) => {
             extra.insert("node".into(), Value::from(s.node));
             let value = match op.f {
+                "read" if s.value.is_null() => op.object.empty(),
                 "read" => s.value,
                 "txn" => Value::Array(s.ops),
                 _ => op.value.clone(),
@@ -90,7 +110,8 @@ fn completion(op: &GenOp, outcome: Outcome) -> Completion {
     }
 }
 
-fn failed(kind: EventKind, op: &GenOp, f: Failure, mut extra: Map<String, Value>) -> Completion {
+/// The completion of a failed operation: its own value, the node and the error.
+pub fn failed(kind: EventKind, op: &GenOp, f: Failure, mut extra: Map<String, Value>) -> Completion {
     if let Some(node) = f.node {
         extra.insert("node".into(), Value::from(node));
     }
@@ -112,6 +133,7 @@ mod tests {
             f,
             key: Some(1),
             value,
+            object: Default::default(),
         }
     }
 

@@ -6,7 +6,7 @@
 //! | linearizable | the linearizability checker; for transactions, strict serializability |
 //! | read-your-writes, monotonic reads | the list-append checker's session models when it judged them; on register histories, the register session check |
 //! | consistent prefix | the list-append checker's model, when it judged it |
-//! | no lost acknowledged writes | broken by a lost-write cause of the linearizability anomalies, kept only when the history is linearizable (unknown otherwise); on list-append histories, the lost-appends check |
+//! | no lost acknowledged writes | broken by a lost-write cause of the linearizability anomalies, kept only when the history is linearizable (unknown otherwise); on list-append histories, the lost-appends check; on set histories, the set checker's lost elements |
 //! | writes / reads available under faults | the ok rate of writes / reads invoked while a fault was in force is at least [`AVAILABLE_SHARE`] of their ok rate outside faults |
 //!
 //! A guarantee no checker judged on this run is "not measured", never "kept". [`assess`] also
@@ -116,8 +116,11 @@ pub fn measure_run(workload: &Workload, history: &History) -> Measured {
     let guarantee_checks = match workload.generator {
         GeneratorConfig::Register { .. } => vec![check_register_sessions(history, &Value::Null)],
         GeneratorConfig::ListAppend { .. } => vec![check_lost_appends(history)],
-        // The rw-register checker judges the session models itself.
-        GeneratorConfig::RwRegister { .. } => Vec::new(),
+        // The rw-register checker judges the session models itself; the set checkers judge
+        // lost elements.
+        GeneratorConfig::RwRegister { .. }
+        | GeneratorConfig::Set { .. }
+        | GeneratorConfig::Counter { .. } => Vec::new(),
     };
     Measured {
         availability,
@@ -148,7 +151,14 @@ pub fn judge(reports: &[Report], checks: &[Report], availability: &Availability)
             let mut r = match *id {
                 "linearizable" => linearizable(&all),
                 "no-lost-writes" => no_lost_writes(&all),
-                "writes-available" => available(availability, "write"),
+                // Set and counter workloads write by `add`.
+                "writes-available" => match available(availability, "write") {
+                    w if w.status == Status::NotMeasured => {
+                        let add = available(availability, "add");
+                        if add.status == Status::NotMeasured { w } else { add }
+                    }
+                    w => w,
+                },
                 "reads-available" => available(availability, "read"),
                 model => session(&all, model),
             };
@@ -233,6 +243,12 @@ fn lost_write_causes(r: &Report) -> (u64, Option<String>) {
 }
 
 fn no_lost_writes(all: &[&Report]) -> GuaranteeResult {
+    if let Some(r) = all
+        .iter()
+        .find(|r| matches!(r.checker.as_str(), "set-full" | "set"))
+    {
+        return lost_elements(r);
+    }
     if let Some(r) = all.iter().find(|r| r.checker == "lost-appends") {
         let evidence = match r.anomalies.first() {
             Some(a) => format!("{}; {}", r.summary, a.steps.join(" ")),
@@ -264,6 +280,37 @@ fn no_lost_writes(all: &[&Report]) -> GuaranteeResult {
         };
     }
     result(Status::NotMeasured, "no check of lost writes", "")
+}
+
+/// No lost writes from a set checker: broken by a lost element (an acknowledged add missing
+/// from every read after it, or from the final read), kept when every key was read.
+fn lost_elements(r: &Report) -> GuaranteeResult {
+    let lost = r.stats.get("lost-count").and_then(Value::as_u64).unwrap_or(0);
+    match (lost, r.verdict) {
+        (n, _) if n > 0 => {
+            let first = r
+                .anomalies
+                .iter()
+                .find(|a| a.kind == faultline_checkers::plain::set::LOST)
+                .map(|a| a.steps.join(" "))
+                .unwrap_or_default();
+            result(
+                Status::Broken,
+                format!("{n} acknowledged element(s) lost; {first}"),
+                &r.checker,
+            )
+        }
+        (_, Verdict::Unknown) => result(
+            Status::Unknown,
+            format!("{}; lost elements cannot be ruled out", r.summary),
+            &r.checker,
+        ),
+        _ => result(
+            Status::Kept,
+            "every acknowledged element is in the reads that began after its add",
+            &r.checker,
+        ),
+    }
 }
 
 fn available(a: &Availability, op: &str) -> GuaranteeResult {
@@ -418,5 +465,36 @@ mod tests {
         let r = judge(&[], &[], &a);
         assert_eq!(status(&r, "writes-available"), Status::Broken, "5% against 80%");
         assert_eq!(status(&r, "reads-available"), Status::Kept, "75% against 100%");
+    }
+
+    #[test]
+    fn a_set_run_is_judged_lost_by_its_lost_elements_and_adds_count_as_writes() {
+        let mut set = Report::new("set-full", "set-full", Verdict::Invalid, "s");
+        set.stats.insert("lost-count".into(), json!(2));
+        let mut a = Availability::default();
+        let mut w = WindowAvailability::default();
+        w.ops.push(op("add", 0, 5));
+        a.windows.push(w);
+        let r = judge(&[set.clone()], &[], &a);
+        assert_eq!(status(&r, "no-lost-writes"), Status::Broken);
+        assert_eq!(status(&r, "linearizable"), Status::NotMeasured);
+        assert_eq!(
+            status(&r, "writes-available"),
+            Status::Unknown,
+            "judged from the adds (no fault-free adds to compare with)"
+        );
+        set.stats.insert("lost-count".into(), json!(0));
+        assert_eq!(
+            status(&judge(&[set.clone()], &[], &a), "no-lost-writes"),
+            Status::Kept
+        );
+        set.verdict = Verdict::Unknown;
+        assert_eq!(status(&judge(&[set], &[], &a), "no-lost-writes"), Status::Unknown);
+        let counter = Report::new("counter", "counter", Verdict::Invalid, "s");
+        assert_eq!(
+            status(&judge(&[counter], &[], &a), "no-lost-writes"),
+            Status::NotMeasured,
+            "a counter read below its bounds may be stale, not lost"
+        );
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod checks;
 pub mod client_ops;
+pub mod counter_add;
 pub mod final_reads;
 pub mod guarantees;
 pub mod nemesis_exec;
@@ -225,7 +226,17 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
         ));
     }
     let (clients_done_tx, clients_done) = watch::channel(false);
-    let violation_watch = args.stop_on_violation.then(|| {
+    let watchable = workload
+        .check
+        .checkers
+        .iter()
+        .any(violation_watch::can_be_certain);
+    if args.stop_on_violation && !watchable {
+        eprintln!(
+            "  --stop-on-violation: no checker of this workload can be certain of a violation before the run ends (set and counter findings may change with later reads); the run goes to its time limit"
+        );
+    }
+    let violation_watch = (args.stop_on_violation && watchable).then(|| {
         tokio::spawn(violation_watch::watch(
             Arc::new(workload.clone()),
             run_dir.history(),

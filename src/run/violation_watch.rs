@@ -57,6 +57,14 @@ pub struct EarlyStop {
     pub checks: u32,
 }
 
+/// True when a violation found by `checker` in a prefix can be certain (see the module docs).
+pub fn can_be_certain(checker: &CheckerName) -> bool {
+    matches!(
+        checker,
+        CheckerName::Linearizability | CheckerName::ListAppend | CheckerName::RwRegister
+    )
+}
+
 /// The first certain violation in `reports` (checks of a prefix by `checkers`, in order), if any:
 /// the checker's name, the anomaly kind and its key.
 pub fn certain_violation(
@@ -69,6 +77,9 @@ pub fn certain_violation(
         }
         let certain = |kind: &str| match checker {
             CheckerName::Linearizability => true,
+            // A set's lost element may still be read later; a counter read out of bounds in a
+            // prefix is not shown to stay so: neither ends a run early.
+            CheckerName::Set | CheckerName::SetFull | CheckerName::Counter => false,
             CheckerName::ListAppend | CheckerName::RwRegister => {
                 forbidden_kinds(report).iter().any(|k| k == kind)
                     && AnomalyKind::from_name(kind).is_some_and(AnomalyKind::is_prefix_closed)

@@ -90,7 +90,12 @@ impl SystemKind {
                         .into(),
                 );
             }
-            (SystemKind::Postgres, GeneratorConfig::RwRegister { .. }) => {
+            (
+                SystemKind::Postgres,
+                GeneratorConfig::RwRegister { .. }
+                | GeneratorConfig::Set { .. }
+                | GeneratorConfig::Counter { .. },
+            ) => {
                 return Err("system = \"postgres\" takes the register or list-append generator".into());
             }
             _ => {}

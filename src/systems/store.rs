@@ -6,7 +6,7 @@ use super::{BoxFuture, Clocks, System, SystemClient};
 use crate::client::{Options, Outcome, StoreClient};
 use crate::cluster::Cluster;
 use crate::net::Network;
-use crate::workload::generator::GenOp;
+use crate::workload::generator::{GenOp, KeyObject};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -83,6 +83,9 @@ impl SystemClient for StoreClient {
             match op.f {
                 "read" => self.read(node, &key, opts).await,
                 "write" => self.write(node, &key, op.value.clone(), opts).await,
+                // A set's add is an append to the key's list (a counter's add is a read and a
+                // cas, made of these operations by `run::counter_add`).
+                "add" if op.object == KeyObject::Set => self.append(node, &key, op.value.clone(), opts).await,
                 "cas" => {
                     let from = op.value.get(0).cloned().unwrap_or(Value::Null);
                     let to = op.value.get(1).cloned().unwrap_or(Value::Null);

@@ -8,16 +8,43 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 
-/// One operation to perform: the `f`, `key` and `value` of its invocation event.
+/// One operation to perform: the `f`, `key` and `value` of its invocation event, and what the
+/// key holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenOp {
-    /// `read`, `write`, `cas` or `txn`.
+    /// `read`, `write`, `cas`, `txn` or `add`.
     pub f: &'static str,
-    /// The key, for register operations.
+    /// The key, for single-key operations.
     pub key: Option<u64>,
-    /// The argument: null for reads, the value to write, `[expected, new]` for cas, or the
-    /// micro-ops of a transaction.
+    /// The argument: null for reads, the value to write, `[expected, new]` for cas, the
+    /// micro-ops of a transaction, the element or amount of an add.
     pub value: Value,
+    /// What the key holds, which says what a read of an absent key returns and what `add` is.
+    pub object: KeyObject,
+}
+
+/// What a key holds, as the workload sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyObject {
+    /// A register (or, in transactions, a list): an absent key reads as null.
+    #[default]
+    Register,
+    /// A set of elements, kept as the store's list: `add` appends; an absent key is `[]`.
+    Set,
+    /// A counter, kept as the store's register: `add n` is a read and a compare-and-set (see
+    /// `run::counter_add`); an absent key is 0.
+    Counter,
+}
+
+impl KeyObject {
+    /// What a read of a key that was never written returns.
+    pub fn empty(self) -> Value {
+        match self {
+            KeyObject::Register => Value::Null,
+            KeyObject::Set => json!([]),
+            KeyObject::Counter => json!(0),
+        }
+    }
 }
 
 /// Keys read by one final read-only transaction.
@@ -51,6 +78,18 @@ enum GeneratorState {
         /// The next value to write to each key (values are unique per key).
         next_value: Vec<u64>,
     },
+    Set {
+        keys: u32,
+        read_fraction: f64,
+        /// The next element to add (elements are unique over every key).
+        next_element: u64,
+    },
+    Counter {
+        keys: u32,
+        read_fraction: f64,
+        max_add: u32,
+        negative_adds: bool,
+    },
 }
 
 impl OpGenerator {
@@ -80,6 +119,22 @@ impl OpGenerator {
                 read_fraction: *read_fraction,
                 next_value: vec![1; *keys as usize],
             },
+            GeneratorConfig::Set { keys, read_fraction } => GeneratorState::Set {
+                keys: *keys,
+                read_fraction: *read_fraction,
+                next_element: 0,
+            },
+            GeneratorConfig::Counter {
+                keys,
+                read_fraction,
+                max_add,
+                negative_adds,
+            } => GeneratorState::Counter {
+                keys: *keys,
+                read_fraction: *read_fraction,
+                max_add: *max_add,
+                negative_adds: *negative_adds,
+            },
         };
         OpGenerator {
             rng: Xoshiro256PlusPlus::seed_from_u64(seed),
@@ -97,16 +152,13 @@ impl OpGenerator {
                 let pick = rng.random::<f64>() * total;
                 let v = |rng: &mut Xoshiro256PlusPlus| rng.random_range(0..*values);
                 if pick < mix.read {
-                    GenOp {
-                        f: "read",
-                        key,
-                        value: Value::Null,
-                    }
+                    read_of(key, KeyObject::Register)
                 } else if pick < mix.read + mix.write {
                     GenOp {
                         f: "write",
                         key,
                         value: json!(v(rng)),
+                        object: KeyObject::Register,
                     }
                 } else {
                     let expected = v(rng);
@@ -115,6 +167,7 @@ impl OpGenerator {
                         f: "cas",
                         key,
                         value: json!([expected, new]),
+                        object: KeyObject::Register,
                     }
                 }
             }
@@ -147,6 +200,7 @@ impl OpGenerator {
                     f: "txn",
                     key: None,
                     value: Value::Array(micro),
+                    object: KeyObject::Register,
                 }
             }
             GeneratorState::RwRegister {
@@ -167,6 +221,49 @@ impl OpGenerator {
                     f: "txn",
                     key: None,
                     value,
+                    object: KeyObject::Register,
+                }
+            }
+            GeneratorState::Set {
+                keys,
+                read_fraction,
+                next_element,
+            } => {
+                let key = Some(rng.random_range(0..u64::from(*keys)));
+                if rng.random::<f64>() < *read_fraction {
+                    return read_of(key, KeyObject::Set);
+                }
+                let element = *next_element;
+                *next_element += 1;
+                GenOp {
+                    f: "add",
+                    key,
+                    value: json!(element),
+                    object: KeyObject::Set,
+                }
+            }
+            GeneratorState::Counter {
+                keys,
+                read_fraction,
+                max_add,
+                negative_adds,
+            } => {
+                let key = Some(rng.random_range(0..u64::from(*keys)));
+                if rng.random::<f64>() < *read_fraction {
+                    return read_of(key, KeyObject::Counter);
+                }
+                let max = i64::from(*max_add);
+                let amount = if *negative_adds {
+                    let n = rng.random_range(1..=max);
+                    if rng.random::<bool>() { n } else { -n }
+                } else {
+                    rng.random_range(1..=max)
+                };
+                GenOp {
+                    f: "add",
+                    key,
+                    value: json!(amount),
+                    object: KeyObject::Counter,
                 }
             }
         }
@@ -177,11 +274,13 @@ impl OpGenerator {
     pub fn final_reads(&self) -> Vec<GenOp> {
         match &self.kind {
             GeneratorState::Register { keys, .. } => (0..u64::from(*keys))
-                .map(|k| GenOp {
-                    f: "read",
-                    key: Some(k),
-                    value: Value::Null,
-                })
+                .map(|k| read_of(Some(k), KeyObject::Register))
+                .collect(),
+            GeneratorState::Set { keys, .. } => (0..u64::from(*keys))
+                .map(|k| read_of(Some(k), KeyObject::Set))
+                .collect(),
+            GeneratorState::Counter { keys, .. } => (0..u64::from(*keys))
+                .map(|k| read_of(Some(k), KeyObject::Counter))
                 .collect(),
             GeneratorState::RwRegister { keys, .. } => {
                 let keys: Vec<u64> = (0..u64::from(*keys)).collect();
@@ -195,6 +294,16 @@ impl OpGenerator {
     }
 }
 
+/// A single-key read.
+fn read_of(key: Option<u64>, object: KeyObject) -> GenOp {
+    GenOp {
+        f: "read",
+        key,
+        value: Value::Null,
+        object,
+    }
+}
+
 /// Read-only transactions reading `keys`, a few keys each.
 fn read_only_txns(keys: &[u64]) -> Vec<GenOp> {
     keys.chunks(FINAL_READ_KEYS_PER_TXN)
@@ -202,6 +311,7 @@ fn read_only_txns(keys: &[u64]) -> Vec<GenOp> {
             f: "txn",
             key: None,
             value: Value::Array(chunk.iter().map(|k| json!(["r", k, null])).collect()),
+            object: KeyObject::Register,
         })
         .collect()
 }
@@ -301,5 +411,71 @@ mod tests {
         }
         assert!(reads_only > 50 && written.len() > 50);
         assert_eq!(g.final_reads().len(), 1, "both keys in one read");
+    }
+
+    #[test]
+    fn set_adds_unique_elements_reads_sets_and_reads_every_key_at_the_end() {
+        let config = GeneratorConfig::Set {
+            keys: 3,
+            read_fraction: 0.3,
+        };
+        let mut g = OpGenerator::new(&config, 5);
+        let mut elements = std::collections::HashSet::new();
+        let (mut reads, mut keys) = (0, std::collections::BTreeSet::new());
+        for _ in 0..300 {
+            let op = g.next_op();
+            assert_eq!(op.object, KeyObject::Set);
+            keys.insert(op.key.unwrap());
+            match op.f {
+                "add" => assert!(elements.insert(op.value.as_u64().unwrap()), "unique"),
+                "read" => {
+                    assert_eq!(op.value, Value::Null);
+                    reads += 1
+                }
+                f => panic!("{f}"),
+            }
+        }
+        assert!(
+            reads > 50 && elements.len() > 150,
+            "{reads} reads, {} adds",
+            elements.len()
+        );
+        assert_eq!(keys, (0..3).collect());
+        let finals: Vec<_> = g.final_reads().iter().map(|o| (o.f, o.key, o.object)).collect();
+        assert_eq!(
+            finals,
+            (0..3)
+                .map(|k| ("read", Some(k), KeyObject::Set))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(KeyObject::Set.empty(), json!([]));
+    }
+
+    #[test]
+    fn counter_adds_small_amounts_of_the_chosen_signs() {
+        let amounts = |negative_adds| {
+            let config = GeneratorConfig::Counter {
+                keys: 2,
+                read_fraction: 0.5,
+                max_add: 3,
+                negative_adds,
+            };
+            let mut g = OpGenerator::new(&config, 9);
+            let mut seen = std::collections::BTreeSet::new();
+            for _ in 0..400 {
+                let op = g.next_op();
+                assert_eq!(op.object, KeyObject::Counter);
+                if op.f == "add" {
+                    seen.insert(op.value.as_i64().unwrap());
+                } else {
+                    assert_eq!(op.f, "read");
+                }
+            }
+            assert_eq!(g.final_reads().len(), 2);
+            seen
+        };
+        assert_eq!(amounts(false), [1, 2, 3].into());
+        assert_eq!(amounts(true), [-3, -2, -1, 1, 2, 3].into());
+        assert_eq!(KeyObject::Counter.empty(), json!(0));
     }
 }

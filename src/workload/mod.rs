@@ -188,8 +188,37 @@ pub enum GeneratorConfig {
         #[serde(default = "default_read_fraction")]
         read_fraction: f64,
     },
+    /// Jepsen's set: `add` of elements never added before (an append to the key's list in the
+    /// built-in store) and reads of the whole set (the list), over `keys` independent sets.
+    Set {
+        #[serde(default = "default_set_keys")]
+        keys: u32,
+        /// Fraction of operations that read (0: only the final reads read).
+        #[serde(default = "default_read_fraction")]
+        read_fraction: f64,
+    },
+    /// Jepsen's counter: `add n` (n in `1..=max_add`, or `-max_add..=max_add` without 0 when
+    /// `negative_adds`) and reads, over `keys` independent counters. The client performs an add
+    /// as a read and a compare-and-set of the key's register, retried while the value changes.
+    Counter {
+        #[serde(default = "default_set_keys")]
+        keys: u32,
+        /// Fraction of operations that read.
+        #[serde(default = "default_read_fraction")]
+        read_fraction: f64,
+        #[serde(default = "default_max_add")]
+        max_add: u32,
+        #[serde(default)]
+        negative_adds: bool,
+    },
 }
 
+fn default_set_keys() -> u32 {
+    1
+}
+fn default_max_add() -> u32 {
+    1
+}
 fn default_keys() -> u32 {
     5
 }
@@ -291,6 +320,12 @@ pub enum CheckerName {
     ListAppend,
     /// Dependency-graph anomalies and session guarantees (rw-register histories).
     RwRegister,
+    /// Jepsen's set: lost and unexpected elements against the final read (set histories).
+    Set,
+    /// Jepsen's set-full: lost, stale, unexpected elements over every read (set histories).
+    SetFull,
+    /// Jepsen's counter: every read within the bounds the adds allow (counter histories).
+    Counter,
 }
 
 /// The check section.
@@ -519,9 +554,28 @@ impl Workload {
                     return Err("generator.read_fraction must be between 0 and 1".into());
                 }
             }
-            GeneratorConfig::RwRegister { keys, read_fraction } => {
+            GeneratorConfig::RwRegister { keys, read_fraction }
+            | GeneratorConfig::Set { keys, read_fraction } => {
                 if *keys == 0 {
                     return Err("generator.keys must be at least 1".into());
+                }
+                if !(0.0..=1.0).contains(read_fraction) {
+                    return Err("generator.read_fraction must be between 0 and 1".into());
+                }
+            }
+            GeneratorConfig::Counter {
+                keys,
+                read_fraction,
+                max_add,
+                ..
+            } => {
+                if *keys == 0 || *max_add == 0 {
+                    return Err("generator.keys and generator.max_add must be at least 1".into());
+                }
+                if *max_add > 1_000_000 {
+                    return Err(format!(
+                        "generator.max_add must be at most 1000000, found {max_add}"
+                    ));
                 }
                 if !(0.0..=1.0).contains(read_fraction) {
                     return Err("generator.read_fraction must be between 0 and 1".into());
@@ -537,6 +591,11 @@ impl Workload {
                 (CheckerName::Linearizability, GeneratorConfig::Register { .. })
                     | (CheckerName::ListAppend, GeneratorConfig::ListAppend { .. })
                     | (CheckerName::RwRegister, GeneratorConfig::RwRegister { .. })
+                    | (
+                        CheckerName::Set | CheckerName::SetFull,
+                        GeneratorConfig::Set { .. }
+                    )
+                    | (CheckerName::Counter, GeneratorConfig::Counter { .. })
             );
             if !fits {
                 return Err(format!(
@@ -566,6 +625,8 @@ impl GeneratorConfig {
             GeneratorConfig::Register { .. } => "register",
             GeneratorConfig::ListAppend { .. } => "list-append",
             GeneratorConfig::RwRegister { .. } => "rw-register",
+            GeneratorConfig::Set { .. } => "set",
+            GeneratorConfig::Counter { .. } => "counter",
         }
     }
 }
@@ -692,5 +753,47 @@ verdict = "valid"
             ..Default::default()
         };
         assert!(w.apply(&o).is_err());
+    }
+
+    #[test]
+    fn set_and_counter_generators_take_their_own_checkers() {
+        let set = GOOD
+            .replace("kind = \"register\"\nkeys = 3", "kind = \"set\"\nkeys = 2")
+            .replace("[\"linearizability\"]", "[\"set-full\", \"set\"]");
+        let w = Workload::parse("w.toml", &set).unwrap();
+        assert_eq!(w.generator.kind_name(), "set");
+        assert_eq!(w.check.checkers, vec![CheckerName::SetFull, CheckerName::Set]);
+        let counter = GOOD
+            .replace(
+                "kind = \"register\"\nkeys = 3",
+                "kind = \"counter\"\nmax_add = 3\nnegative_adds = true",
+            )
+            .replace("[\"linearizability\"]", "[\"counter\"]");
+        let w = Workload::parse("w.toml", &counter).unwrap();
+        let GeneratorConfig::Counter {
+            keys,
+            max_add,
+            negative_adds,
+            ..
+        } = w.generator
+        else {
+            panic!("a counter generator")
+        };
+        assert_eq!((keys, max_add, negative_adds), (1, 3, true));
+        let e = Workload::parse("w.toml", &counter.replace("[\"counter\"]", "[\"set\"]"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("does not fit generator kind counter"), "{e}");
+        let e = Workload::parse("w.toml", &counter.replace("max_add = 3", "max_add = 0"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_add"), "{e}");
+        let e = Workload::parse(
+            "w.toml",
+            &set.replace("[\"set-full\", \"set\"]", "[\"linearizability\"]"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("does not fit generator kind set"), "{e}");
     }
 }
