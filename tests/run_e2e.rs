@@ -7,20 +7,10 @@ mod process_support;
 
 use assert_cmd::Command;
 use faultline_checkers::history::History;
-use process_support::processes_mentioning;
+use process_support::{binary, processes_mentioning, workload};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_faultline"))
-}
-
-fn workload(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("workloads")
-        .join(format!("{name}.toml"))
-}
 
 fn latest_run(out: &Path) -> PathBuf {
     std::fs::canonicalize(out.join("latest")).expect("a latest link to the run directory")

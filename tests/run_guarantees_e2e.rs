@@ -6,21 +6,11 @@
 mod process_support;
 
 use assert_cmd::Command;
-use process_support::processes_mentioning;
+use process_support::{binary, processes_mentioning, workload};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_faultline"))
-}
-
-fn workload(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("workloads")
-        .join(format!("{name}.toml"))
-}
 
 /// A committed workload with some settings replaced, written into `dir`.
 fn workload_variant(dir: &Path, name: &str, replacements: &[(&str, &str)]) -> PathBuf {

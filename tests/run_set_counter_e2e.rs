@@ -7,21 +7,11 @@
 mod process_support;
 
 use assert_cmd::Command;
-use process_support::processes_mentioning;
+use process_support::{binary, processes_mentioning, workload};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_faultline"))
-}
-
-fn workload(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("workloads")
-        .join(format!("{name}.toml"))
-}
 
 /// A finished run: its exit code, stderr, `results.json` and history events.
 struct Run {

@@ -6,19 +6,9 @@
 mod process_support;
 
 use assert_cmd::Command;
-use process_support::processes_mentioning;
+use process_support::{binary, processes_mentioning, workload};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_faultline"))
-}
-
-fn workload(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("workloads")
-        .join(format!("{name}.toml"))
-}
 
 fn run(out: &Path, name: &str, time_limit: &str) -> (Option<i32>, String, PathBuf) {
     let assert = Command::new(binary())

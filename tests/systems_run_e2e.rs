@@ -7,20 +7,10 @@
 
 mod process_support;
 
-use process_support::processes_using;
+use process_support::{binary, processes_using, workload};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_faultline"))
-}
-
-fn workload(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("workloads")
-        .join(format!("{name}.toml"))
-}
 
 /// What a run left: its fabric's subnet (from `nodes/network.txt`), and the namespaces,
 /// interfaces, processes and scratch directory of that subnet still present.

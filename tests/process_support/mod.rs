@@ -1,7 +1,22 @@
-//! Shared by the tests that must leave no process behind: the live processes whose command line
-//! mentions a marker (a run directory, a browser profile), read from /proc.
+//! Shared by the end-to-end tests that run the binary and must leave no process behind: the
+//! binary and the committed workloads, and the live processes whose command line mentions a
+//! marker (a run directory, a browser profile), read from /proc.
 
 #![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+/// The `faultline` binary cargo built for these tests.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_faultline"))
+}
+
+/// A committed workload file, `workloads/NAME.toml`.
+pub fn workload(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("workloads")
+        .join(format!("{name}.toml"))
+}
 
 /// Processes (other than zombies) whose command line mentions `marker`.
 pub fn processes_mentioning(marker: &str) -> Vec<String> {
