@@ -290,39 +290,7 @@ mod tests {
 
     /// Every anomaly kind.
     fn every_kind() -> Vec<AnomalyKind> {
-        use AnomalyKind::*;
-        let mut kinds = Vec::new();
-        for shape in [
-            CycleShape::G0,
-            CycleShape::G1c,
-            CycleShape::GSingle,
-            CycleShape::GNonadjacent,
-            CycleShape::G2Item,
-        ] {
-            for order in [CycleOrder::Data, CycleOrder::Process, CycleOrder::Realtime] {
-                kinds.push(Cycle(shape, order));
-            }
-        }
-        kinds.extend([
-            G1a,
-            G1b,
-            DirtyUpdate,
-            LostUpdate,
-            DuplicateElements,
-            IncompatibleOrder,
-            GarbageRead,
-            Internal,
-            CyclicVersions,
-            FracturedRead,
-            NonRepeatableRead,
-            ReadYourWrites,
-            MonotonicReads,
-            MonotonicWrites,
-            WritesFollowReads,
-            ConsistentPrefix,
-            MissedCausalWrite,
-        ]);
-        kinds
+        AnomalyKind::all()
     }
 
     /// `strong` implies `weak`: every anomaly `weak` forbids, `strong` forbids too.
