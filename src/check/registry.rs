@@ -12,6 +12,7 @@ use faultline_checkers::linear::{KeyProgress, LinearOptions, Model};
 use faultline_checkers::objects::ObjectModel;
 use faultline_checkers::plain::{self, bank::BankOptions};
 use faultline_checkers::report::Report;
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// A model `--model` names. Its name, description, flags and checker are its [`ModelDef`].
@@ -202,43 +203,43 @@ pub static MODELS: &[ModelDef] = &[
         arg: ModelArg::Set,
         name: "set",
         about: "Jepsen's set: adds, then one final read; lost, unexpected and recovered elements",
-        flags: &[],
-        check: |h, o| Ok(whole(plain::set::check_set(h)?, o)),
+        flags: &[Flag::Independent],
+        check: |h, o| Ok(whole(plain::set::check_set(&*keyed(h, o)?)?, o)),
     },
     ModelDef {
         arg: ModelArg::SetFull,
         name: "set-full",
         about: "Jepsen's set-full: adds and reads throughout; when each element became visible, stale and lost reads",
-        flags: &[],
-        check: |h, o| Ok(whole(plain::set_full::check_set_full(h)?, o)),
+        flags: &[Flag::Independent],
+        check: |h, o| Ok(whole(plain::set_full::check_set_full(&*keyed(h, o)?)?, o)),
     },
     ModelDef {
         arg: ModelArg::Counter,
         name: "counter",
         about: "Jepsen's counter: adds of n and reads, each read within what the adds allow",
-        flags: &[],
-        check: |h, o| Ok(whole(plain::counter::check_counter(h)?, o)),
+        flags: &[Flag::Independent],
+        check: |h, o| Ok(whole(plain::counter::check_counter(&*keyed(h, o)?)?, o)),
     },
     ModelDef {
         arg: ModelArg::Bank,
         name: "bank",
         about: "Jepsen's bank: transfers and reads of every balance; total conserved, no negative balance",
-        flags: &[Flag::NegativeBalances, Flag::Total],
-        check: |h, o| Ok(whole(plain::bank::check_bank(h, &o.bank)?, o)),
+        flags: &[Flag::Independent, Flag::NegativeBalances, Flag::Total],
+        check: |h, o| Ok(whole(plain::bank::check_bank(&*keyed(h, o)?, &o.bank)?, o)),
     },
     ModelDef {
         arg: ModelArg::UnorderedQueue,
         name: "unordered-queue",
         about: "Jepsen's total-queue: enqueues, dequeues, a final drain; lost, unexpected, duplicated and recovered elements",
-        flags: &[],
-        check: |h, o| Ok(whole(plain::unordered_queue::check(h)?.report, o)),
+        flags: &[Flag::Independent],
+        check: |h, o| Ok(whole(plain::unordered_queue::check(&*keyed(h, o)?)?.report, o)),
     },
     ModelDef {
         arg: ModelArg::LongFork,
         name: "long-fork",
         about: "Jepsen's long-fork: single-key writes, reads of key groups; two reads that saw two writes in opposite orders",
-        flags: &[],
-        check: |h, o| Ok(whole(plain::long_fork::check(h)?.report, o)),
+        flags: &[Flag::Independent],
+        check: |h, o| Ok(whole(plain::long_fork::check(&*keyed(h, o)?)?.report, o)),
     },
     ModelDef {
         arg: ModelArg::Mutex,
@@ -284,6 +285,16 @@ pub fn check(history: &History, model: ModelArg, opts: &ModelOptions<'_>) -> Res
 /// Checks `history` against `model`, keeping only the report.
 pub fn report(history: &History, model: ModelArg, opts: &ModelOptions<'_>) -> Result<Report, HistoryError> {
     check(history, model, opts).map(|c| c.report)
+}
+
+/// The history the plain models group by key: with `--independent`, Jepsen's `[key value]`
+/// tuples read as each op's key and value.
+fn keyed<'h>(history: &'h History, opts: &ModelOptions<'_>) -> Result<Cow<'h, History>, HistoryError> {
+    if opts.linear.independent {
+        Ok(Cow::Owned(faultline_checkers::history::keyed_by_tuples(history)?))
+    } else {
+        Ok(Cow::Borrowed(history))
+    }
 }
 
 /// A checker that decides the whole history at once: one unit of progress, no timeline.

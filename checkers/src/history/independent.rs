@@ -133,3 +133,78 @@ mod tests {
         assert!(e.contains("t.jsonl:2"), "{e}");
     }
 }
+
+/// The history with every client op's `[key value]` tuple read as its `key` and `value` (what
+/// `--independent` means for the models that group ops by key: set, set-full, counter, bank,
+/// unordered-queue, long-fork). A completion with no value (an `info` that never answered)
+/// takes its invocation's key. An op whose invocation is not such a tuple is an error at its
+/// line.
+pub fn keyed_by_tuples(history: &History) -> Result<History, HistoryError> {
+    let tuple = |v: &Value| match v.as_array().map(Vec::as_slice) {
+        Some([key, inner]) if !key.is_array() && !key.is_object() => Some((key.clone(), inner.clone())),
+        _ => None,
+    };
+    let mut events = history.events.clone();
+    for op in &history.ops {
+        let Some((key, inner)) = tuple(&history.events[op.invoke].value) else {
+            return Err(history.error_at(
+                op.invoke,
+                "--independent: this op's value is not a jepsen.independent tuple [key value]".to_string(),
+            ));
+        };
+        events[op.invoke].key = Some(key.clone());
+        events[op.invoke].value = inner;
+        if let Some(c) = op.complete {
+            let done = &mut events[c];
+            match tuple(&done.value) {
+                Some((k, v)) if k == key => done.value = v,
+                Some(_) => {
+                    return Err(history.error_at(
+                        c,
+                        "--independent: this completion names another key than its invocation".to_string(),
+                    ));
+                }
+                None if done.value.is_null() => {}
+                None => {
+                    return Err(history.error_at(
+                        c,
+                        "--independent: this completion's value is not a jepsen.independent tuple [key value]".to_string(),
+                    ));
+                }
+            }
+            done.key = Some(key);
+        }
+    }
+    let mut keyed = History::from_events(history.source.clone(), events)?;
+    keyed.skipped_lines = history.skipped_lines;
+    keyed.warnings = history.warnings.clone();
+    Ok(keyed)
+}
+
+#[cfg(test)]
+mod keyed_tests {
+    use super::*;
+    use crate::history::Format;
+
+    #[test]
+    fn tuples_become_keys_and_values() {
+        let text = "{:type :invoke, :f :add, :value [1 5], :process 0}\n{:type :ok, :f :add, :value [1 5], :process 0}\n{:type :invoke, :f :read, :value [2 nil], :process 1}\n{:type :info, :f :read, :value nil, :process 1}\n";
+        let h = History::parse("t.edn", text, Format::Edn).unwrap();
+        let k = keyed_by_tuples(&h).unwrap();
+        assert_eq!(k.ops[0].key, Some(serde_json::json!(1)));
+        assert_eq!(k.events[k.ops[0].invoke].value, serde_json::json!(5));
+        assert_eq!(k.events[k.ops[0].complete.unwrap()].value, serde_json::json!(5));
+        assert_eq!(k.ops[1].key, Some(serde_json::json!(2)));
+        let plain = History::parse(
+            "t.edn",
+            "{:type :invoke, :f :add, :value 5, :process 0}\n",
+            Format::Edn,
+        )
+        .unwrap();
+        let e = keyed_by_tuples(&plain).unwrap_err().to_string();
+        assert!(
+            e.contains("t.edn:1") && e.contains("not a jepsen.independent tuple"),
+            "{e}"
+        );
+    }
+}

@@ -25,7 +25,7 @@ pub use error::HistoryError;
 pub use event::{Event, EventKind, Process};
 pub use faults::{FaultWindow, fault_windows, in_force};
 pub use format::{Format, detect_format};
-pub use independent::{has_independent_txns, is_independent_txn, split_independent};
+pub use independent::{has_independent_txns, is_independent_txn, keyed_by_tuples, split_independent};
 pub use jsonl::{event_to_json_line, write_jsonl};
 pub use pairing::{Operation, Outcome};
 pub use quote::{QUOTE_LIMIT, quote, quote_json, quote_text};
