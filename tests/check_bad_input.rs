@@ -137,11 +137,11 @@ fn a_flag_that_does_not_apply_to_the_model_is_an_error() {
                 "histories/rw-register-non-repeatable-read.jsonl",
                 "--model",
                 "rw-register",
-                "--independent",
+                "--all-keys",
                 "--timeout",
                 "5",
             ],
-            "--independent, --timeout do not apply to --model rw-register",
+            "--all-keys, --timeout do not apply to --model rw-register",
         ),
         (
             &[
