@@ -24,7 +24,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use support::{Hist, analyze_with};
+use support::{Hist, analyze_with, permutations};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum End {
@@ -168,20 +168,6 @@ fn reads_hold(txns: &[T], ar: &[usize], vis: &[Vec<bool>]) -> bool {
         }
     }
     true
-}
-
-fn permutations(items: &mut Vec<usize>, k: usize, visit: &mut dyn FnMut(&[usize]) -> bool) -> bool {
-    if k == items.len() {
-        return visit(items);
-    }
-    for i in k..items.len() {
-        items.swap(k, i);
-        if permutations(items, k + 1, visit) {
-            return true;
-        }
-        items.swap(k, i);
-    }
-    false
 }
 
 /// A random history: mostly a causal execution (each transaction sees a causally closed set

@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use support::{Hist, analyze_with};
+use support::{Hist, analyze_with, permutations};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum End {
@@ -143,20 +143,6 @@ fn reads_hold(txns: &[T], ar: &[usize], vis: &[Vec<bool>]) -> bool {
         }
     }
     true
-}
-
-fn permutations(items: &mut Vec<usize>, k: usize, visit: &mut dyn FnMut(&[usize]) -> bool) -> bool {
-    if k == items.len() {
-        return visit(items);
-    }
-    for i in k..items.len() {
-        items.swap(k, i);
-        if permutations(items, k + 1, visit) {
-            return true;
-        }
-        items.swap(k, i);
-    }
-    false
 }
 
 /// Mostly causal executions (each transaction sees a causally closed set of earlier ones,

@@ -11,7 +11,7 @@ use faultline_checkers::report::Verdict;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
-use support::{Hist, analyze_with};
+use support::{Hist, analyze_with, permutations};
 
 #[derive(Clone)]
 struct T {
@@ -50,20 +50,6 @@ fn reproduces(txns: &[T], order: &[usize]) -> bool {
         }
     }
     true
-}
-
-fn permutations(items: &mut Vec<usize>, k: usize, visit: &mut dyn FnMut(&[usize]) -> bool) -> bool {
-    if k == items.len() {
-        return visit(items);
-    }
-    for i in k..items.len() {
-        items.swap(k, i);
-        if permutations(items, k + 1, visit) {
-            return true;
-        }
-        items.swap(k, i);
-    }
-    false
 }
 
 #[test]

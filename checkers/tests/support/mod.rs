@@ -127,3 +127,19 @@ pub fn kinds_for(h: &History, workload: Workload, models: &[ConsistencyModel]) -
     names.sort();
     names
 }
+
+/// Visits every order of `items[k..]` (after `items[..k]`), for the brute-force oracles; stops
+/// at the first order `visit` accepts and returns true.
+pub fn permutations(items: &mut Vec<usize>, k: usize, visit: &mut dyn FnMut(&[usize]) -> bool) -> bool {
+    if k == items.len() {
+        return visit(items);
+    }
+    for i in k..items.len() {
+        items.swap(k, i);
+        if permutations(items, k + 1, visit) {
+            return true;
+        }
+        items.swap(k, i);
+    }
+    false
+}
