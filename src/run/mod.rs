@@ -10,6 +10,7 @@ pub mod client_ops;
 pub mod counter_add;
 pub mod final_reads;
 pub mod guarantees;
+pub mod live_history;
 pub mod nemesis_exec;
 pub mod progress;
 pub mod recorder;
@@ -27,7 +28,6 @@ use crate::workload::generator::OpGenerator;
 use crate::workload::override_args::OverrideArgs;
 use anyhow::Context;
 use clap::Args;
-use faultline_checkers::history::{Format, History};
 use nemesis_exec::NemesisRunner;
 use progress::RunProgress;
 use recorder::Recorder;
@@ -173,6 +173,8 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
         .with_context(|| format!("starting the {} cluster", workload.cluster.system.name()))?;
 
     let recorder = Arc::new(Recorder::create(&run_dir.history()).context("creating history.jsonl")?);
+    let live_history =
+        Arc::new(live_history::LiveHistory::follow(&run_dir.history()).context("following history.jsonl")?);
     let routing = Arc::new(routing::Routing::new(&workload, cluster.ids().to_vec()));
     routing.set_leader(cluster.leader().await);
     let generator_seed = seed ^ 0x5eed_0000_0000_0001;
@@ -239,7 +241,7 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
     let violation_watch = (args.stop_on_violation && watchable).then(|| {
         tokio::spawn(violation_watch::watch(
             Arc::new(workload.clone()),
-            run_dir.history(),
+            live_history.clone(),
             started,
             end_early_tx,
             clients_done,
@@ -300,11 +302,10 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
     progress.phase("checking");
     let counts = recorder.counts();
 
-    // Check the history as written, read back from the file as `faultline check` reads it; the
-    // checkers on one core, availability and the guarantee table's own checks on the other.
-    let history_path = run_dir.history();
-    let history = History::load(&history_path, Some(Format::Jsonl))
-        .with_context(|| format!("reading the run's history {}", history_path.display()))?;
+    // Check the history as written: parsed while the run went, it is the history `faultline
+    // check` reads from the file. The checkers on one core, availability and the guarantee
+    // table's own checks on the other.
+    let history = live_history.finish()?;
     let (reports, measured) = std::thread::scope(|s| {
         let checking = s.spawn(|| checks::check_loaded(&workload, &history, None));
         let measured = guarantees::measure_run(&workload, &history);

@@ -21,12 +21,11 @@
 //! full check follow as usual. The verdict is always the full check's, on the saved history.
 
 use super::checks;
+use super::live_history::LiveHistory;
 use crate::workload::{CheckerName, Workload};
 use faultline_checkers::graph::AnomalyKind;
-use faultline_checkers::history::{Format, History};
 use faultline_checkers::report::{Report, Verdict};
 use serde::Serialize;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -103,20 +102,11 @@ fn forbidden_kinds(report: &Report) -> Vec<String> {
         .collect()
 }
 
-/// Parses the whole lines of a history file being written (the recorder writes one whole line
-/// per event, but a read may catch the last one half-written).
-fn prefix_history(path: &std::path::Path) -> Option<History> {
-    let bytes = std::fs::read(path).ok()?;
-    let end = bytes.iter().rposition(|b| *b == b'\n')? + 1;
-    let text = std::str::from_utf8(&bytes[..end]).ok()?;
-    History::parse(path.display().to_string(), text, Format::Jsonl).ok()
-}
-
 /// Checks the prefix of the history every so often until `done` turns true; on the first
 /// certain violation, turns `end_early` true and returns what it found.
 pub async fn watch(
     workload: Arc<Workload>,
-    history_path: PathBuf,
+    live_history: Arc<LiveHistory>,
     started: Instant,
     end_early: watch::Sender<bool>,
     mut done: watch::Receiver<bool>,
@@ -130,9 +120,9 @@ pub async fn watch(
         }
         let checked_at = Instant::now();
         let workload_for_check = workload.clone();
-        let path = history_path.clone();
+        let live = live_history.clone();
         let found = tokio::task::spawn_blocking(move || {
-            let history = prefix_history(&path)?;
+            let history = live.snapshot()?;
             let ops = history.ops.iter().filter(|o| o.complete.is_some()).count();
             let reports =
                 checks::check_loaded(&workload_for_check, &history, Some(PREFIX_CHECK_BUDGET)).ok()?;
@@ -222,21 +212,5 @@ mod tests {
         );
         let unknown = report(Verdict::Unknown, &[], &[]);
         assert_eq!(certain_violation(&w, &[unknown]), None);
-    }
-
-    #[test]
-    fn a_half_written_last_line_is_left_out() {
-        let dir = std::env::temp_dir().join(format!("faultline-watch-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("history.jsonl");
-        std::fs::write(
-            &path,
-            "{\"index\":0,\"type\":\"invoke\",\"process\":0,\"f\":\"read\",\"value\":null}\n{\"index\":1,\"type\":\"ok\",\"proc",
-        )
-        .unwrap();
-        let h = prefix_history(&path).expect("the whole first line parses");
-        assert_eq!(h.ops.len(), 1);
-        assert!(h.ops[0].complete.is_none());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

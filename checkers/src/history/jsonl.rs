@@ -143,19 +143,19 @@ fn split_at_lines(text: &str, parts: usize) -> Vec<&str> {
 }
 
 /// Events parsed from a run of lines, numbered as if the run started the file.
-struct Chunk {
-    events: Vec<Event>,
+pub(super) struct Chunk {
+    pub(super) events: Vec<Event>,
     /// Newlines in the run (the line offset of the next run).
-    lines: u32,
+    pub(super) lines: u32,
     /// Events whose `index` was absent and so defaulted to their position in this run.
-    defaulted_index: Vec<usize>,
+    pub(super) defaulted_index: Vec<usize>,
     /// Lean parsing: where each event's value text is (one per event), else empty.
     raw_values: Vec<RawSpan>,
 }
 
 /// Parses a run of lines; with `lean` (the address of the whole text) the values of
 /// transactions are left as text (see [`parse_parts_lean`]).
-fn parse_chunk(source: &str, text: &str, lean: Option<usize>) -> Result<Chunk, HistoryError> {
+pub(super) fn parse_chunk(source: &str, text: &str, lean: Option<usize>) -> Result<Chunk, HistoryError> {
     let mut events = Vec::with_capacity(text.len() / 80);
     let mut raw_values = Vec::with_capacity(if lean.is_some() { text.len() / 80 } else { 0 });
     let mut defaulted_index = Vec::new();
