@@ -17,6 +17,7 @@ pub(crate) mod list_append;
 mod list_append_explain;
 mod models;
 mod orders;
+mod parallel;
 pub(crate) mod rw_register;
 mod scc;
 mod txn;
@@ -381,3 +382,5 @@ pub fn analyze_lean(
 }
 #[cfg(test)]
 mod cycles_oracle;
+#[cfg(test)]
+mod parallel_tests;
