@@ -52,11 +52,11 @@ impl EdgeList {
 
     /// Adds every edge of `other` (edges are sorted when frozen, so order does not matter).
     pub(crate) fn append(&mut self, mut other: EdgeList) {
-        if self.edges.is_empty() {
-            self.edges = other.edges;
-        } else {
-            self.edges.append(&mut other.edges);
+        // The shorter list is copied onto the longer one.
+        if other.edges.len() > self.edges.len() {
+            std::mem::swap(&mut self.edges, &mut other.edges);
         }
+        self.edges.append(&mut other.edges);
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -185,23 +185,7 @@ impl DepGraph {
                 .filter(|&(_, &k)| keep(k))
                 .map(|(&b, _)| b as usize)
         };
-        let mut predecessors = vec![0u32; nodes];
-        for a in 0..nodes {
-            for b in kept_targets(a) {
-                predecessors[b] += 1;
-            }
-        }
-        let mut alive = vec![true; nodes];
-        let mut sources: Vec<usize> = (0..nodes).filter(|&n| predecessors[n] == 0).collect();
-        while let Some(a) = sources.pop() {
-            alive[a] = false;
-            for b in kept_targets(a) {
-                predecessors[b] -= 1;
-                if predecessors[b] == 0 {
-                    sources.push(b);
-                }
-            }
-        }
+        let alive = super::scc::unpeeled(nodes, |a, sink| kept_targets(a).for_each(sink));
         let mut edges: Vec<(u32, u32)> = Vec::new();
         for a in (0..nodes).filter(|&a| alive[a]) {
             edges.extend(
