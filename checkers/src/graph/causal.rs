@@ -121,7 +121,21 @@ fn components(ctx: Ctx, inference: &Inference, graph: &DepGraph) -> Vec<Vec<u32>
             }
         }
     }
-    extra_edges.sort_unstable();
+    // The extra edges by source: `extra_targets[extra_start[a]..extra_start[a + 1]]`.
+    let mut extra_start = vec![0u32; nodes + 1];
+    for &(a, _) in &extra_edges {
+        extra_start[a as usize + 1] += 1;
+    }
+    for i in 0..nodes {
+        extra_start[i + 1] += extra_start[i];
+    }
+    let mut fill = extra_start.clone();
+    let mut extra_targets = vec![0u32; extra_edges.len()];
+    for &(a, b) in &extra_edges {
+        extra_targets[fill[a as usize] as usize] = b;
+        fill[a as usize] += 1;
+    }
+    drop((fill, extra_edges));
     let successors = |a: usize, sink: &mut dyn FnMut(usize)| {
         if a < n {
             let (targets, kinds) = graph.out(a);
@@ -131,8 +145,7 @@ fn components(ctx: Ctx, inference: &Inference, graph: &DepGraph) -> Vec<Vec<u32>
                 }
             }
         }
-        let first = extra_edges.partition_point(|e| (e.0 as usize) < a);
-        for &(_, b) in extra_edges[first..].iter().take_while(|e| e.0 as usize == a) {
+        for &b in &extra_targets[extra_start[a] as usize..extra_start[a + 1] as usize] {
             sink(b as usize);
         }
     };
