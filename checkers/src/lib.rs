@@ -14,3 +14,8 @@ pub mod plain;
 pub mod report;
 pub mod session;
 pub mod situation;
+
+// The integration tests' history simulator is shared with unit tests (`graph::parallel_tests`),
+// and it names this crate as an outside user does.
+#[cfg(test)]
+extern crate self as faultline_checkers;

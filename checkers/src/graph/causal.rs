@@ -85,15 +85,9 @@ pub(crate) fn report_missed_writes(
 fn components(ctx: Ctx, inference: &Inference, graph: &DepGraph) -> Vec<Vec<u32>> {
     let usable = kind::WW | kind::WR | kind::RW | kind::PROCESS;
     let n = ctx.set.txns.len();
-    let mut edges: Vec<(u32, u32)> = Vec::new();
-    for a in 0..n {
-        let (targets, kinds) = graph.out(a);
-        for (&b, &k) in targets.iter().zip(kinds) {
-            if k & usable != 0 {
-                edges.push((a as u32, b));
-            }
-        }
-    }
+    // The edges through the extra nodes, sorted by source; the graph's own edges are walked
+    // in place.
+    let mut extra_edges: Vec<(u32, u32)> = Vec::new();
     let mut nodes = n;
     if let Inference::List(index) = inference {
         let mut extra: FxHashMap<u32, u32> = FxHashMap::default();
@@ -117,15 +111,55 @@ fn components(ctx: Ctx, inference: &Inference, graph: &DepGraph) -> Vec<Vec<u32>
             let v = nodes as u32;
             nodes += 1;
             extra.insert(key, v);
-            edges.extend(unseen.into_iter().map(|u| (v, u)));
+            extra_edges.extend(unseen.into_iter().map(|u| (v, u)));
         }
         for r in &index.reads {
             if let Some(&v) = extra.get(&r.key)
                 && r.valid
             {
-                edges.push((r.txn, v));
+                extra_edges.push((r.txn, v));
             }
         }
+    }
+    // The extra edges by source: `extra_targets[extra_start[a]..extra_start[a + 1]]`.
+    let mut extra_start = vec![0u32; nodes + 1];
+    for &(a, _) in &extra_edges {
+        extra_start[a as usize + 1] += 1;
+    }
+    for i in 0..nodes {
+        extra_start[i + 1] += extra_start[i];
+    }
+    let mut fill = extra_start.clone();
+    let mut extra_targets = vec![0u32; extra_edges.len()];
+    for &(a, b) in &extra_edges {
+        extra_targets[fill[a as usize] as usize] = b;
+        fill[a as usize] += 1;
+    }
+    drop((fill, extra_edges));
+    let successors = |a: usize, sink: &mut dyn FnMut(usize)| {
+        if a < n {
+            let (targets, kinds) = graph.out(a);
+            for (&b, &k) in targets.iter().zip(kinds) {
+                if k & usable != 0 {
+                    sink(b as usize);
+                }
+            }
+        }
+        for &b in &extra_targets[extra_start[a] as usize..extra_start[a + 1] as usize] {
+            sink(b as usize);
+        }
+    };
+    let alive = super::scc::unpeeled(nodes, successors);
+    let mut edges: Vec<(u32, u32)> = Vec::new();
+    for a in (0..nodes).filter(|&a| alive[a]) {
+        successors(a, &mut |b| {
+            if alive[b] {
+                edges.push((a as u32, b as u32));
+            }
+        });
+    }
+    if edges.is_empty() {
+        return Vec::new();
     }
     let mut out = super::scc::cyclic_sccs(nodes, &edges);
     for c in &mut out {

@@ -10,10 +10,12 @@
 use super::anomaly::{AnomalyKind, Findings};
 use super::depgraph::{EdgeList, kind};
 use super::explain::Ctx;
+use super::parallel;
 use super::txn::{MicroOp, Span, TxnSet};
 use crate::history::{HistoryError, Outcome};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::json;
+use std::ops::Range;
 
 /// No transaction / no position.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -224,80 +226,59 @@ fn check_orders(ctx: Ctx, index: &mut ListIndex, findings: &mut Findings) {
 }
 
 /// For consistent keys: positions, ww edges along the observed order, unobserved writers and
-/// dirty updates.
+/// dirty updates. Keys are independent: large histories take them in parts, one per core, and
+/// merge the parts in key order.
 fn order_keys(ctx: Ctx, index: &mut ListIndex, edges: &mut EdgeList, findings: &mut Findings) {
     let set = ctx.set;
     let committed = |t: u32| set.txns[t as usize].possibly_committed();
-    let mut keys: Vec<u32> = index.keys.keys().copied().collect();
+    let mut keys: Vec<u32> = index
+        .keys
+        .iter()
+        .filter(|(_, order)| order.consistent)
+        .map(|(&key, _)| key)
+        .collect();
     keys.sort_unstable();
-    for &key in &keys {
-        let order = index.keys.get_mut(&key).expect("listed above");
-        if !order.consistent {
-            continue;
+    let parts = parallel::parts_for(set.mops.len());
+    let shared: &ListIndex = index;
+    let ordered = parallel::map_ranges(parallel::ranges(keys.len(), parts), |range| {
+        let mut part = KeysPart::default();
+        for &key in &keys[range] {
+            order_key(ctx, shared, key, &mut part);
         }
-        let n = order.longest.len();
-        order.next_committed = vec![NONE; n + 1];
-        order.writers = order
-            .longest
-            .iter()
-            .map(|&v| index.writers.get(&kv(key, v)).map_or(NONE, |w| w.txn))
-            .collect();
-        let mut prev_committed: Option<u32> = None;
-        let mut failed_before: Option<u32> = None;
-        for (p, &v) in order.longest.iter().enumerate() {
-            index.pos.insert(kv(key, v), p as u32);
-            let Some(w) = index.writers.get(&kv(key, v)) else {
-                continue;
-            };
-            if !committed(w.txn) {
-                failed_before.get_or_insert(v);
-                continue;
-            }
-            if let Some(prev) = prev_committed {
-                edges.add(prev as usize, w.txn as usize, kind::WW);
-            }
-            prev_committed = Some(w.txn);
-            if let Some(failed_value) = failed_before.take() {
-                let (f, c) = (index.writers[&kv(key, failed_value)].txn as usize, w.txn as usize);
-                findings.add(AnomalyKind::DirtyUpdate, || {
-                    let mut a = ctx.anomaly(&[f, c], Some(key));
-                    a.steps.push(format!(
-                        "The observed order of key {} is {}.",
-                        ctx.s(key),
-                        ctx.list(&order.longest)
-                    ));
-                    a.steps.push(format!(
-                        "T1 appended {} and failed; T2 appended {} after it and may have committed: a write on top of an aborted write.",
-                        ctx.s(failed_value),
-                        ctx.s(v)
-                    ));
-                    a
-                });
-            }
+        part
+    });
+    let positions: usize = ordered.iter().map(|p| p.positions.len()).sum();
+    index.pos.reserve(positions);
+    for part in ordered {
+        for (key, writers, next_committed) in part.orders {
+            let order = index.keys.get_mut(&key).expect("listed above");
+            order.writers = writers;
+            order.next_committed = next_committed;
         }
-        let mut next = NONE;
-        for p in (0..n).rev() {
-            let committed_here = index
-                .writers
-                .get(&kv(key, order.longest[p]))
-                .is_some_and(|w| committed(w.txn));
-            if committed_here {
-                next = p as u32;
-            }
-            order.next_committed[p] = next;
-        }
+        index.pos.extend(part.positions);
+        edges.append(part.edges);
+        findings.absorb(part.findings);
     }
     // Appends never observed come after every observed element of their key.
-    let mut by_writer: Vec<(u32, u32)> = Vec::new();
-    for (&packed, w) in &index.writers {
-        let key = (packed >> 32) as u32;
-        if committed(w.txn)
-            && index.keys.get(&key).is_some_and(|k| k.consistent)
-            && !index.pos.contains_key(&packed)
-        {
-            by_writer.push((key, w.txn));
+    let shared: &ListIndex = index;
+    let unobserved = parallel::map_parts(set.txns.len(), |range| {
+        let mut found: Vec<(u32, u32)> = Vec::new();
+        for t in range {
+            if !committed(t as u32) {
+                continue;
+            }
+            for mop in set.mops(t) {
+                if let MicroOp::Append { key, value } = *mop
+                    && shared.order(key).is_some()
+                    && !shared.pos.contains_key(&kv(key, value))
+                {
+                    found.push((key, t as u32));
+                }
+            }
         }
-    }
+        found
+    });
+    let mut by_writer: Vec<(u32, u32)> = unobserved.into_iter().flatten().collect();
     by_writer.sort_unstable();
     by_writer.dedup();
     for (key, txn) in by_writer {
@@ -315,11 +296,103 @@ fn order_keys(ctx: Ctx, index: &mut ListIndex, edges: &mut EdgeList, findings: &
     }
 }
 
-/// Walks every ok read: internal consistency, garbage and aborted reads, wr and rw edges.
-fn read_edges(ctx: Ctx, index: &mut ListIndex, edges: &mut EdgeList, findings: &mut Findings) {
+/// What [`order_key`] found for a run of keys: each key's writers and `next_committed`, the
+/// position of every observed element, the ww edges and the dirty updates.
+#[derive(Default)]
+struct KeysPart {
+    orders: Vec<(u32, Vec<u32>, Vec<u32>)>,
+    positions: Vec<(u64, u32)>,
+    edges: EdgeList,
+    findings: Findings,
+}
+
+/// The observed order of one consistent key: its writers, positions and ww edges.
+fn order_key(ctx: Ctx, index: &ListIndex, key: u32, part: &mut KeysPart) {
     let set = ctx.set;
+    let committed = |t: u32| set.txns[t as usize].possibly_committed();
+    let order = &index.keys[&key];
+    let n = order.longest.len();
+    let mut next_committed = vec![NONE; n + 1];
+    let writers: Vec<u32> = order
+        .longest
+        .iter()
+        .map(|&v| index.writers.get(&kv(key, v)).map_or(NONE, |w| w.txn))
+        .collect();
+    let mut prev_committed: Option<u32> = None;
+    let mut failed_before: Option<u32> = None;
+    for (p, (&v, &w)) in order.longest.iter().zip(&writers).enumerate() {
+        part.positions.push((kv(key, v), p as u32));
+        if w == NONE {
+            continue;
+        }
+        if !committed(w) {
+            failed_before.get_or_insert(v);
+            continue;
+        }
+        if let Some(prev) = prev_committed {
+            part.edges.add(prev as usize, w as usize, kind::WW);
+        }
+        prev_committed = Some(w);
+        if let Some(failed_value) = failed_before.take() {
+            let (f, c) = (index.writers[&kv(key, failed_value)].txn as usize, w as usize);
+            part.findings.add(AnomalyKind::DirtyUpdate, || {
+                let mut a = ctx.anomaly(&[f, c], Some(key));
+                a.steps.push(format!(
+                    "The observed order of key {} is {}.",
+                    ctx.s(key),
+                    ctx.list(&order.longest)
+                ));
+                a.steps.push(format!(
+                    "T1 appended {} and failed; T2 appended {} after it and may have committed: a write on top of an aborted write.",
+                    ctx.s(failed_value),
+                    ctx.s(v)
+                ));
+                a
+            });
+        }
+    }
+    let mut next = NONE;
+    for p in (0..n).rev() {
+        if writers[p] != NONE && committed(writers[p]) {
+            next = p as u32;
+        }
+        next_committed[p] = next;
+    }
+    part.orders.push((key, writers, next_committed));
+}
+
+/// Walks every ok read: internal consistency, garbage and aborted reads, wr and rw edges.
+/// Large histories are walked in parts (runs of transactions, one per core), merged in order.
+fn read_edges(ctx: Ctx, index: &mut ListIndex, edges: &mut EdgeList, findings: &mut Findings) {
+    let shared: &ListIndex = index;
+    let parts = parallel::map_parts(ctx.set.txns.len(), |range| {
+        let mut part = ReadsPart::default();
+        read_edges_of(ctx, shared, range, &mut part);
+        part
+    });
+    index.reads.reserve(parts.iter().map(|p| p.reads.len()).sum());
+    for part in parts {
+        index.reads.extend(part.reads);
+        edges.append(part.edges);
+        findings.absorb(part.findings);
+    }
+}
+
+/// What [`read_edges_of`] found for a run of transactions.
+#[derive(Default)]
+struct ReadsPart {
+    reads: Vec<ReadFact>,
+    edges: EdgeList,
+    findings: Findings,
+}
+
+/// [`read_edges`] for the transactions in `txns`.
+fn read_edges_of(ctx: Ctx, index: &ListIndex, txns: Range<usize>, part: &mut ReadsPart) {
+    let set = ctx.set;
+    let (edges, findings) = (&mut part.edges, &mut part.findings);
     let mut own: Vec<u32> = Vec::new();
-    for (t, txn) in set.txns.iter().enumerate() {
+    for t in txns {
+        let txn = &set.txns[t];
         if txn.outcome != Outcome::Ok {
             continue;
         }
@@ -350,7 +423,7 @@ fn read_edges(ctx: Ctx, index: &mut ListIndex, edges: &mut EdgeList, findings: &
             };
             let foreign_own = view_writers.iter().find(|&&w| w == t as u32);
             let valid = values.ends_with(&own) && foreign_own.is_none();
-            index.reads.push(ReadFact {
+            part.reads.push(ReadFact {
                 txn: t as u32,
                 mop: i as u32,
                 key,
@@ -528,15 +601,44 @@ fn lost_updates(ctx: Ctx, index: &ListIndex, findings: &mut Findings) {
 
 /// Fractured reads: a transaction observed one of another transaction's appends (on some key)
 /// but read a key that transaction also appended to without its append.
+/// Large histories are searched in parts (runs of readers, one per core), merged in order.
 fn fractured_reads(ctx: Ctx, index: &ListIndex, findings: &mut Findings) {
+    let reads = &index.reads;
+    // Cut between readers: a part starts at the first read of a transaction.
+    let mut ranges = parallel::ranges(reads.len(), parallel::parts_for(reads.len()));
+    for i in 1..ranges.len() {
+        let mut cut = ranges[i].start.max(ranges[i - 1].start);
+        while cut > 0 && cut < reads.len() && reads[cut].txn == reads[cut - 1].txn {
+            cut += 1;
+        }
+        ranges[i - 1].end = cut;
+        ranges[i].start = cut;
+    }
+    let last = ranges.len() - 1;
+    ranges[last].end = ranges[last].end.max(ranges[last].start);
+    for part in parallel::map_ranges(ranges, |range| {
+        let mut found = Findings::default();
+        fractured_reads_of(ctx, index, range, &mut found);
+        found
+    }) {
+        findings.absorb(part);
+    }
+}
+
+/// [`fractured_reads`] for the readers of `index.reads[range]` (whole transactions).
+fn fractured_reads_of(ctx: Ctx, index: &ListIndex, range: Range<usize>, findings: &mut Findings) {
     let set = ctx.set;
     // observed_by[w] == t + 1 when the current reader t observed writer w, at observed_at[w].
     let mut observed_by: Vec<u32> = vec![0; set.txns.len()];
     let mut observed_at: Vec<(u32, u32)> = vec![(0, 0); set.txns.len()];
-    let mut start = 0;
-    while start < index.reads.len() {
+    let mut start = range.start;
+    while start < range.end {
         let t = index.reads[start].txn;
-        let end = start + index.reads[start..].iter().take_while(|r| r.txn == t).count();
+        let end = start
+            + index.reads[start..range.end]
+                .iter()
+                .take_while(|r| r.txn == t)
+                .count();
         let reads = &index.reads[start..end];
         start = end;
         let mut any = false;

@@ -17,6 +17,7 @@ pub(crate) mod list_append;
 mod list_append_explain;
 mod models;
 mod orders;
+mod parallel;
 pub(crate) mod rw_register;
 mod scc;
 mod txn;
@@ -31,6 +32,7 @@ pub(crate) use cycle_report::explain_edge;
 pub(crate) use cycles::{CycleClass, Search, all_classes, shortest_cycle};
 pub(crate) use depgraph::{DepGraph, EdgeList, kind};
 pub(crate) use explain::Ctx;
+pub(crate) use scc::unpeeled;
 pub(crate) use txn::{MicroOp, TxnSet};
 
 use crate::history::{History, HistoryError, Outcome, RawValues};
@@ -262,17 +264,6 @@ pub fn analyze_lean(
     let mut findings = Findings::default();
     let mut edges = EdgeList::default();
     let timings = orders::timings(history, &set);
-    let inference = match options.workload {
-        Workload::ListAppend => Inference::List(list_append::analyze(ctx, &mut edges, &mut findings)?),
-        Workload::RwRegister => Inference::Register(rw_register::analyze(
-            ctx,
-            options.register_order,
-            &timings,
-            &mut edges,
-            &mut findings,
-        )?),
-    };
-    phase("infer_ms");
     let forbidden_by_any = |k: AnomalyKind| models.iter().any(|m| m.forbids(k));
     let mut inconclusive = Vec::new();
     let classes: Vec<CycleClass> = all_classes()
@@ -293,12 +284,47 @@ pub fn analyze_lean(
             }
         })
         .collect();
-    if classes.iter().any(|c| c.order != CycleOrder::Data) {
-        orders::add_process_edges(&set, &mut edges);
-    }
-    if classes.iter().any(|c| c.order == CycleOrder::Realtime) {
-        orders::add_realtime_edges(&timings, &mut edges);
-    }
+    // Process and real-time edges need no inference: on a second core beside it, for large
+    // histories (edges are sorted when the graph is frozen, so their order does not matter).
+    let process_order = classes.iter().any(|c| c.order != CycleOrder::Data);
+    let realtime_order = classes.iter().any(|c| c.order == CycleOrder::Realtime);
+    let order_edges_of = || {
+        let mut order_edges = EdgeList::default();
+        if process_order {
+            orders::add_process_edges(&set, &mut order_edges);
+        }
+        if realtime_order {
+            orders::add_realtime_edges(&timings, &mut order_edges);
+        }
+        order_edges
+    };
+    let infer = |edges: &mut EdgeList, findings: &mut Findings| -> Result<Inference, HistoryError> {
+        Ok(match options.workload {
+            Workload::ListAppend => Inference::List(list_append::analyze(ctx, edges, findings)?),
+            Workload::RwRegister => Inference::Register(rw_register::analyze(
+                ctx,
+                options.register_order,
+                &timings,
+                edges,
+                findings,
+            )?),
+        })
+    };
+    let (inference, order_edges) = if parallel::parts_for(set.txns.len()) > 1 {
+        std::thread::scope(|s| {
+            let beside = s.spawn(order_edges_of);
+            let inference = infer(&mut edges, &mut findings);
+            let order_edges = beside
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (inference, Some(order_edges))
+        })
+    } else {
+        (infer(&mut edges, &mut findings), None)
+    };
+    let inference = inference?;
+    phase("infer_ms");
+    edges.append(order_edges.unwrap_or_else(order_edges_of));
     let inferred_edges = edges.len();
     let graph = edges.freeze(set.txns.len());
     phase("orders_and_graph_ms");
@@ -381,3 +407,5 @@ pub fn analyze_lean(
 }
 #[cfg(test)]
 mod cycles_oracle;
+#[cfg(test)]
+mod parallel_tests;

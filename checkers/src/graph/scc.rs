@@ -61,6 +61,35 @@ pub(crate) fn cyclic_sccs(nodes: usize, edges: &[(u32, u32)]) -> Vec<Vec<u32>> {
     out
 }
 
+/// The nodes left after peeling off, repeatedly, every node with no predecessor left (they
+/// cannot lie on a cycle), walking a graph given by `successors` (which calls its sink once per
+/// edge out of a node) in place, without a copy of its edges. Nodes of cycles are never peeled,
+/// so the strongly connected components of the nodes left are those of the whole graph.
+pub(crate) fn unpeeled(nodes: usize, successors: impl Fn(usize, &mut dyn FnMut(usize))) -> Vec<bool> {
+    let mut predecessors = vec![0u32; nodes];
+    for a in 0..nodes {
+        successors(a, &mut |b| {
+            if b != a {
+                predecessors[b] += 1;
+            }
+        });
+    }
+    let mut alive = vec![true; nodes];
+    let mut sources: Vec<usize> = (0..nodes).filter(|&n| predecessors[n] == 0).collect();
+    while let Some(a) = sources.pop() {
+        alive[a] = false;
+        successors(a, &mut |b| {
+            if b != a {
+                predecessors[b] -= 1;
+                if predecessors[b] == 0 {
+                    sources.push(b);
+                }
+            }
+        });
+    }
+    alive
+}
+
 /// Removes (marks dead) every node with no live predecessor (or, `reverse`, successor),
 /// repeatedly.
 fn peel(nodes: usize, edges: &[(u32, u32)], alive: &mut [bool], reverse: bool) {
@@ -119,6 +148,22 @@ mod tests {
         let sccs = cyclic_sccs(n as usize, &ring);
         assert_eq!(sccs.len(), 1);
         assert_eq!(sccs[0].len(), n as usize);
+    }
+
+    #[test]
+    fn peeling_keeps_cycles_and_what_they_reach() {
+        // 0 -> 1 <-> 2 -> 3; 4 -> 4 (a self loop is ignored); 5 alone.
+        let edges: [(usize, usize); 5] = [(0, 1), (1, 2), (2, 1), (2, 3), (4, 4)];
+        let alive = unpeeled(6, |a, sink| {
+            edges.iter().filter(|e| e.0 == a).for_each(|e| sink(e.1));
+        });
+        assert_eq!(alive, vec![false, true, true, true, false, false]);
+        let chain = unpeeled(4, |a, sink| {
+            if a < 3 {
+                sink(a + 1);
+            }
+        });
+        assert!(!chain.contains(&true));
     }
 
     #[test]

@@ -35,6 +35,40 @@ pub use raw_values::RawValues;
 
 use std::path::Path;
 
+/// Regular files at least this large are read in parts, one per core.
+const PARALLEL_READ_FROM_BYTES: u64 = 16 << 20;
+
+/// Reads a regular file of `len` bytes in parts on all cores (positioned reads into disjoint
+/// parts of one buffer). `None` when the file holds a NUL byte or did not read back as exactly
+/// `len` bytes (it changed while read, or a read failed): the caller then reads it in order,
+/// which reports the problem.
+#[cfg(unix)]
+fn read_in_parts(file: &std::fs::File, len: usize) -> Option<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_part = len.div_ceil(threads).max(1);
+    let mut bytes = vec![0u8; len];
+    let all_read = std::thread::scope(|s| {
+        let parts: Vec<_> = bytes
+            .chunks_mut(per_part)
+            .enumerate()
+            .map(|(i, part)| {
+                s.spawn(move || file.read_exact_at(part, (i * per_part) as u64).is_ok() && !part.contains(&0))
+            })
+            .collect();
+        let read: Vec<bool> = parts.into_iter().map(|p| p.join().unwrap_or(false)).collect();
+        read.into_iter().all(|ok| ok)
+    });
+    let mut past_end = [0u8; 1];
+    let at_end = matches!(file.read_at(&mut past_end, len as u64), Ok(0));
+    (all_read && at_end).then_some(bytes)
+}
+
+#[cfg(not(unix))]
+fn read_in_parts(_file: &std::fs::File, _len: usize) -> Option<Vec<u8>> {
+    None
+}
+
 /// Reads events in `format`; also returns how many non-operation log lines were passed over.
 fn parse_events(source: &str, text: &str, format: Format) -> Result<(Vec<Event>, usize), HistoryError> {
     Ok(match format {
@@ -65,6 +99,11 @@ fn read_bounded(path: &Path, source: &str, limit: u64) -> Result<Vec<u8>, Histor
     let known_len = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
     if known_len.is_some_and(|n| n > limit) {
         return Err(too_big());
+    }
+    if let Some(len) = known_len.filter(|&n| n >= PARALLEL_READ_FROM_BYTES)
+        && let Some(bytes) = read_in_parts(&file, len as usize)
+    {
+        return Ok(bytes);
     }
     let mut bytes = Vec::with_capacity(known_len.unwrap_or(0) as usize);
     let mut chunk = vec![0u8; 1 << 20];
@@ -254,6 +293,27 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn reading_in_parts_gives_the_bytes_or_hands_back() {
+        let dir = std::env::temp_dir().join(format!("faultline-read-parts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("h.jsonl");
+        let text: String = (0..2000).map(|i| format!("{{\"index\":{i}}}\n")).collect();
+        std::fs::write(&path, &text).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        assert_eq!(read_in_parts(&file, text.len()).as_deref(), Some(text.as_bytes()));
+        // Not the length the file has: the careful reader takes over.
+        assert_eq!(read_in_parts(&file, text.len() - 1), None);
+        assert_eq!(read_in_parts(&file, text.len() + 1), None);
+        let mut binary = text.clone().into_bytes();
+        binary[text.len() - 3] = 0;
+        std::fs::write(&path, &binary).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        assert_eq!(read_in_parts(&file, binary.len()), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn ops_without_a_process_are_one_process_with_a_warning() {

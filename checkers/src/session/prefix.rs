@@ -7,7 +7,6 @@
 use crate::graph::{
     AnomalyKind, Ctx, CycleClass, CycleOrder, CycleShape, DepGraph, EdgeList, Findings, Inference, kind,
 };
-use rustc_hash::FxHashMap;
 use serde_json::json;
 
 pub(crate) fn check(
@@ -18,6 +17,28 @@ pub(crate) fn check(
     findings: &mut Findings,
 ) {
     let n = ctx.set.txns.len();
+    // W must precede U in the order of writes: by a version order (ww), or because a reader of
+    // W's write read a version U overwrote. Walked in place first: when peeling leaves nothing,
+    // that order has no cycle and the graph of it is never built (the usual case).
+    let successors = |w: usize, sink: &mut dyn FnMut(usize)| {
+        let (targets, kinds) = graph.out(w);
+        for (&t, &k) in targets.iter().zip(kinds) {
+            if k & kind::WW != 0 {
+                sink(t as usize);
+            }
+            if k & kind::WR != 0 {
+                let (overwriters, their_kinds) = graph.out(t as usize);
+                for (&u, &uk) in overwriters.iter().zip(their_kinds) {
+                    if uk & kind::RW != 0 && u as usize != w && graph.kinds(w, u as usize) & kind::WW == 0 {
+                        sink(u as usize);
+                    }
+                }
+            }
+        }
+    };
+    if !crate::graph::unpeeled(n, successors).contains(&true) {
+        return;
+    }
     let mut wr_in: Vec<(u32, u32)> = Vec::new();
     for from in 0..n {
         let (targets, kinds) = graph.out(from);
@@ -29,8 +50,6 @@ pub(crate) fn check(
     }
     wr_in.sort_unstable();
     let mut edges = EdgeList::default();
-    // (W, U) -> the reader that orders them.
-    let mut via: FxHashMap<(u32, u32), u32> = FxHashMap::default();
     for from in 0..n {
         let (targets, kinds) = graph.out(from);
         for (&to, &k) in targets.iter().zip(kinds) {
@@ -51,7 +70,6 @@ pub(crate) fn check(
             for &(_, w) in &wr_in[i..end] {
                 if w != u && graph.kinds(w as usize, u as usize) & kind::WW == 0 {
                     edges.add(w as usize, u as usize, kind::WW);
-                    via.entry((w, u)).or_insert(reader);
                 }
             }
         }
@@ -61,6 +79,21 @@ pub(crate) fn check(
     let class = CycleClass {
         shape: CycleShape::G0,
         order: CycleOrder::Data,
+    };
+    // (W, U) -> the reader that orders them, for the few edges a cycle explains: the first
+    // reader (in transaction order) of W's write that U overwrote, when no version order
+    // already puts W before U.
+    let via = |(w, u): (u32, u32)| -> Option<u32> {
+        if graph.kinds(w as usize, u as usize) & kind::WW != 0 {
+            return None;
+        }
+        let (readers, kinds) = graph.out(w as usize);
+        readers
+            .iter()
+            .zip(kinds)
+            .filter(|&(_, &k)| k & kind::WR != 0)
+            .map(|(&r, _)| r)
+            .find(|&r| graph.kinds(r as usize, u as usize) & kind::RW != 0)
     };
     for component in order.cyclic_components(kind::WW) {
         let cycle = match crate::graph::shortest_cycle(&order, &component, class, budget) {
@@ -72,7 +105,7 @@ pub(crate) fn check(
             let mut readers: Vec<usize> = Vec::new();
             for i in 0..m {
                 let (w, u) = (cycle.nodes[i] as u32, cycle.nodes[(i + 1) % m] as u32);
-                if let Some(&r) = via.get(&(w, u))
+                if let Some(r) = via((w, u))
                     && !readers.contains(&(r as usize))
                 {
                     readers.push(r as usize);
@@ -85,8 +118,8 @@ pub(crate) fn check(
             for i in 0..m {
                 let (w, u) = (cycle.nodes[i], cycle.nodes[(i + 1) % m]);
                 let (nw, nu) = (name(w), name(u));
-                let text = match via.get(&(w as u32, u as u32)) {
-                    Some(&r) => {
+                let text = match via((w as u32, u as u32)) {
+                    Some(r) => {
                         let nr = name(r as usize);
                         let saw = crate::graph::explain_edge(ctx, inference, w, r as usize, kind::WR, (&nw, &nr));
                         let missed = crate::graph::explain_edge(ctx, inference, r as usize, u, kind::RW, (&nr, &nu));
