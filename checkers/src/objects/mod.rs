@@ -131,8 +131,9 @@ pub fn check(history: &History, opts: &ObjectOptions) -> Result<ObjectResult, Hi
     let name = opts.model.name();
     let mut run = match opts.model {
         ObjectModel::Mutex => {
-            let keys = prepare::group(history, name, opts.independent, mutex::compile)?;
-            check_keys(history, opts.model, keys, limits, 0)
+            let mut keys = prepare::group(history, name, opts.independent, mutex::compile)?;
+            let unobserved = keys.iter_mut().map(mutex::drop_unobserved).sum();
+            check_keys(history, opts.model, keys, limits, unobserved)
         }
         ObjectModel::FifoQueue => {
             let mut keys = prepare::group(history, name, opts.independent, fifo_queue::compile)?;
@@ -140,8 +141,9 @@ pub fn check(history: &History, opts: &ObjectOptions) -> Result<ObjectResult, Hi
             check_keys(history, opts.model, keys, limits, unobserved)
         }
         ObjectModel::MultiRegister => {
-            let keys = prepare::group(history, name, opts.independent, multi_register::compile)?;
-            check_keys(history, opts.model, keys, limits, 0)
+            let mut keys = prepare::group(history, name, opts.independent, multi_register::compile)?;
+            let unobserved = keys.iter_mut().map(multi_register::drop_unobserved).sum();
+            check_keys(history, opts.model, keys, limits, unobserved)
         }
     };
     run.report

@@ -9,7 +9,7 @@
 //! caught. The micro-ops are `read`/`write` (Jepsen keywords); rw-register's `r`/`w` are
 //! refused with a pointer to `--model rw-register`.
 
-use super::prepare::{ShapeError, Shaped, unknown_f};
+use super::prepare::{KeyOps, ShapeError, Shaped, unknown_f};
 use super::spec::{Spec, Values};
 use crate::history::quote;
 use serde_json::{Map, Value};
@@ -99,6 +99,42 @@ fn parse(m: &mut MultiRegister, txn: &Value, completed: bool) -> Result<Vec<Micr
             }
         })
         .collect()
+}
+
+/// Leaves out the `info` transactions whose writes no `ok` read can observe: for every
+/// `[write k v]` it holds, no `ok` transaction returning after its invocation reads `[read k v]`.
+/// The register search's "an optional write must be read right away" rule, in this model's terms.
+///
+/// Exact. Leaving an `info` transaction out can never make an invalid history valid (it may
+/// never have taken effect). Conversely, take a linearization placing such a transaction T
+/// (its reads were dropped at compile time: it only writes). For each register k T writes
+/// (last with v), the operations after T up to the next write of k see k = v; a read of k
+/// among them would read `[read k v]`, and it is linearized after T's invocation, so it returns
+/// after it: there is none. Removing T therefore changes what no operation reads (registers T
+/// does not write are untouched, and from the next write of k on the states agree), and real
+/// time only loses a constraint. The condition names `ok` operations only, which are never
+/// removed, so removing the dropped transactions one after another keeps it true for each.
+pub(crate) fn drop_unobserved(key: &mut KeyOps<MultiRegister, Txn>) -> usize {
+    // Per (register, value) read by an ok transaction: the latest return of such a read.
+    let mut read_until: rustc_hash::FxHashMap<(u32, Option<u32>), usize> = Default::default();
+    for o in &key.ops {
+        let Some(ret) = o.ret else { continue };
+        for mop in o.op.iter() {
+            if let Micro::Read { key, value } = *mop {
+                let at = read_until.entry((key, value)).or_insert(ret);
+                *at = (*at).max(ret);
+            }
+        }
+    }
+    let observed = |call: usize, txn: &Txn| {
+        txn.iter().any(|mop| match *mop {
+            Micro::Write { key, value } => read_until.get(&(key, value)).is_some_and(|&r| r > call),
+            Micro::Read { .. } => false,
+        })
+    };
+    let before = key.ops.len();
+    key.ops.retain(|o| o.ret.is_some() || observed(o.call, &o.op));
+    before - key.ops.len()
 }
 
 fn get(regs: &Registers, key: u32) -> Option<u32> {

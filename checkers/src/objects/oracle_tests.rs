@@ -28,11 +28,13 @@ struct GenOp {
 }
 
 /// A random history of at most `max_ops` ops on `procs` processes; `pick` draws an op's f,
-/// invocation value and the value an ok completion returns.
+/// invocation value and the value an ok completion returns. A completed op is `info` with
+/// odds `info_in_ten` in ten, `fail` one in ten, otherwise `ok`.
 fn generate(
     rng: &mut StdRng,
     procs: usize,
     max_ops: usize,
+    info_in_ten: u32,
     mut pick: impl FnMut(&mut StdRng) -> (String, Value, Value),
 ) -> (String, Vec<GenOp>) {
     let n = rng.random_range(1..=max_ops);
@@ -58,7 +60,7 @@ fn generate(
                 }
                 let outcome = match rng.random_range(0..10) {
                     0 => "fail",
-                    1 | 2 => "info",
+                    n if n <= info_in_ten => "info",
                     _ => "ok",
                 };
                 let v = if outcome == "ok" {
@@ -218,13 +220,14 @@ fn compare<M: Oracle>(
     init: M,
     rounds: usize,
     seed: u64,
+    info_in_ten: u32,
     mut pick: impl FnMut(&mut StdRng) -> (String, Value, Value),
 ) -> (usize, usize) {
     let mut rng = StdRng::seed_from_u64(seed);
     let (mut valid, mut invalid) = (0, 0);
     for round in 0..rounds {
         let procs = rng.random_range(1..=3);
-        let (text, ops) = generate(&mut rng, procs, 7, &mut pick);
+        let (text, ops) = generate(&mut rng, procs, 7, info_in_ten, &mut pick);
         let history = History::parse("gen.jsonl", &text, Format::Jsonl).unwrap();
         let result = check(&history, &ObjectOptions::new(model)).unwrap();
         let expected = linearizable(&init, &ops);
@@ -262,22 +265,32 @@ fn small_value(rng: &mut StdRng) -> Value {
     json!(rng.random_range(1..=3))
 }
 
+fn pick_lock_op(rng: &mut StdRng) -> (String, Value, Value) {
+    let f = if rng.random_range(0..2) == 0 {
+        "acquire"
+    } else {
+        "release"
+    };
+    (f.to_string(), Value::Null, Value::Null)
+}
+
 #[test]
 fn mutex_matches_the_oracle() {
-    let (valid, invalid) = compare(ObjectModel::Mutex, Lock::default(), 3000, 1, |rng| {
-        let f = if rng.random_range(0..2) == 0 {
-            "acquire"
-        } else {
-            "release"
-        };
-        (f.to_string(), Value::Null, Value::Null)
-    });
+    let (valid, invalid) = compare(ObjectModel::Mutex, Lock::default(), 3000, 1, 2, pick_lock_op);
+    assert!(valid >= 300 && invalid >= 300, "valid {valid}, invalid {invalid}");
+}
+
+/// Most completed ops `info`: exercises `mutex::drop_unobserved` (acquires no `ok` release
+/// follows, releases no `ok` acquire follows).
+#[test]
+fn mutex_rich_in_info_matches_the_oracle() {
+    let (valid, invalid) = compare(ObjectModel::Mutex, Lock::default(), 3000, 11, 6, pick_lock_op);
     assert!(valid >= 300 && invalid >= 300, "valid {valid}, invalid {invalid}");
 }
 
 #[test]
 fn fifo_queue_matches_the_oracle() {
-    let (valid, invalid) = compare(ObjectModel::FifoQueue, Queue::default(), 3000, 2, |rng| {
+    let (valid, invalid) = compare(ObjectModel::FifoQueue, Queue::default(), 3000, 2, 2, |rng| {
         if rng.random_range(0..2) == 0 {
             ("enqueue".to_string(), small_value(rng), Value::Null)
         } else {
@@ -292,29 +305,53 @@ fn fifo_queue_matches_the_oracle() {
     assert!(valid >= 300 && invalid >= 300, "valid {valid}, invalid {invalid}");
 }
 
+fn pick_txn(rng: &mut StdRng) -> (String, Value, Value) {
+    let n = rng.random_range(1..=2);
+    let (mut arg, mut result) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        let k = if rng.random_range(0..2) == 0 { "x" } else { "y" };
+        if rng.random_range(0..2) == 0 {
+            let v = small_value(rng);
+            arg.push(json!(["write", k, v]));
+            result.push(json!(["write", k, v]));
+        } else {
+            let seen = if rng.random_range(0..3) == 0 {
+                Value::Null
+            } else {
+                small_value(rng)
+            };
+            arg.push(json!(["read", k, null]));
+            result.push(json!(["read", k, seen]));
+        }
+    }
+    ("txn".to_string(), Value::Array(arg), Value::Array(result))
+}
+
 #[test]
 fn multi_register_matches_the_oracle() {
-    let (valid, invalid) = compare(ObjectModel::MultiRegister, Registers::default(), 3000, 3, |rng| {
-        let n = rng.random_range(1..=2);
-        let (mut arg, mut result) = (Vec::new(), Vec::new());
-        for _ in 0..n {
-            let k = if rng.random_range(0..2) == 0 { "x" } else { "y" };
-            if rng.random_range(0..2) == 0 {
-                let v = small_value(rng);
-                arg.push(json!(["write", k, v]));
-                result.push(json!(["write", k, v]));
-            } else {
-                let seen = if rng.random_range(0..3) == 0 {
-                    Value::Null
-                } else {
-                    small_value(rng)
-                };
-                arg.push(json!(["read", k, null]));
-                result.push(json!(["read", k, seen]));
-            }
-        }
-        ("txn".to_string(), Value::Array(arg), Value::Array(result))
-    });
+    let (valid, invalid) = compare(
+        ObjectModel::MultiRegister,
+        Registers::default(),
+        3000,
+        3,
+        2,
+        pick_txn,
+    );
+    assert!(valid >= 300 && invalid >= 300, "valid {valid}, invalid {invalid}");
+}
+
+/// Most completed transactions `info`: exercises `multi_register::drop_unobserved` (writes no
+/// later `ok` read observes).
+#[test]
+fn multi_register_rich_in_info_matches_the_oracle() {
+    let (valid, invalid) = compare(
+        ObjectModel::MultiRegister,
+        Registers::default(),
+        3000,
+        13,
+        6,
+        pick_txn,
+    );
     assert!(valid >= 300 && invalid >= 300, "valid {valid}, invalid {invalid}");
 }
 
