@@ -6,9 +6,12 @@
 //! Only the load phase counts: operations invoked before the harness's final `heal-all` (the
 //! final reads that follow it, on a healed and settled cluster, would flatter every rate). An
 //! operation belongs to the fault window it was invoked in (where windows overlap, as a standing
-//! link delay does with the scheduled faults, the one that started last), and counts as available there only
-//! if it succeeded before that fault was healed (one that waited the fault out counts as late). Operation types: `read`, `write`
-//! and `cas` for register histories; a transaction is a `read` when all its micro-ops read, a
+//! link delay does with the scheduled faults, the one that started last), and counts as
+//! available there only if it succeeded before the heal began (one that waited the fault out
+//! counts as late). A window ends where the heal's invocation is recorded (faultline's own
+//! heals, Jepsen's `:invoke :stop-...`), else at the heal: a write a synchronous leader held
+//! until a restarted follower caught up is late even when it is acknowledged a moment before
+//! the restart is recorded. Operation types: `read`, `write` and `cas` for register histories; a transaction is a `read` when all its micro-ops read, a
 //! `write` otherwise; any other function counts under its own name.
 //!
 //! Every type reads back leniently from JSON (every field optional), so results files written
@@ -226,7 +229,9 @@ pub fn measure(history: &History, windows: &[FaultWindow]) -> Availability {
     let load: Vec<&Operation> = history.ops.iter().filter(|o| o.invoke < load_end).collect();
     let load_start = load.first().map_or(0, |o| o.invoke);
     let end_pos = load_end.min(history.events.len().saturating_sub(1));
-    let window_end = |w: &FaultWindow| w.end.unwrap_or(end_pos).min(end_pos);
+    // Where the fault was last certainly in force: the heal's invocation when recorded (an
+    // operation the heal released as it acted is late, not available during the fault).
+    let window_end = |w: &FaultWindow| w.certain_end().unwrap_or(end_pos).min(end_pos);
     let types: Vec<String> = load.iter().map(|o| op_type(history, o)).collect();
     let mut fault_free = ByType::default();
     let mut per_window: Vec<ByType> = windows.iter().map(|_| ByType::default()).collect();
@@ -529,6 +534,56 @@ mod tests {
         assert_eq!((stall.from_s, stall.to_s), (0.1, 3.15));
         assert_eq!(stall.faults, vec!["kill-follower n2"]);
         assert_eq!(a.load_to_s, Some(4.0));
+    }
+
+    #[test]
+    fn a_write_released_while_the_heal_acts_is_late() {
+        // A sync leader holds writes while a follower is down; the restart brings it back and
+        // the held writes are acknowledged a moment before the restart's completion is
+        // recorded. They waited the fault out: late, not available during it.
+        let kill = r#"{"kind":"kill-follower","node":"n2"}"#;
+        let h = history(&[
+            (1000, -1, "info", "kill", kill, ""),
+            (1100, 0, "invoke", "write", "1", ""),
+            (1200, 1, "invoke", "write", "2", ""),
+            (3000, -1, "invoke", "restart", kill, ""),
+            (3005, 0, "ok", "write", "1", ""),
+            (3006, 2, "invoke", "write", "3", ""),
+            (3007, 2, "ok", "write", "3", ""),
+            (3010, -1, "info", "restart", kill, ""),
+            (3011, 1, "ok", "write", "2", ""),
+            (4000, -1, "invoke", "heal-all", r#"{"kind":"heal-all"}"#, ""),
+            (4001, -1, "info", "heal-all", r#"{"kind":"heal-all"}"#, ""),
+        ]);
+        let windows = fault_windows(&h);
+        assert_eq!(windows.len(), 1);
+        assert_eq!((windows[0].heal_began, windows[0].end), (Some(3), Some(7)));
+        let a = measure(&h, &windows);
+        let w = &a.windows[0];
+        let o = &w.ops.iter().find(|o| o.op == "write").unwrap().outcomes;
+        assert_eq!(
+            (o.ok, o.late),
+            (0, 2),
+            "both held writes are late, the one acknowledged before the restart's record too"
+        );
+        assert_eq!(
+            a.fault_free("write").unwrap().outcomes.ok,
+            1,
+            "a write invoked while the heal acts is not in the window"
+        );
+        // Without the heal's invocation the window runs to the restart's record, and the
+        // writes acknowledged before it (one invoked while the heal acted) would count as
+        // available during the fault.
+        let mut without = windows.clone();
+        without[0].heal_began = None;
+        let o = measure(&h, &without).windows[0]
+            .ops
+            .iter()
+            .find(|o| o.op == "write")
+            .unwrap()
+            .outcomes
+            .clone();
+        assert_eq!((o.ok, o.late), (2, 1));
     }
 
     #[test]

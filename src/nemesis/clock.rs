@@ -62,13 +62,16 @@ impl Fault for ClockFault {
         })
     }
 
-    fn heal<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, String> {
+    fn heal_name(&self, _: FaultKind) -> String {
+        "clock-reset".into()
+    }
+
+    fn heal<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             detail["node"] = Value::from(strike.node_id());
             if let Some(clocks) = strike.system.clocks() {
                 note_error(detail, clocks.reset(strike.node).await);
             }
-            "clock-reset".into()
         })
     }
 }

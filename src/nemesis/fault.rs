@@ -68,8 +68,12 @@ pub trait Fault: Sync {
     /// Starts the fault, adding what it did to `detail` (an `error` field if it failed).
     fn start<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, Started>;
 
-    /// Heals the fault, adding to `detail`; returns the nemesis function recorded.
-    fn heal<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, String>;
+    /// The nemesis function a heal of `kind` is recorded as (`restart`, `stop-partition`, ...):
+    /// an invocation before the heal acts, a completion after.
+    fn heal_name(&self, kind: FaultKind) -> String;
+
+    /// Heals the fault, adding what it did to `detail` (an `error` field if it failed).
+    fn heal<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, ()>;
 }
 
 /// Every fault piece, one per file.

@@ -33,11 +33,14 @@ impl Fault for Kill {
         })
     }
 
-    fn heal<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, String> {
+    fn heal_name(&self, _: FaultKind) -> String {
+        "restart".into()
+    }
+
+    fn heal<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             detail["node"] = Value::from(strike.node_id());
             note_error(detail, strike.system.restart(strike.node).await);
-            "restart".into()
         })
     }
 }

@@ -54,12 +54,15 @@ impl Fault for LinkCondition {
         })
     }
 
-    fn heal<'a>(&'a self, strike: Strike<'a>, _: &'a mut Value) -> BoxFuture<'a, String> {
+    fn heal_name(&self, kind: FaultKind) -> String {
+        event_names(kind).1
+    }
+
+    fn heal<'a>(&'a self, strike: Strike<'a>, _: &'a mut Value) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             if let Some(links) = strike.system.link_proxies() {
                 links.set_degraded(Default::default());
             }
-            event_names(strike.kind).1
         })
     }
 }

@@ -182,10 +182,13 @@ impl Fault for Partition {
         })
     }
 
-    fn heal<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, String> {
+    fn heal_name(&self, _: FaultKind) -> String {
+        "stop-partition".into()
+    }
+
+    fn heal<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             note_error(detail, strike.system.cut(&BTreeSet::new()));
-            "stop-partition".into()
         })
     }
 }

@@ -35,11 +35,14 @@ impl Fault for Pause {
         })
     }
 
-    fn heal<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, String> {
+    fn heal_name(&self, _: FaultKind) -> String {
+        "resume".into()
+    }
+
+    fn heal<'a>(&'a self, strike: Strike<'a>, detail: &'a mut Value) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             detail["node"] = Value::from(strike.node_id());
             note_error(detail, strike.system.resume(strike.node));
-            "resume".into()
         })
     }
 }

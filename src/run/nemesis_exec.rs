@@ -208,6 +208,16 @@ impl NemesisRunner {
         started.to_heal.then_some(Active { node })
     }
 
+    /// The node named by the open window of `kind`, if it names one.
+    fn open_window_node(&self, kind: FaultKind) -> Option<Value> {
+        let w = self
+            .windows
+            .iter()
+            .rev()
+            .find(|w| w.end_s.is_none() && w.kind == kind.name())?;
+        w.detail.get("node").cloned()
+    }
+
     fn begin_window(&mut self, kind: FaultKind, detail: Value) {
         self.set_current(describe(&detail));
         self.windows.push(FaultWindow {
@@ -218,7 +228,17 @@ impl NemesisRunner {
         });
     }
 
+    /// Heals a fault: an invocation recorded before the heal acts (from then on the fault may be
+    /// lifting: availability stops counting the window there), a completion after it.
     async fn heal(&mut self, active: Active, fault: &PlannedFault) {
+        let piece = fault_of(fault.kind);
+        let f = piece.heal_name(fault.kind);
+        let mut began = json!({ "kind": fault.kind.name() });
+        if let Some(node) = self.open_window_node(fault.kind) {
+            began["node"] = node;
+        }
+        self.recorder
+            .record(Process::Nemesis, EventKind::Invoke, &f, None, began, Map::new());
         let mut detail = json!({});
         let strike = Strike {
             kind: fault.kind,
@@ -227,7 +247,7 @@ impl NemesisRunner {
             system: self.cluster.as_mut(),
             config: &self.config,
         };
-        let f = fault_of(fault.kind).heal(strike, &mut detail).await;
+        piece.heal(strike, &mut detail).await;
         detail["kind"] = Value::from(fault.kind.name());
         self.record(&f, detail);
         self.set_current(String::new());
@@ -250,6 +270,14 @@ impl NemesisRunner {
     /// event.
     pub async fn heal_all(&mut self, interrupted: bool) {
         self.check_node_exits();
+        self.recorder.record(
+            Process::Nemesis,
+            EventKind::Invoke,
+            "heal-all",
+            None,
+            json!({ "kind": "heal-all" }),
+            Map::new(),
+        );
         for &kind in &self.config.standing.clone() {
             let f = link_faults::event_names(kind).1;
             self.record(&f, json!({ "kind": kind.name(), "standing": true }));

@@ -30,6 +30,11 @@ pub struct FaultWindow {
     pub start: usize,
     /// Position of the event that healed it; `None` if it was never healed.
     pub end: Option<usize>,
+    /// Position of the heal's invocation, when the history records one before the heal acts
+    /// (Jepsen's `:invoke :stop-partition`, faultline's own heals): from there the fault may
+    /// be lifting, so the window is certainly in force only up to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heal_began: Option<usize>,
     /// The start event's time (nanoseconds since the run began), when the history has times.
     pub start_time: Option<u64>,
     /// The healing event's time, when known.
@@ -54,6 +59,12 @@ impl FaultWindow {
         }
         let groups: Vec<String> = self.cut.iter().map(|g| format!("[{}]", g.join(" "))).collect();
         format!("{} ({})", self.label(), groups.join(" | "))
+    }
+
+    /// The last position at which the fault was certainly in force: the heal's invocation when
+    /// recorded, else the heal itself (`None` if never healed).
+    pub fn certain_end(&self) -> Option<usize> {
+        self.heal_began.or(self.end)
     }
 
     /// True if the window was in force at some point between event positions `from` and `to`
@@ -141,15 +152,24 @@ pub fn fault_windows(history: &History) -> Vec<FaultWindow> {
     let mut windows: Vec<FaultWindow> = Vec::new();
     // (index into windows, family) of the windows still open.
     let mut open: Vec<(usize, String)> = Vec::new();
-    let close = |w: &mut FaultWindow, pos: usize| {
+    // Positions of nemesis invocations not yet completed, when completions mark the windows.
+    let mut invoked: Vec<usize> = Vec::new();
+    let close = |w: &mut FaultWindow, pos: usize, began: Option<usize>| {
         w.end = Some(pos);
         w.end_time = history.events[pos].time;
+        w.heal_began = began.filter(|&b| b > w.start);
     };
     for &pos in &history.nemesis {
         let e = &history.events[pos];
         if completions && e.kind == EventKind::Invoke {
+            invoked.push(pos);
             continue;
         }
+        // The invocation this completion completes: the latest one of the same function.
+        let began = invoked
+            .iter()
+            .rposition(|&i| history.events[i].f == e.f)
+            .map(|k| invoked.remove(k));
         let new_window = || {
             let cut = groups(&e.value);
             FaultWindow {
@@ -164,6 +184,7 @@ pub fn fault_windows(history: &History) -> Vec<FaultWindow> {
                 cut,
                 start: pos,
                 end: None,
+                heal_began: None,
                 start_time: e.time,
                 end_time: None,
                 detail: e.value.clone(),
@@ -181,17 +202,17 @@ pub fn fault_windows(history: &History) -> Vec<FaultWindow> {
                 });
                 if let Some(k) = found {
                     let (i, _) = open.remove(k);
-                    close(&mut windows[i], pos);
+                    close(&mut windows[i], pos, began);
                 }
             }
             Action::CloseAll => {
                 for (i, _) in open.drain(..) {
-                    close(&mut windows[i], pos);
+                    close(&mut windows[i], pos, began);
                 }
             }
             Action::Instant => {
                 let mut w = new_window();
-                close(&mut w, pos);
+                close(&mut w, pos, None);
                 windows.push(w);
             }
         }
@@ -309,6 +330,33 @@ mod tests {
         let w = fault_windows(&h);
         assert_eq!(w.len(), 1);
         assert_eq!((w[0].start, w[0].end, w[0].kind.as_str()), (1, Some(3), "start"));
+        assert_eq!(
+            (w[0].heal_began, w[0].certain_end()),
+            (Some(2), Some(2)),
+            "certainly in force until the heal was invoked"
+        );
         assert!(w[0].nodes.is_empty());
+    }
+
+    #[test]
+    fn a_heal_pairs_with_the_latest_invocation_of_its_own_function() {
+        let text = r#"{"index":0,"process":"nemesis","type":"info","f":"kill","value":{"node":"n1"}}
+{"index":1,"process":"nemesis","type":"invoke","f":"pause","value":null}
+{"index":2,"process":"nemesis","type":"info","f":"pause","value":{"node":"n2"}}
+{"index":3,"process":"nemesis","type":"invoke","f":"restart","value":{"node":"n1"}}
+{"index":4,"process":"nemesis","type":"invoke","f":"resume","value":{"node":"n2"}}
+{"index":5,"process":"nemesis","type":"info","f":"restart","value":{"node":"n1"}}
+{"index":6,"process":"nemesis","type":"info","f":"resume","value":{"node":"n2"}}
+"#;
+        let h = History::parse("t", text, Format::Jsonl).unwrap();
+        let w = fault_windows(&h);
+        let got: Vec<_> = w.iter().map(|w| (w.label(), w.heal_began, w.end)).collect();
+        assert_eq!(
+            got,
+            [
+                ("kill n1".to_string(), Some(3), Some(5)),
+                ("pause n2".to_string(), Some(4), Some(6)),
+            ]
+        );
     }
 }
