@@ -66,8 +66,13 @@ pub struct NemesisRunner {
 
 impl NemesisRunner {
     fn record(&self, f: &str, value: Value) {
+        self.record_as(EventKind::Info, f, value);
+    }
+
+    /// Records a nemesis event of `kind`: `Invoke` before a heal acts, `Info` for what was done.
+    fn record_as(&self, kind: EventKind, f: &str, value: Value) {
         self.recorder
-            .record(Process::Nemesis, EventKind::Info, f, None, value, Map::new());
+            .record(Process::Nemesis, kind, f, None, value, Map::new());
     }
 
     fn set_current(&self, text: String) {
@@ -208,14 +213,12 @@ impl NemesisRunner {
         started.to_heal.then_some(Active { node })
     }
 
-    /// The node named by the open window of `kind`, if it names one.
-    fn open_window_node(&self, kind: FaultKind) -> Option<Value> {
-        let w = self
-            .windows
-            .iter()
+    /// The latest window of `kind` not yet healed.
+    fn open_window(&mut self, kind: FaultKind) -> Option<&mut FaultWindow> {
+        self.windows
+            .iter_mut()
             .rev()
-            .find(|w| w.end_s.is_none() && w.kind == kind.name())?;
-        w.detail.get("node").cloned()
+            .find(|w| w.end_s.is_none() && w.kind == kind.name())
     }
 
     fn begin_window(&mut self, kind: FaultKind, detail: Value) {
@@ -234,11 +237,13 @@ impl NemesisRunner {
         let piece = fault_of(fault.kind);
         let f = piece.heal_name(fault.kind);
         let mut began = json!({ "kind": fault.kind.name() });
-        if let Some(node) = self.open_window_node(fault.kind) {
+        if let Some(node) = self
+            .open_window(fault.kind)
+            .and_then(|w| w.detail.get("node").cloned())
+        {
             began["node"] = node;
         }
-        self.recorder
-            .record(Process::Nemesis, EventKind::Invoke, &f, None, began, Map::new());
+        self.record_as(EventKind::Invoke, &f, began);
         let mut detail = json!({});
         let strike = Strike {
             kind: fault.kind,
@@ -252,12 +257,7 @@ impl NemesisRunner {
         self.record(&f, detail);
         self.set_current(String::new());
         let now = self.recorder.elapsed().as_secs_f64();
-        if let Some(w) = self
-            .windows
-            .iter_mut()
-            .rev()
-            .find(|w| w.end_s.is_none() && w.kind == fault.kind.name())
-        {
+        if let Some(w) = self.open_window(fault.kind) {
             w.end_s = Some(now);
         }
         // A new leader may have been elected: let clients find it again.
@@ -270,14 +270,7 @@ impl NemesisRunner {
     /// event.
     pub async fn heal_all(&mut self, interrupted: bool) {
         self.check_node_exits();
-        self.recorder.record(
-            Process::Nemesis,
-            EventKind::Invoke,
-            "heal-all",
-            None,
-            json!({ "kind": "heal-all" }),
-            Map::new(),
-        );
+        self.record_as(EventKind::Invoke, "heal-all", json!({ "kind": "heal-all" }));
         for &kind in &self.config.standing.clone() {
             let f = link_faults::event_names(kind).1;
             self.record(&f, json!({ "kind": kind.name(), "standing": true }));

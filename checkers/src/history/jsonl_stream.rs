@@ -111,11 +111,6 @@ impl JsonlStream {
         }
     }
 
-    /// The events of the whole lines so far.
-    pub fn events(&self) -> &[Event] {
-        &self.events
-    }
-
     /// The history of every whole line so far (operations not yet completed are pending), or
     /// the first error.
     pub fn snapshot(&self) -> Result<History, HistoryError> {
