@@ -56,6 +56,10 @@ fn a_broken_guarantee_ends_the_run_early_with_the_verdict_check_gives() {
         "the run ended before its time limit: {results}"
     );
     assert_eq!(results["verdict"], "invalid");
+    assert_eq!(
+        early["incremental"], true,
+        "the incremental check, fed each event once, found it: {results}"
+    );
     // The heal and the final reads still happened after the early end.
     let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
     let events: Vec<serde_json::Value> = history.lines().map(|l| json(l.as_bytes())).collect();
@@ -78,6 +82,13 @@ fn a_broken_guarantee_ends_the_run_early_with_the_verdict_check_gives() {
     let from_check = &checked["files"][0]["report"];
     assert_eq!(from_check["verdict"], results["checkers"][0]["verdict"]);
     assert_eq!(anomalies(from_check), anomalies(&results["checkers"][0]));
+    let failing_keys: Vec<&serde_json::Value> = (from_check["anomalies"].as_array().unwrap().iter())
+        .map(|a| &a["key"])
+        .collect();
+    assert!(
+        failing_keys.contains(&&early["key"]),
+        "the key the watch found is one the full check finds: {results}"
+    );
     assert_eq!(
         processes_mentioning(out.path().to_str().unwrap()),
         Vec::<String>::new()
@@ -93,6 +104,12 @@ fn a_kept_guarantee_runs_to_the_time_limit() {
     let results = json(&std::fs::read(dir.join("results.json")).unwrap());
     assert!(results.get("early_stop").is_none(), "{results}");
     assert!(results["duration_s"].as_f64().unwrap() >= 6.0, "{results}");
+    // The watch looked several times, linearizability incrementally to the end, and it fed
+    // events: it watched, and found nothing to stop for.
+    let watch = &results["violation_watch"];
+    assert!(watch["looks"].as_u64().unwrap() >= 3, "{results}");
+    assert_eq!(watch["linear_incremental"], true, "{results}");
+    assert!(watch["linear_events_fed"].as_u64().unwrap() > 100, "{results}");
     assert_eq!(
         processes_mentioning(out.path().to_str().unwrap()),
         Vec::<String>::new()

@@ -71,3 +71,20 @@ fn all_keys_decides_every_key() {
     assert_eq!(result.report.details["not_searched_keys"], json!([]));
     assert_eq!(result.report.summary, "not linearizable: 1 of 3 keys failed (k2)");
 }
+
+#[test]
+fn a_check_of_some_keys_searches_only_those() {
+    let mut opts = LinearOptions::new(Model::Register);
+    opts.all_keys = true;
+    let only = |keys: &[&str]| {
+        let keys: Vec<Option<serde_json::Value>> = keys.iter().map(|k| Some(json!(k))).collect();
+        let result = linear::check_keys(&history(), &opts, &keys).expect("fits the model");
+        let searched: Vec<String> = result.keys.iter().map(|k| linear::key_label(&k.key)).collect();
+        (result.report.verdict, searched)
+    };
+    assert_eq!(
+        only(&["k1", "k3"]),
+        (Verdict::Valid, vec!["k1".into(), "k3".into()])
+    );
+    assert_eq!(only(&["k2"]), (Verdict::Invalid, vec!["k2".into()]));
+}

@@ -560,6 +560,55 @@ fn every_key_agrees_with_the_oracle(
     }
 }
 
+/// The incremental check (what `faultline run --stop-on-violation` watches), fed the history one
+/// event at a time and then told it is finished, reaches the oracle's verdict; whenever it finds
+/// a violation early, the full check of that prefix finds one too.
+fn incremental_agrees(
+    history: &History,
+    model: Model,
+    failed_cas: FailedCas,
+    initial: Option<i64>,
+    expected: bool,
+) {
+    let mut opts = LinearOptions::new(model);
+    opts.failed_cas = failed_cas;
+    opts.initial = json!(initial);
+    opts.threads = 1;
+    let mut check = linear::IncrementalCheck::new(&opts);
+    let mut found_at = None;
+    for cut in 1..history.events.len() {
+        let prefix = History::from_events("generated.jsonl", history.events[..cut].to_vec())
+            .expect("a prefix of a history is a history");
+        check.advance(&prefix, false).expect("fits the model");
+        if check.verdict() == Verdict::Invalid && found_at.is_none() {
+            found_at = Some(cut);
+            let full = linear::check(&prefix, &opts).expect("fits the model");
+            assert_eq!(
+                full.report.verdict,
+                Verdict::Invalid,
+                "the prefix of {cut} events"
+            );
+        }
+        assert_ne!(
+            check.verdict(),
+            Verdict::Valid,
+            "valid before the history is finished"
+        );
+    }
+    check.advance(history, true).expect("fits the model");
+    let want = if expected {
+        Verdict::Valid
+    } else {
+        Verdict::Invalid
+    };
+    assert_eq!(
+        check.verdict(),
+        want,
+        "incremental ({failed_cas:?}), found early at {found_at:?}, widest frontier {}",
+        check.widest_frontier()
+    );
+}
+
 type Generator = fn(&mut SmallRng, &Shape) -> Vec<GenOp>;
 
 /// How many times the default number of cases to run: `FAULTLINE_ORACLE_SCALE` (default 1).
@@ -608,6 +657,7 @@ fn run_cases(
                 if expected { "valid" } else { "invalid" }
             );
             assert_prefix_is_legal(&history, &result, shape.initial);
+            incremental_agrees(&history, model, failed_cas, shape.initial, expected);
             if keyed {
                 every_key_agrees_with_the_oracle(&history, &ops, model, failed_cas, shape.initial);
             }

@@ -17,8 +17,18 @@ pub fn check_loaded(
     history: &History,
     prefix_budget: Option<Duration>,
 ) -> anyhow::Result<Vec<Report>> {
+    check_loaded_by(workload, &workload.check.checkers, history, prefix_budget)
+}
+
+/// Like [`check_loaded`], with only `checkers` (some of the workload's).
+pub fn check_loaded_by(
+    workload: &Workload,
+    checkers: &[CheckerName],
+    history: &History,
+    prefix_budget: Option<Duration>,
+) -> anyhow::Result<Vec<Report>> {
     let mut reports = Vec::new();
-    for checker in &workload.check.checkers {
+    for checker in checkers {
         let mut opts = ModelOptions::new();
         let model = match checker {
             CheckerName::Linearizability => {
@@ -30,9 +40,9 @@ pub fn check_loaded(
                     opts.linear.timeout = Some(budget);
                     opts.linear.all_keys = false;
                 }
-                match workload.check.model.as_str() {
-                    "register" => ModelArg::Register,
-                    _ => ModelArg::CasRegister,
+                match linear_model(workload) {
+                    linear::Model::Register => ModelArg::Register,
+                    linear::Model::CasRegister => ModelArg::CasRegister,
                 }
             }
             CheckerName::Set => ModelArg::Set,
@@ -52,6 +62,14 @@ pub fn check_loaded(
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// The register model a workload's linearizability checker checks against.
+pub fn linear_model(workload: &Workload) -> linear::Model {
+    match workload.check.model.as_str() {
+        "register" => linear::Model::Register,
+        _ => linear::Model::CasRegister,
+    }
 }
 
 /// The checking budget of a workload's `[check] timeout`: unset, the default minute; `"0s"`, no

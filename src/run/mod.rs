@@ -263,9 +263,12 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
         }
     }
     let _ = clients_done_tx.send(true);
-    let early_stop = match violation_watch {
-        Some(task) => task.await.unwrap_or(None),
-        None => None,
+    let (early_stop, watch_stats) = match violation_watch {
+        Some(task) => match task.await {
+            Ok((found, stats)) => (found, Some(stats)),
+            Err(_) => (None, None),
+        },
+        None => (None, None),
     };
     if let Some(e) = &early_stop {
         progress.phase(&format!(
@@ -336,6 +339,7 @@ async fn run_workload(workload: Workload, args: RunArgs) -> anyhow::Result<u8> {
         early_stop,
     };
     truth.apply(&mut results);
+    results.violation_watch = watch_stats;
     results.verdict_after_final_reads_s = final_reads_done.elapsed().as_secs_f64();
     results.write(&run_dir.results())?;
     // The page is for people; failing to draw it must not hide the verdict.

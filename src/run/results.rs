@@ -65,6 +65,9 @@ pub struct RunResults {
     /// With `--stop-on-violation`: the certain violation that ended the clients early.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub early_stop: Option<super::violation_watch::EarlyStop>,
+    /// With `--stop-on-violation`: how often the watch looked at the history and what it cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violation_watch: Option<super::violation_watch::WatchStats>,
     /// Seconds from the end of the final reads to the verdict (nodes stopped, the history
     /// checked and the guarantees assessed; `results.json` and the report are written after).
     pub verdict_after_final_reads_s: f64,
@@ -151,6 +154,7 @@ impl RunResults {
             guarantees: assessment.guarantees,
             guarantee_checks: assessment.guarantee_checks,
             early_stop: None,
+            violation_watch: None,
             verdict_after_final_reads_s: 0.0,
         }
     }

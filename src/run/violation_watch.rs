@@ -16,6 +16,14 @@
 //! `checkers/tests/graph_prefix.rs`); checkers other than linearizability and the dependency
 //! graph (set, counter, ...) never do.
 //!
+//! How it looks. Every look parses nothing twice (the history is followed as it is written,
+//! `live_history`) and feeds linearizability only the events added since the last look
+//! (`linear::IncrementalCheck`: each key's frontier of configurations, carried along), so a
+//! look at a long run costs what the run added, not the whole prefix. A key too wide to carry
+//! (many writes of unknown outcome over few values) is given up there and checked alone from
+//! scratch at each look; `results.json` says how many (`violation_watch`). The other checkers
+//! check the whole prefix at each look.
+//!
 //! The early end is like reaching the time limit: clients stop taking new operations (those in
 //! flight complete), the nemesis stops, every fault is healed, and the settle, final reads and
 //! full check follow as usual. The verdict is always the full check's, on the saved history.
@@ -24,6 +32,8 @@ use super::checks;
 use super::live_history::LiveHistory;
 use crate::workload::{CheckerName, Workload};
 use faultline_checkers::graph::AnomalyKind;
+use faultline_checkers::history::History;
+use faultline_checkers::linear::{self, IncrementalCheck, LinearOptions};
 use faultline_checkers::report::{Report, Verdict};
 use serde::Serialize;
 use std::sync::Arc;
@@ -54,6 +64,34 @@ pub struct EarlyStop {
     pub ops_checked: usize,
     /// Checks of the prefix made before this one found it.
     pub checks: u32,
+    /// True when the incremental linearizability check found it (fed each event once), false
+    /// when a check of the whole prefix did.
+    pub incremental: bool,
+}
+
+/// What the watch did over the run (in `results.json`): how often it looked and what that cost.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WatchStats {
+    /// Looks at the history so far.
+    pub looks: u32,
+    /// Seconds spent looking, in all (snapshots and checks).
+    pub busy_s: f64,
+    /// The longest look, in seconds.
+    pub slowest_look_s: f64,
+    /// Linearizability was checked incrementally to the end (false: from scratch at each look,
+    /// after an error or a key too wide to carry; absent from workloads without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linear_incremental: Option<bool>,
+    /// Events the incremental linearizability check had fed at its last look.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linear_events_fed: Option<usize>,
+    /// Keys carried incrementally to the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linear_keys_carried: Option<usize>,
+    /// Keys too wide to carry (many operations of unknown outcome over few values), checked from
+    /// scratch at each look once given up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linear_keys_rechecked: Option<usize>,
 }
 
 /// True when a violation found by `checker` in a prefix can be certain (see the module docs).
@@ -66,10 +104,7 @@ pub fn can_be_certain(checker: &CheckerName) -> bool {
 
 /// The first certain violation in `reports` (checks of a prefix by `checkers`, in order), if any:
 /// the checker's name, the anomaly kind and its key.
-pub fn certain_violation(
-    checkers: &[CheckerName],
-    reports: &[Report],
-) -> Option<(String, String, Option<serde_json::Value>)> {
+pub fn certain_violation(checkers: &[CheckerName], reports: &[Report]) -> Option<Violation> {
     for (checker, report) in checkers.iter().zip(reports) {
         if report.verdict != Verdict::Invalid {
             continue;
@@ -102,14 +137,138 @@ fn forbidden_kinds(report: &Report) -> Vec<String> {
         .collect()
 }
 
+/// What the watch carries from one look at the history to the next.
+struct Looker {
+    workload: Arc<Workload>,
+    /// Linearizability, checked incrementally (each event fed once) while that works: `None`
+    /// once it met an error or gave a key up, and linearizability is then checked from scratch
+    /// at every look like the other checkers.
+    linear: Option<IncrementalCheck>,
+}
+
+impl Looker {
+    fn new(workload: Arc<Workload>) -> Self {
+        let linear = workload
+            .check
+            .checkers
+            .contains(&CheckerName::Linearizability)
+            .then(|| IncrementalCheck::new(&LinearOptions::new(checks::linear_model(&workload))));
+        Looker { workload, linear }
+    }
+
+    /// A looker holding no check (stands in while the real one looks on another thread).
+    fn idle(workload: Arc<Workload>) -> Self {
+        Looker {
+            workload,
+            linear: None,
+        }
+    }
+
+    /// Looks at the history so far: the first certain violation, and the completed operations
+    /// it held.
+    fn look(&mut self, live: &LiveHistory) -> Option<Found> {
+        let history = live.snapshot()?;
+        let ops = history.ops.iter().filter(|o| o.complete.is_some()).count();
+        if let Some(check) = &mut self.linear {
+            match check.advance(&history, false) {
+                Ok(()) => {
+                    if let Some(found) = linear_violation(check, &history, ops) {
+                        return Some(found);
+                    }
+                }
+                Err(_) => self.linear = None,
+            }
+        }
+        let incremental = self.linear.is_some();
+        let from_scratch: Vec<CheckerName> = (self.workload.check.checkers.iter())
+            .filter(|c| !(incremental && **c == CheckerName::Linearizability))
+            .cloned()
+            .collect();
+        if from_scratch.is_empty() {
+            return None;
+        }
+        let reports =
+            checks::check_loaded_by(&self.workload, &from_scratch, &history, Some(PREFIX_CHECK_BUDGET))
+                .ok()?;
+        certain_violation(&from_scratch, &reports).map(|violation| Found {
+            violation,
+            ops,
+            incremental: false,
+        })
+    }
+}
+
+/// A certain linearizability violation in `history`: one the incremental check found, or one
+/// in the keys it gave up (too wide to carry), checked from scratch.
+fn linear_violation(check: &IncrementalCheck, history: &History, ops: usize) -> Option<Found> {
+    let name = |s: &str| s.to_string();
+    if let Some((key, _)) = check.first_violation() {
+        return Some(Found {
+            violation: (name("linearizability"), name("nonlinearizable"), key.cloned()),
+            ops,
+            incremental: true,
+        });
+    }
+    let wide = check.given_up();
+    if wide.is_empty() {
+        return None;
+    }
+    let mut opts = check.options().clone();
+    opts.timeout = Some(PREFIX_CHECK_BUDGET);
+    opts.all_keys = false;
+    let result = linear::check_keys(history, &opts, &wide).ok()?;
+    let anomaly = result.report.anomalies.first()?;
+    Some(Found {
+        violation: (name("linearizability"), anomaly.kind.clone(), anomaly.key.clone()),
+        ops,
+        incremental: false,
+    })
+}
+
+/// A certain violation: the checker's name, the anomaly kind and its key.
+type Violation = (String, String, Option<serde_json::Value>);
+
+/// A certain violation found by a look, with the completed operations the look saw and whether
+/// the incremental check found it.
+struct Found {
+    violation: Violation,
+    ops: usize,
+    incremental: bool,
+}
+
 /// Checks the prefix of the history every so often until `done` turns true; on the first
-/// certain violation, turns `end_early` true and returns what it found.
+/// certain violation, turns `end_early` true and returns what it found. Also returns what the
+/// looks cost.
 pub async fn watch(
     workload: Arc<Workload>,
     live_history: Arc<LiveHistory>,
     started: Instant,
     end_early: watch::Sender<bool>,
+    done: watch::Receiver<bool>,
+) -> (Option<EarlyStop>, WatchStats) {
+    let linear = workload.check.checkers.contains(&CheckerName::Linearizability);
+    let mut stats = WatchStats::default();
+    let mut looker = Looker::new(workload);
+    let found = look_until_done(&mut looker, live_history, started, end_early, done, &mut stats).await;
+    if linear {
+        stats.linear_incremental = Some(looker.linear.is_some());
+        if let Some(check) = &looker.linear {
+            let rechecked = check.given_up().len();
+            stats.linear_events_fed = Some(check.events_fed());
+            stats.linear_keys_rechecked = Some(rechecked);
+            stats.linear_keys_carried = Some(check.keys().count() - rechecked);
+        }
+    }
+    (found, stats)
+}
+
+async fn look_until_done(
+    looker: &mut Looker,
+    live_history: Arc<LiveHistory>,
+    started: Instant,
+    end_early: watch::Sender<bool>,
     mut done: watch::Receiver<bool>,
+    stats: &mut WatchStats,
 ) -> Option<EarlyStop> {
     let mut pause = MIN_INTERVAL;
     let mut checks_made = 0u32;
@@ -119,27 +278,34 @@ pub async fn watch(
             _ = done.wait_for(|d| *d) => return None,
         }
         let checked_at = Instant::now();
-        let workload_for_check = workload.clone();
         let live = live_history.clone();
-        let found = tokio::task::spawn_blocking(move || {
-            let history = live.snapshot()?;
-            let ops = history.ops.iter().filter(|o| o.complete.is_some()).count();
-            let reports =
-                checks::check_loaded(&workload_for_check, &history, Some(PREFIX_CHECK_BUDGET)).ok()?;
-            certain_violation(&workload_for_check.check.checkers, &reports).map(|f| (f, ops))
+        let mut moved = std::mem::replace(looker, Looker::idle(looker.workload.clone()));
+        let (returned, found) = tokio::task::spawn_blocking(move || {
+            let found = moved.look(&live);
+            (moved, found)
         })
         .await
-        .ok()
-        .flatten();
+        .ok()?;
+        *looker = returned;
         checks_made += 1;
-        if let Some(((checker, kind, key), ops_checked)) = found {
+        let took = checked_at.elapsed().as_secs_f64();
+        stats.looks += 1;
+        stats.busy_s += took;
+        stats.slowest_look_s = stats.slowest_look_s.max(took);
+        if let Some(Found {
+            violation: (checker, kind, key),
+            ops,
+            incremental,
+        }) = found
+        {
             let stop = EarlyStop {
                 at_s: checked_at.duration_since(started).as_secs_f64(),
                 checker,
                 kind,
                 key,
-                ops_checked,
+                ops_checked: ops,
                 checks: checks_made,
+                incremental,
             };
             let _ = end_early.send(true);
             return Some(stop);
@@ -198,6 +364,52 @@ mod tests {
         );
         let valid = report(Verdict::Valid, &[], &[]);
         assert_eq!(certain_violation(&w, &[valid]), None);
+    }
+
+    /// A stale read on key 3 (and a valid key 1).
+    fn stale_read_history() -> History {
+        let lines: Vec<String> = [
+            (0, "invoke", "write", json!(1), 3),
+            (0, "ok", "write", json!(1), 3),
+            (0, "invoke", "write", json!(2), 3),
+            (0, "ok", "write", json!(2), 3),
+            (1, "invoke", "write", json!(1), 1),
+            (1, "ok", "write", json!(1), 1),
+            (0, "invoke", "read", json!(null), 3),
+            (0, "ok", "read", json!(1), 3),
+        ]
+        .iter()
+        .map(|(p, ty, f, v, k)| json!({"process": p, "type": ty, "f": f, "value": v, "key": k}).to_string())
+        .collect();
+        History::parse(
+            "h.jsonl",
+            &lines.join("\n"),
+            faultline_checkers::history::Format::Jsonl,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_incremental_check_finds_a_violation_and_keys_it_gave_up_are_checked_from_scratch() {
+        let history = stale_read_history();
+        let opts = LinearOptions::new(faultline_checkers::linear::Model::CasRegister);
+        let mut carried = IncrementalCheck::new(&opts);
+        carried.advance(&history, false).unwrap();
+        let found = linear_violation(&carried, &history, 4).expect("found");
+        assert_eq!(
+            found.violation,
+            ("linearizability".into(), "nonlinearizable".into(), Some(json!(3)))
+        );
+        assert!(found.incremental);
+        let mut given_up = IncrementalCheck::new(&opts).with_max_configs(0);
+        given_up.advance(&history, false).unwrap();
+        assert_eq!(given_up.given_up(), [Some(json!(3)), Some(json!(1))]);
+        let found = linear_violation(&given_up, &history, 4).expect("found from scratch");
+        assert_eq!(
+            found.violation,
+            ("linearizability".into(), "nonlinearizable".into(), Some(json!(3)))
+        );
+        assert!(!found.incremental);
     }
 
     #[test]

@@ -16,6 +16,7 @@
 mod cache;
 mod cause;
 mod explain;
+mod incremental;
 mod links;
 mod model;
 mod partition;
@@ -32,6 +33,7 @@ mod exactness_tests;
 
 pub use cause::{CauseKind, NOT_CLASSIFIED};
 pub use explain::{KeyFailure, format_time, key_label, value_label};
+pub use incremental::{IncrementalCheck, KeyStanding};
 pub use model::{FailedCas, Model};
 pub use runner::KeyProgress;
 pub use search::GaveUp;
@@ -123,6 +125,14 @@ pub struct LinearResult {
     pub failures: Vec<KeyFailure>,
 }
 
+/// Why a completion-only history cannot be checked for linearizability.
+fn completion_only_error(history: &History) -> HistoryError {
+    HistoryError::whole(
+        &history.source,
+        "no op is an invocation (a completion-only history): linearizability needs when each operation was invoked as well as when it completed, so register and cas-register cannot check it; record invocations, or check transactions with --model list-append or rw-register",
+    )
+}
+
 /// Checks a history; bad shapes for the model are a [`HistoryError`] naming file and line.
 pub fn check(history: &History, opts: &LinearOptions) -> Result<LinearResult, HistoryError> {
     check_with_progress(history, opts, &|_| {})
@@ -134,15 +144,30 @@ pub fn check_with_progress(
     opts: &LinearOptions,
     progress: &(dyn Fn(&KeyProgress<'_>) + Sync),
 ) -> Result<LinearResult, HistoryError> {
+    check_some_keys(history, opts, progress, None)
+}
+
+/// Like [`check`], for the keys in `keys` only (`None`: the history names no key).
+pub fn check_keys(
+    history: &History,
+    opts: &LinearOptions,
+    keys: &[Option<Value>],
+) -> Result<LinearResult, HistoryError> {
+    check_some_keys(history, opts, &|_| {}, Some(keys))
+}
+
+fn check_some_keys(
+    history: &History,
+    opts: &LinearOptions,
+    progress: &(dyn Fn(&KeyProgress<'_>) + Sync),
+    only: Option<&[Option<Value>]>,
+) -> Result<LinearResult, HistoryError> {
     if history.completion_only {
-        return Err(HistoryError::whole(
-            &history.source,
-            "no op is an invocation (a completion-only history): linearizability needs when each operation was invoked as well as when it completed, so register and cas-register cannot check it; record invocations, or check transactions with --model list-append or rw-register",
-        ));
+        return Err(completion_only_error(history));
     }
     let started = Instant::now();
     let deadline = opts.timeout.map(|t| started + t);
-    let keys = partition::partition(
+    let mut keys = partition::partition(
         history,
         &PartitionOptions {
             model: opts.model,
@@ -151,6 +176,9 @@ pub fn check_with_progress(
             initial: opts.initial.clone(),
         },
     )?;
+    if let Some(only) = only {
+        keys.retain(|k| only.contains(&k.key));
+    }
     let run = runner::RunOptions {
         deadline,
         max_cache_bytes: opts.max_search_memory,

@@ -96,27 +96,56 @@ impl KeyHistory {
 
 /// Splits `history` by key and compiles its operations; keys come in order of first appearance.
 pub(crate) fn partition(history: &History, opts: &PartitionOptions) -> Result<Vec<KeyHistory>, HistoryError> {
-    let mut keys: Vec<KeyHistory> = Vec::new();
-    let mut key_index: FxHashMap<&Value, usize> = FxHashMap::default();
-    let mut unnamed_key: Option<usize> = None;
+    let mut partitioner = Partitioner::new(opts.clone());
     for op in &history.ops {
+        partitioner.add(history, op)?;
+    }
+    Ok(partitioner.keys)
+}
+
+/// Routes operations to their keys one at a time, so a history can be partitioned as it grows
+/// (see `incremental`): the keys and their interned values only ever grow.
+#[derive(Debug)]
+pub(crate) struct Partitioner {
+    opts: PartitionOptions,
+    /// The keys so far, in order of first appearance.
+    pub keys: Vec<KeyHistory>,
+    key_index: FxHashMap<Value, usize>,
+    unnamed_key: Option<usize>,
+}
+
+impl Partitioner {
+    pub(crate) fn new(opts: PartitionOptions) -> Self {
+        Partitioner {
+            opts,
+            keys: Vec::new(),
+            key_index: FxHashMap::default(),
+            unnamed_key: None,
+        }
+    }
+
+    /// Compiles `op` (a client operation of `history`) onto its key, or counts it as dropped;
+    /// returns the key's position in [`Partitioner::keys`].
+    pub(crate) fn add(&mut self, history: &History, op: &Operation) -> Result<usize, HistoryError> {
+        let opts = &self.opts;
         let shaped = shape(history, op, opts)?;
         let known = match shaped.key {
-            Some(k) => key_index.get(k).copied(),
-            None => unnamed_key,
+            Some(k) => self.key_index.get(k).copied(),
+            None => self.unnamed_key,
         };
         let slot = match known {
             Some(i) => i,
             None => {
                 match shaped.key {
-                    Some(k) => key_index.insert(k, keys.len()),
-                    None => unnamed_key.replace(keys.len()),
+                    Some(k) => self.key_index.insert(k.clone(), self.keys.len()),
+                    None => self.unnamed_key.replace(self.keys.len()),
                 };
-                keys.push(KeyHistory::new(shaped.key.cloned(), &opts.initial));
-                keys.len() - 1
+                self.keys
+                    .push(KeyHistory::new(shaped.key.cloned(), &opts.initial));
+                self.keys.len() - 1
             }
         };
-        let kh = &mut keys[slot];
+        let kh = &mut self.keys[slot];
         let ret = op.complete;
         let compiled = match (shaped.f, op.outcome) {
             (Function::Read, Outcome::Ok) => Some((Action::Read(kh.intern(shaped.result)), ret)),
@@ -143,8 +172,8 @@ pub(crate) fn partition(history: &History, opts: &PartitionOptions) -> Result<Ve
             }),
             None => kh.dropped += 1,
         }
+        Ok(slot)
     }
-    Ok(keys)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,91 @@
+//! Times the incremental linearizability check against checking every prefix from scratch, as
+//! `faultline run --stop-on-violation` looks at a growing history.
+//!
+//! ```sh
+//! cargo run --release -p faultline-checkers --example incremental_bench -- H.jsonl [looks] [model]
+//! ```
+//!
+//! The history is cut into `looks` prefixes (default 600: one look a second for ten minutes);
+//! each is fed to one `IncrementalCheck` (keys it gives up are checked alone from scratch, as the
+//! watch does), then the whole history is fed as finished. Every tenth
+//! prefix is also checked in full (stopping at the first invalid key, as the watch does) for
+//! comparison. Building each prefix's `History` (what the watch's snapshot costs) is timed apart.
+
+use faultline_checkers::history::History;
+use faultline_checkers::linear::{self, IncrementalCheck, LinearOptions, Model};
+use std::time::{Duration, Instant};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(path) = args.get(1) else {
+        eprintln!("usage: incremental_bench H.jsonl [looks] [register|cas-register]");
+        std::process::exit(254);
+    };
+    let looks: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(600);
+    let model: Model = args
+        .get(3)
+        .map_or(Ok(Model::CasRegister), |m| m.parse())
+        .unwrap_or_else(|e| {
+            eprintln!("{e}");
+            std::process::exit(254)
+        });
+    let history = History::load(path.as_ref(), None).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(254)
+    });
+    let opts = LinearOptions::new(model);
+    let mut check = IncrementalCheck::new(&opts);
+    let (mut snapshots, mut fed, mut slowest) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut full, mut full_last, mut full_looks) = (Duration::ZERO, Duration::ZERO, 0);
+    let mut found_at = None;
+    for look in 1..=looks {
+        let cut = history.events.len() * look / looks;
+        let started = Instant::now();
+        let prefix = History::from_events(path.clone(), history.events[..cut].to_vec()).expect("a prefix");
+        snapshots += started.elapsed();
+        let started = Instant::now();
+        let finished = look == looks;
+        check.advance(&prefix, finished).expect("fits the model");
+        let wide = check.given_up();
+        if !wide.is_empty() && !finished {
+            // What the watch does for keys too wide to carry: check them alone from scratch.
+            let mut alone = opts.clone();
+            alone.timeout = Some(Duration::from_secs(5));
+            linear::check_keys(&prefix, &alone, &wide).expect("fits the model");
+        }
+        let took = started.elapsed();
+        fed += took;
+        slowest = slowest.max(took);
+        if found_at.is_none() && check.first_violation().is_some() {
+            found_at = Some(look);
+        }
+        if look % 10 == 0 {
+            let started = Instant::now();
+            let mut prefix_opts = opts.clone();
+            prefix_opts.timeout = Some(Duration::from_secs(5));
+            linear::check(&prefix, &prefix_opts).expect("fits the model");
+            full_last = started.elapsed();
+            full += full_last;
+            full_looks += 1;
+        }
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "{path}: {} events, {looks} looks; incremental (keys given up checked alone from scratch): {:.1} ms in all, slowest look {:.2} ms, verdict {}, first violation at look {found_at:?}, keys given up {} of {}, widest frontier {}, open ops at the end {}",
+        history.events.len(),
+        ms(fed),
+        ms(slowest),
+        check.verdict(),
+        check.given_up().len(),
+        check.keys().count(),
+        check.widest_frontier(),
+        check.open_ops(),
+    );
+    println!(
+        "full check of every tenth prefix: {:.1} ms over {full_looks} looks (the last {:.1} ms; all {looks} looks would take about {:.0} ms); building the prefixes: {:.1} ms",
+        ms(full),
+        ms(full_last),
+        ms(full) * 10.0,
+        ms(snapshots)
+    );
+}
