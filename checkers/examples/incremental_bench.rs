@@ -71,11 +71,12 @@ fn main() {
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "{path}: {} events, {looks} looks; incremental (keys given up checked alone from scratch): {:.1} ms in all, slowest look {:.2} ms, verdict {}, first violation at look {found_at:?}, keys given up {} of {}, widest frontier {}, open ops at the end {}",
+        "{path}: {} events, {looks} looks; incremental (keys given up checked alone from scratch): {:.1} ms in all, slowest look {:.2} ms, verdict {}, first violation at look {found_at:?}, keys relaxed {}, given up {}, of {}, widest frontier {}, open ops at the end {}",
         history.events.len(),
         ms(fed),
         ms(slowest),
         check.verdict(),
+        check.relaxed(),
         check.given_up().len(),
         check.keys().count(),
         check.widest_frontier(),

@@ -25,8 +25,13 @@
 //! - An optional operation placed in every configuration can never be placed again: it is
 //!   forgotten.
 //!
-//! A key whose frontier or chains outgrow fixed bounds is given up ([`TooWide`]); the full
-//! search (which does not carry configurations) decides it at the end.
+//! Past a bound on configurations, the frontier *relaxes*: operations of unknown outcome may
+//! then take effect more than once, so configurations no longer record which of them were
+//! placed, and the frontier shrinks to states and required operations. That only adds
+//! configurations, so an empty relaxed frontier is still a proof that no linearization exists;
+//! a non-empty one proves nothing (the full search decides). Keys go wide this way when many
+//! writes of unknown outcome share few values: each configuration is then a different choice
+//! of which of them were used. A key too wide even relaxed is given up ([`TooWide`]).
 
 use crate::linear::model::Action;
 use rustc_hash::FxHashSet;
@@ -105,8 +110,10 @@ pub(crate) struct Frontier {
     optional_ids: FxHashSet<u32>,
     /// The most configurations the frontier has held.
     pub widest: usize,
-    /// More configurations than this: the key is given up.
+    /// More configurations than this: the frontier relaxes, and if still wider, gives up.
     max_configs: usize,
+    /// Optional operations may take effect more than once (see the module docs).
+    relaxed: bool,
 }
 
 impl Frontier {
@@ -122,6 +129,7 @@ impl Frontier {
             optional_ids: FxHashSet::default(),
             widest: 1,
             max_configs,
+            relaxed: false,
         }
     }
 
@@ -156,20 +164,18 @@ impl Frontier {
     /// The return of required operation `op`: every configuration places it. `Ok(false)` when no
     /// configuration can (the key is not linearizable; the frontier is then left empty).
     pub(crate) fn ret(&mut self, op: u32) -> Result<bool, TooWide> {
-        let mut next: FxHashSet<Config> = FxHashSet::default();
-        let mut steps = 0;
-        for config in std::mem::take(&mut self.configs) {
-            if config.has(op) {
-                next.insert(config.without(op));
-            } else {
-                for reached in self.chains_to(&config, op, &mut steps)? {
-                    next.insert(reached.without(op));
-                }
+        let configs = std::mem::take(&mut self.configs);
+        let next = match self.forced(&configs, op) {
+            Ok(next) => next,
+            Err(TooWide) if !self.relaxed => {
+                self.relaxed = true;
+                let relaxed: FxHashSet<Config> =
+                    configs.into_iter().map(|c| self.without_optional(c)).collect();
+                let relaxed: Vec<Config> = relaxed.into_iter().collect();
+                self.forced(&relaxed, op)?
             }
-            if next.len() > self.max_configs {
-                return Err(TooWide);
-            }
-        }
+            Err(TooWide) => return Err(TooWide),
+        };
         self.required.retain(|o| o.op != op);
         let canonical: FxHashSet<Config> = next.into_iter().map(|c| self.observed(c)).collect();
         self.configs = canonical.into_iter().collect();
@@ -177,6 +183,37 @@ impl Frontier {
         self.forget_placed_everywhere();
         self.widest = self.widest.max(self.configs.len());
         Ok(!self.configs.is_empty())
+    }
+
+    /// True once optional operations may take effect more than once (an empty frontier is still
+    /// a proof; a non-empty one is not).
+    pub(crate) fn is_relaxed(&self) -> bool {
+        self.relaxed
+    }
+
+    /// Each configuration of `configs` with required operation `op` placed, then forgotten.
+    fn forced(&self, configs: &[Config], op: u32) -> Result<FxHashSet<Config>, TooWide> {
+        let mut next: FxHashSet<Config> = FxHashSet::default();
+        let mut steps = 0;
+        for config in configs {
+            if config.has(op) {
+                next.insert(config.clone().without(op));
+            } else {
+                for reached in self.chains_to(config, op, &mut steps)? {
+                    next.insert(reached.without(op));
+                }
+            }
+            if next.len() > self.max_configs {
+                return Err(TooWide);
+            }
+        }
+        Ok(next)
+    }
+
+    /// `config` without the optional operations it placed (for a relaxed frontier).
+    fn without_optional(&self, mut config: Config) -> Config {
+        config.placed.retain(|p| !self.optional_ids.contains(p));
+        config
     }
 
     /// Every configuration reached from `from` by a chain of open operations ending with `last`.
@@ -199,7 +236,13 @@ impl Frontier {
                 None => self.candidates(&config, after_optional, &mut candidates),
             }
             for &(op, state) in &candidates {
-                let next = config.with(op.op, state);
+                let next = match op.required || !self.relaxed {
+                    true => config.with(op.op, state),
+                    false => Config {
+                        state,
+                        placed: config.placed.clone(),
+                    },
+                };
                 if op.op == last {
                     reached.push(next);
                 } else if seen.insert((next.clone(), !op.required)) {

@@ -139,3 +139,47 @@ fn bad_operations_are_the_full_checks_errors() {
     let full = crate::linear::check(&bad, &LinearOptions::new(Model::Register)).expect_err("same");
     assert_eq!(err.to_string(), full.to_string());
 }
+
+#[test]
+fn a_relaxed_key_still_finds_what_needs_no_limit_on_unknown_outcomes() {
+    let relaxed = |lines: &[&str]| {
+        let mut check = IncrementalCheck::new(&LinearOptions::new(Model::CasRegister)).with_max_configs(1);
+        check.advance(&history(lines), true).expect("fits the model");
+        (check.verdict(), check.relaxed())
+    };
+    const W5: &str = r#"{"process":4,"type":"invoke","f":"write","value":5}"#;
+    const W5_OK: &str = r#"{"process":4,"type":"ok","f":"write","value":5}"#;
+    let read_1_thrice = [
+        W2,
+        W2_OK,
+        W1,
+        W1_INFO,
+        r#"{"process":3,"type":"invoke","f":"cas","value":[2,1]}"#,
+        r#"{"process":3,"type":"info","f":"cas","value":[2,1]}"#,
+        // Either the info write or the info cas gave this read its 1: two configurations, one
+        // too many, so the key goes relaxed.
+        R,
+        R1_OK,
+        W5,
+        W5_OK,
+        R,
+        R1_OK,
+        W5,
+        W5_OK,
+        R,
+        R1_OK,
+    ];
+    assert_eq!(
+        relaxed(&read_1_thrice[..8]),
+        (Verdict::Unknown, 1),
+        "relaxed: never valid"
+    );
+    // A third 1 needs a third producer: only an exact frontier sees it (the final check does).
+    assert_eq!(feed(&read_1_thrice).1, Verdict::Invalid);
+    assert_eq!(feed(&read_1_thrice[..12]).1, Verdict::Valid);
+    assert_eq!(relaxed(&read_1_thrice), (Verdict::Unknown, 1));
+    // A value nothing wrote needs no limit to be found.
+    let mut never_written = read_1_thrice;
+    never_written[15] = r#"{"process":1,"type":"ok","f":"read","value":7}"#;
+    assert_eq!(relaxed(&never_written), (Verdict::Invalid, 0));
+}
