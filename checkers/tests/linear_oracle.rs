@@ -561,8 +561,10 @@ fn every_key_agrees_with_the_oracle(
     }
 }
 
-/// Histories a relaxed incremental check (a frontier of one configuration) found invalid.
+/// Histories a relaxed incremental check (a frontier of one configuration) found invalid, and
+/// histories the oracle found invalid, over the calls of `incremental_agrees`.
 static NARROW_INVALID: AtomicUsize = AtomicUsize::new(0);
+static ORACLE_INVALID: AtomicUsize = AtomicUsize::new(0);
 
 /// The incremental check (what `faultline run --stop-on-violation` watches), fed the history one
 /// event at a time and then told it is finished, reaches the oracle's verdict; whenever it finds
@@ -606,6 +608,9 @@ fn incremental_agrees(
     }
     check.advance(history, true).expect("fits the model");
     narrow.advance(history, true).expect("fits the model");
+    if !expected {
+        ORACLE_INVALID.fetch_add(1, Ordering::Relaxed);
+    }
     match narrow.verdict() {
         Verdict::Invalid => {
             assert!(
@@ -702,8 +707,12 @@ fn simulated_registers_sometimes_corrupted_agree_with_the_oracle() {
     assert!(invalid >= 800, "too few invalid histories: {invalid}");
     // Both failed-cas treatments count; a relaxed frontier still finds most violations.
     let narrow = NARROW_INVALID.load(Ordering::Relaxed);
-    eprintln!("relaxed frontier: {narrow} invalid");
-    assert!(narrow >= invalid, "{narrow} found relaxed of {invalid} x2");
+    let all = ORACLE_INVALID.load(Ordering::Relaxed);
+    eprintln!("relaxed frontier: {narrow} of {all} invalid");
+    assert!(
+        narrow * 10 >= all * 9,
+        "a relaxed frontier found only {narrow} of {all}"
+    );
 }
 
 #[test]
