@@ -6,6 +6,8 @@
 //! (`value` only). On anything else it gives up (`None`), and the caller reads the text with
 //! serde_json instead; so whatever it does read, serde_json reads the same way.
 
+use crate::history::Cursor;
+
 /// A key or value: an integer that fits 64 bits, or the JSON text of any other scalar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Atom<'a> {
@@ -65,7 +67,7 @@ impl<'a> ScannedMops<'a> {
 /// Reads `[[f, key, value], ...]`: `f` a string, `key` a string or integer, `value` one of
 /// those, `null`, or a flat list of strings and integers. `None` for anything else.
 pub(super) fn scan_micro_ops(text: &str) -> Option<ScannedMops<'_>> {
-    let mut c = Cursor { text, at: 0 };
+    let mut c = Cursor::new(text);
     let mut out = ScannedMops {
         mops: [NO_MOP; MAX_MOPS],
         len: 0,
@@ -92,7 +94,7 @@ pub(super) fn scan_micro_ops(text: &str) -> Option<ScannedMops<'_>> {
 /// The items of a flat list of strings and integers, one by one: `None` as soon as the text is
 /// found to be anything else (the caller then reads it with serde_json).
 pub(super) fn list_items(text: &str) -> impl Iterator<Item = Option<Atom<'_>>> {
-    let mut c = Cursor { text, at: 0 };
+    let mut c = Cursor::new(text);
     c.skip_ws();
     let mut state = if c.eat(b'[') {
         ListState::First
@@ -134,43 +136,20 @@ enum ListState {
     Done,
 }
 
-/// A position in text being scanned.
-struct Cursor<'a> {
-    text: &'a str,
-    at: usize,
+/// The micro-op parts of the subset, on a [`Cursor`].
+trait MicroOpScan<'a> {
+    fn micro_op(&mut self) -> Option<MopText<'a>>;
+    fn mop_value(&mut self) -> Option<MopValue<'a>>;
+    fn list(&mut self) -> Option<&'a str>;
+    fn atom(&mut self) -> Option<Atom<'a>>;
 }
 
-impl<'a> Cursor<'a> {
-    fn peek(&self) -> Option<u8> {
-        self.text.as_bytes().get(self.at).copied()
-    }
-
-    fn at_end(&self) -> bool {
-        self.at == self.text.len()
-    }
-
-    fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.at += 1;
-        }
-    }
-
-    fn eat(&mut self, byte: u8) -> bool {
-        let found = self.peek() == Some(byte);
-        self.at += found as usize;
-        found
-    }
-
-    fn expect(&mut self, byte: u8) -> Option<()> {
-        self.eat(byte).then_some(())
-    }
-
+impl<'a> MicroOpScan<'a> for Cursor<'a> {
     /// `[f, key, value]`.
     fn micro_op(&mut self) -> Option<MopText<'a>> {
         self.expect(b'[')?;
         self.skip_ws();
-        let name = self.string()?;
-        let name = &name[1..name.len() - 1];
+        let name = self.string_content()?;
         self.skip_ws();
         self.expect(b',')?;
         self.skip_ws();
@@ -178,19 +157,16 @@ impl<'a> Cursor<'a> {
         self.skip_ws();
         self.expect(b',')?;
         self.skip_ws();
-        let value = self.value()?;
+        let value = self.mop_value()?;
         self.skip_ws();
         self.expect(b']')?;
         Some(MopText { name, key, value })
     }
 
     /// An atom, `null`, or a flat list of atoms.
-    fn value(&mut self) -> Option<MopValue<'a>> {
+    fn mop_value(&mut self) -> Option<MopValue<'a>> {
         match self.peek()? {
-            b'n' => {
-                self.at += self.text[self.at..].starts_with("null").then_some(4)?;
-                Some(MopValue::Null)
-            }
+            b'n' => self.eat_word("null").then_some(MopValue::Null),
             b'[' => self.list().map(MopValue::List),
             _ => self.atom().map(MopValue::Atom),
         }
@@ -198,7 +174,7 @@ impl<'a> Cursor<'a> {
 
     /// `[atom, ...]`: its text.
     fn list(&mut self) -> Option<&'a str> {
-        let start = self.at;
+        let start = self.position();
         self.expect(b'[')?;
         self.skip_ws();
         if !self.eat(b']') {
@@ -212,57 +188,17 @@ impl<'a> Cursor<'a> {
                 self.skip_ws();
             }
         }
-        Some(&self.text[start..self.at])
+        Some(self.since(start))
     }
 
-    /// A string or an integer.
+    /// A string, or an integer (by value when it fits 64 bits).
     fn atom(&mut self) -> Option<Atom<'a>> {
         match self.peek()? {
             b'"' => self.string().map(Atom::Text),
-            _ => self.integer(),
+            _ => self
+                .integer()
+                .map(|text| text.parse().map_or(Atom::Text(text), Atom::Int)),
         }
-    }
-
-    /// A string without escapes or control characters: its text, quotes included.
-    fn string(&mut self) -> Option<&'a str> {
-        let start = self.at;
-        self.expect(b'"')?;
-        let rest = &self.text.as_bytes()[self.at..];
-        let len = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        if rest[len] != b'"' {
-            return None;
-        }
-        self.at += len + 1;
-        Some(&self.text[start..self.at])
-    }
-
-    /// `-?(0|[1-9][0-9]*)`, not followed by a fraction or exponent: its value, or its text
-    /// when it does not fit 64 bits.
-    fn integer(&mut self) -> Option<Atom<'a>> {
-        let start = self.at;
-        let negative = self.eat(b'-');
-        let bytes = &self.text.as_bytes()[self.at..];
-        let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
-        if digits == 0 || (bytes[0] == b'0' && digits > 1) {
-            return None;
-        }
-        // Accumulated negatively, so that i64::MIN fits too.
-        let mut value: Option<i64> = Some(0);
-        for &b in &bytes[..digits] {
-            value = value
-                .and_then(|v| v.checked_mul(10))
-                .and_then(|v| v.checked_sub((b - b'0') as i64));
-        }
-        self.at += digits;
-        if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
-            return None;
-        }
-        let value = if negative {
-            value
-        } else {
-            value.and_then(i64::checked_neg)
-        };
-        Some(value.map_or(Atom::Text(&self.text[start..self.at]), Atom::Int))
     }
 }
 
