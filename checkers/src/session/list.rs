@@ -232,24 +232,7 @@ fn observers(
             *dense.entry(t.process).or_insert(next)
         })
         .collect();
-    // Valid reads of keys with an order, by key, longest first: (key, length, read position).
-    let mut by_len: Vec<(u32, u32, u32)> = index
-        .reads
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.valid && index.order(r.key).is_some())
-        .map(|(i, r)| (r.key, r.span.len, i as u32))
-        .collect();
-    by_len.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
-    // key -> its range in `by_len` (empty for a key without such reads).
-    let keys = by_len.last().map_or(0, |e| e.0 as usize + 1);
-    let mut key_reads: Vec<(usize, usize)> = vec![(0, 0); keys];
-    let mut i = 0;
-    while i < by_len.len() {
-        let end = i + by_len[i..].iter().take_while(|e| e.0 == by_len[i].0).count();
-        key_reads[by_len[i].0 as usize] = (i, end);
-        i = end;
-    }
+    let (by_len, key_reads) = reads_by_key_longest_first(index);
     // slot[p]: position in `seen` of process p's latest transaction observed so far.
     let mut seen: Vec<(usize, u32, u32, u32)> = Vec::new();
     let mut slot: Vec<u32> = vec![NONE; dense.len()];
@@ -374,6 +357,48 @@ fn observers(
             }
         }
     }
+}
+
+/// Valid reads of keys with an order, by key, longest first, then in read order: (key, length,
+/// read position); and each key's range of them (empty for a key without such reads). Grouped
+/// by key with a counting sort, then each key's few reads sorted by length.
+#[allow(clippy::type_complexity)]
+fn reads_by_key_longest_first(index: &ListIndex) -> (Vec<(u32, u32, u32)>, Vec<(usize, usize)>) {
+    let keys = index.reads.iter().map(|r| r.key as usize + 1).max().unwrap_or(0);
+    let mut ordered = vec![false; keys];
+    for (&key, order) in &index.keys {
+        if order.consistent && (key as usize) < keys {
+            ordered[key as usize] = true;
+        }
+    }
+    let counted = || {
+        index
+            .reads
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.valid && ordered[r.key as usize])
+    };
+    let mut key_reads: Vec<(usize, usize)> = vec![(0, 0); keys];
+    for (_, r) in counted() {
+        key_reads[r.key as usize].1 += 1;
+    }
+    let mut total = 0;
+    for range in &mut key_reads {
+        let count = range.1;
+        *range = (total, total);
+        total += count;
+    }
+    // Placed in read order, so each key's reads are in read order before sorting by length.
+    let mut by_len = vec![(0u32, 0u32, 0u32); total];
+    for (i, r) in counted() {
+        let range = &mut key_reads[r.key as usize];
+        by_len[range.1] = (r.key, r.span.len, i as u32);
+        range.1 += 1;
+    }
+    for &(start, end) in &key_reads {
+        by_len[start..end].sort_by_key(|e| std::cmp::Reverse(e.1));
+    }
+    (by_len, key_reads)
 }
 
 /// A transaction's first append to a key.
