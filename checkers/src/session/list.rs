@@ -359,11 +359,13 @@ fn observers(
     }
 }
 
-/// Valid reads of keys with an order, by key, longest first, then in read order: (key, length,
-/// read position); and each key's range of them (empty for a key without such reads). Grouped
+/// A read as `observers` looks for longer ones: (key, length, position in `ListIndex::reads`).
+type LongRead = (u32, u32, u32);
+
+/// Valid reads of keys with an order, by key, longest first, then in read order (see
+/// [`LongRead`]); and each key's range of them (empty for a key without such reads). Grouped
 /// by key with a counting sort, then each key's few reads sorted by length.
-#[allow(clippy::type_complexity)]
-fn reads_by_key_longest_first(index: &ListIndex) -> (Vec<(u32, u32, u32)>, Vec<(usize, usize)>) {
+fn reads_by_key_longest_first(index: &ListIndex) -> (Vec<LongRead>, Vec<(usize, usize)>) {
     let keys = index.reads.iter().map(|r| r.key as usize + 1).max().unwrap_or(0);
     let mut ordered = vec![false; keys];
     for (&key, order) in &index.keys {
