@@ -21,6 +21,7 @@ mod parallel;
 pub(crate) mod rw_register;
 mod scc;
 mod txn;
+mod txn_scan;
 mod txn_text;
 
 pub use anomaly::{AnomalyKind, CycleOrder, CycleShape, EXPLAINED_PER_KIND, Findings};

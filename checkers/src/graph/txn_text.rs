@@ -8,6 +8,7 @@
 //! the operation the general way, which gives the same ids and the same messages.
 
 use super::txn::{MicroOp, Scalar, Span, TxnSet, Workload, same_shape};
+use super::txn_scan::{Atom, MopText, MopValue, list_items, scan_micro_ops};
 use crate::history::Operation;
 use serde_json::value::RawValue;
 
@@ -35,15 +36,36 @@ impl TxnSet {
     }
 
     fn micro_ops_from_text(&mut self, invocation: &str, done: Option<&str>) -> Option<()> {
-        let invoked: Vec<RawMop> = serde_json::from_str(invocation).ok()?;
+        // The usual shape is scanned in place; serde_json reads anything else.
+        let (scanned_inv, parsed_inv);
+        let invoked: &[MopText] = match scan_micro_ops(invocation) {
+            Some(mops) => {
+                scanned_inv = mops;
+                scanned_inv.as_slice()
+            }
+            None => {
+                parsed_inv = parse_micro_ops(invocation)?;
+                &parsed_inv
+            }
+        };
         match done {
             Some(done) => {
-                let completed: Vec<RawMop> = serde_json::from_str(done).ok()?;
+                let (scanned_done, parsed_done);
+                let completed: &[MopText] = match scan_micro_ops(done) {
+                    Some(mops) => {
+                        scanned_done = mops;
+                        scanned_done.as_slice()
+                    }
+                    None => {
+                        parsed_done = parse_micro_ops(done)?;
+                        &parsed_done
+                    }
+                };
                 if completed.len() != invoked.len() {
                     return None;
                 }
                 // As the general path: the completion's micro-op first, then the invocation's.
-                for (inv, ok) in invoked.iter().zip(&completed) {
+                for (inv, ok) in invoked.iter().zip(completed) {
                     let read = self.micro_op_from_text(ok, true)?;
                     let asked = self.micro_op_from_text(inv, false)?;
                     if !same_shape(read, asked) {
@@ -53,7 +75,7 @@ impl TxnSet {
                 }
             }
             None => {
-                for inv in &invoked {
+                for inv in invoked {
                     let m = self.micro_op_from_text(inv, false)?;
                     self.mops.push(m);
                 }
@@ -63,49 +85,40 @@ impl TxnSet {
     }
 
     /// One micro-op; `known_reads` for an ok completion. Read values are pushed as read.
-    fn micro_op_from_text(&mut self, &(name, key, value): &RawMop, known_reads: bool) -> Option<MicroOp> {
+    fn micro_op_from_text(&mut self, mop: &MopText, known_reads: bool) -> Option<MicroOp> {
         let write = match self.workload {
             Workload::ListAppend => "append",
             Workload::RwRegister => "w",
         };
-        let key = self.scalar_from_text(key)?;
-        if name == write {
-            let value = self.scalar_from_text(value)?;
+        let key = self.scalar_from_atom(mop.key)?;
+        let scalar_value = |set: &mut TxnSet| match mop.value {
+            MopValue::Atom(atom) => set.scalar_from_atom(atom),
+            MopValue::Null | MopValue::List(_) => None,
+        };
+        if mop.name == write {
+            let value = scalar_value(self)?;
             return Some(match self.workload {
                 Workload::ListAppend => MicroOp::Append { key, value },
                 Workload::RwRegister => MicroOp::Write { key, value },
             });
         }
-        if name != "r" {
+        if mop.name != "r" {
             return None;
         }
-        let text = value.get();
         match self.workload {
             Workload::ListAppend => {
-                let values = match (text, known_reads) {
-                    ("null", false) => None,
-                    (t, false) if t.starts_with('[') => None,
-                    ("null", true) => Some(Span { start: 0, len: 0 }),
-                    (t, true) if t.starts_with('[') => {
-                        let items: Vec<&RawValue> = serde_json::from_str(t).ok()?;
-                        let start = self.read_values.len() as u32;
-                        for item in &items {
-                            let id = self.scalar_from_text(item)?;
-                            self.read_values.push(id);
-                        }
-                        Some(Span {
-                            start,
-                            len: items.len() as u32,
-                        })
-                    }
-                    _ => return None,
+                let values = match (mop.value, known_reads) {
+                    (MopValue::Null | MopValue::List(_), false) => None,
+                    (MopValue::Null, true) => Some(Span { start: 0, len: 0 }),
+                    (MopValue::List(text), true) => Some(self.read_list(text)?),
+                    (MopValue::Atom(_), _) => return None,
                 };
                 Some(MicroOp::ReadList { key, values })
             }
             Workload::RwRegister => {
-                let value = match text {
-                    "null" => None,
-                    _ => Some(self.scalar_from_text(value)?),
+                let value = match mop.value {
+                    MopValue::Null => None,
+                    _ => Some(scalar_value(self)?),
                 };
                 Some(MicroOp::ReadRegister {
                     key,
@@ -115,11 +128,45 @@ impl TxnSet {
         }
     }
 
-    /// A key or value written as a JSON string or number, interned exactly as the general path
-    /// does: an integer that fits 64 bits by value, any other number by its text as serde_json
-    /// keeps it, a string by its content.
-    fn scalar_from_text(&mut self, raw: &RawValue) -> Option<u32> {
-        let text = raw.get();
+    /// Interns a read list's items and pushes them to `read_values`: scanned in place, or read
+    /// by serde_json when the scanner does not take the text (the same ids either way, as
+    /// interning again what was interned gives the same ids).
+    fn read_list(&mut self, text: &str) -> Option<Span> {
+        let start = self.read_values.len();
+        let mut scanned = true;
+        for item in list_items(text) {
+            let Some(atom) = item else {
+                scanned = false;
+                break;
+            };
+            let id = self.scalar_from_atom(atom)?;
+            self.read_values.push(id);
+        }
+        if !scanned {
+            self.read_values.truncate(start);
+            let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+            for item in &items {
+                let id = self.scalar_from_text(item.get())?;
+                self.read_values.push(id);
+            }
+        }
+        Some(Span {
+            start: start as u32,
+            len: (self.read_values.len() - start) as u32,
+        })
+    }
+
+    fn scalar_from_atom(&mut self, atom: Atom) -> Option<u32> {
+        match atom {
+            Atom::Int(i) => Some(self.scalars.intern_int(i)),
+            Atom::Text(text) => self.scalar_from_text(text),
+        }
+    }
+
+    /// A key or value written as a JSON string or number (its text), interned exactly as the
+    /// general path does: an integer that fits 64 bits by value, any other number by its text
+    /// as serde_json keeps it, a string by its content.
+    fn scalar_from_text(&mut self, text: &str) -> Option<u32> {
         match text.as_bytes().first()? {
             b'"' => {
                 let s: &str = serde_json::from_str(text).ok()?;
@@ -142,6 +189,20 @@ impl TxnSet {
             _ => None,
         }
     }
+}
+
+/// Micro-ops read by serde_json, for the texts [`scan_micro_ops`] does not take.
+fn parse_micro_ops(text: &str) -> Option<Vec<MopText<'_>>> {
+    let mops: Vec<RawMop> = serde_json::from_str(text).ok()?;
+    Some(
+        mops.into_iter()
+            .map(|(name, key, value)| MopText {
+                name,
+                key: Atom::Text(key.get()),
+                value: MopValue::from_text(value.get()),
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]

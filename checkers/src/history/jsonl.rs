@@ -6,6 +6,7 @@
 
 use super::error::HistoryError;
 use super::event::{Event, EventKind, Process};
+use super::json_cursor::Cursor;
 use super::quote::quote;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
@@ -167,9 +168,15 @@ pub(super) fn parse_chunk(source: &str, text: &str, lean: Option<usize>) -> Resu
         if trimmed.is_empty() {
             continue;
         }
-        let mut de = serde_json::Deserializer::from_str(trimmed);
-        let parsed = de::DeserializeSeed::deserialize(EventSeed { lean: lean.is_some() }, &mut de)
-            .and_then(|raw| de.end().map(|()| raw));
+        let scanned = lean.and_then(|_| scan_lean_event(trimmed));
+        let parsed = match scanned {
+            Some(raw) => Ok(raw),
+            None => {
+                let mut de = serde_json::Deserializer::from_str(trimmed);
+                de::DeserializeSeed::deserialize(EventSeed { lean: lean.is_some() }, &mut de)
+                    .and_then(|raw| de.end().map(|()| raw))
+            }
+        };
         let mut raw_event = parsed.map_err(|e| {
             HistoryError::at(
                 source,
@@ -185,11 +192,11 @@ pub(super) fn parse_chunk(source: &str, text: &str, lean: Option<usize>) -> Resu
             let text_value = raw_event.value_text.take();
             let span = match text_value {
                 Some(t) if matches!(&raw_event.f, Some(Value::String(f)) if f == "txn") => RawSpan {
-                    start: (t.get().as_ptr() as usize - base) as u64,
-                    len: t.get().len() as u32,
+                    start: (t.as_ptr() as usize - base) as u64,
+                    len: t.len() as u32,
                 },
                 Some(t) => {
-                    raw_event.value = Some(serde_json::from_str(t.get()).map_err(|e| {
+                    raw_event.value = Some(serde_json::from_str(t).map_err(|e| {
                         HistoryError::at(
                             source,
                             line,
@@ -213,6 +220,54 @@ pub(super) fn parse_chunk(source: &str, text: &str, lean: Option<usize>) -> Resu
         defaulted_index,
         raw_values,
     })
+}
+
+/// Reads the usual shape of an event line in place, for lean parsing: an object of `index`,
+/// `time`, `process` (non-negative integers), `type`, `f` (strings) and `value` (its text), each
+/// at most once, in the subset [`Cursor`] reads. `None` for any other line, which serde_json
+/// then reads (and reports on), so a line read here is read as serde_json reads it.
+fn scan_lean_event(line: &str) -> Option<RawEvent<'_>> {
+    let mut c = Cursor::new(line);
+    let mut raw = RawEvent::default();
+    c.expect(b'{')?;
+    loop {
+        c.skip_ws();
+        let key = c.string_content()?;
+        c.skip_ws();
+        c.expect(b':')?;
+        c.skip_ws();
+        match key {
+            "index" | "time" | "process" => {
+                let field = match key {
+                    "index" => &mut raw.index,
+                    "time" => &mut raw.time,
+                    _ => &mut raw.process,
+                };
+                let text = c.integer().filter(|t| !t.starts_with('-'))?;
+                field.is_none().then_some(())?;
+                *field = Some(RawField(text));
+            }
+            "type" | "f" => {
+                let field = if key == "type" { &mut raw.kind } else { &mut raw.f };
+                let text = c.string_content()?;
+                field.is_none().then_some(())?;
+                *field = Some(Value::String(text.to_string()));
+            }
+            "value" => {
+                let text = c.value()?;
+                raw.value_text.is_none().then_some(())?;
+                raw.value_text = Some(text);
+            }
+            _ => return None,
+        }
+        c.skip_ws();
+        if c.eat(b'}') {
+            break;
+        }
+        c.expect(b',')?;
+    }
+    c.skip_ws();
+    c.at_end().then_some(raw)
 }
 
 /// Reads one event object (the text of one JSON object) at `position` in the history, from
@@ -265,12 +320,12 @@ pub fn write_jsonl<W: Write>(mut out: W, events: &[Event]) -> std::io::Result<()
 /// A field read as its JSON text (no allocation); the common case, a plain non-negative
 /// integer, is parsed straight from the text.
 #[derive(Clone, Copy)]
-struct RawField<'a>(&'a serde_json::value::RawValue);
+struct RawField<'a>(&'a str);
 
 impl RawField<'_> {
     /// The field as a non-negative integer, if it is written as one.
     fn as_u64(self) -> Option<u64> {
-        let text = self.0.get();
+        let text = self.0;
         if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
             text.parse().ok()
         } else {
@@ -280,7 +335,7 @@ impl RawField<'_> {
 
     /// The field as a JSON value (for the uncommon cases and for messages).
     fn value(self) -> Value {
-        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+        serde_json::from_str(self.0).unwrap_or(Value::Null)
     }
 }
 
@@ -294,7 +349,7 @@ struct RawEvent<'a> {
     f: Option<Value>,
     value: Option<Value>,
     /// Lean parsing: the value as text (not yet parsed).
-    value_text: Option<&'a serde_json::value::RawValue>,
+    value_text: Option<&'a str>,
     key: Option<Value>,
     error: Option<Value>,
     extra: Vec<(String, Value)>,
@@ -313,7 +368,7 @@ impl RawEvent<'_> {
         };
         let time = match self.time {
             None => None,
-            Some(v) if v.0.get() == "null" => None,
+            Some(v) if v.0 == "null" => None,
             Some(v) => Some(v.as_u64().ok_or_else(|| {
                 format!(
                     "field \"time\" must be a non-negative integer of nanoseconds, found {}",
@@ -421,7 +476,8 @@ impl<'de> de::DeserializeSeed<'de> for EventSeed {
                             let _: IgnoredAny = map.next_value()?;
                             return Err(de::Error::custom(format!("duplicate field \"{key}\"")));
                         }
-                        *field = Some(RawField(map.next_value()?));
+                        let text: &serde_json::value::RawValue = map.next_value()?;
+                        *field = Some(RawField(text.get()));
                         continue;
                     }
                     if self.lean && key == "value" {
@@ -429,7 +485,8 @@ impl<'de> de::DeserializeSeed<'de> for EventSeed {
                             let _: IgnoredAny = map.next_value()?;
                             return Err(de::Error::custom(format!("duplicate field \"{key}\"")));
                         }
-                        raw.value_text = Some(map.next_value()?);
+                        let text: &serde_json::value::RawValue = map.next_value()?;
+                        raw.value_text = Some(text.get());
                         continue;
                     }
                     let slot = match key.as_ref() {

@@ -15,6 +15,7 @@ mod faults;
 mod format;
 mod independent;
 mod jepsen_log;
+mod json_cursor;
 mod jsonl;
 mod jsonl_stream;
 mod pairing;
@@ -32,6 +33,8 @@ pub use jsonl_stream::JsonlStream;
 pub use pairing::{Operation, Outcome};
 pub use quote::{QUOTE_LIMIT, quote, quote_json, quote_text};
 pub use raw_values::RawValues;
+
+pub(crate) use json_cursor::Cursor;
 
 use std::path::Path;
 

@@ -8,7 +8,8 @@
 //! reads, also observe the appends that process made before it (monotonic writes) and the
 //! versions it had read before it (writes-follow-reads).
 
-use crate::graph::list_append::{ListIndex, NONE, ReadFact, kv};
+use super::key_slots::KeySlots;
+use crate::graph::list_append::{ListIndex, NONE, kv};
 use crate::graph::{AnomalyKind, ConsistencyModel, Ctx, Findings, MicroOp};
 use crate::history::Outcome;
 use rustc_hash::FxHashMap;
@@ -29,21 +30,19 @@ fn reads_by_txn(index: &ListIndex, txns: usize) -> Vec<(u32, u32)> {
     ranges
 }
 
-/// Whether a read of `key` contains `value`.
-fn contains(ctx: Ctx, index: &ListIndex, read: &ReadFact, value: u32) -> bool {
-    if index.order(read.key).is_some() {
-        return index
-            .pos
-            .get(&kv(read.key, value))
-            .is_some_and(|&p| p < read.span.len);
-    }
-    ctx.set.values(read.span).contains(&value)
-}
-
 /// The position of a value in its key's observed order, for consistent keys.
 fn position(index: &ListIndex, key: u32, value: u32) -> Option<u32> {
     index.order(key)?;
     index.pos.get(&kv(key, value)).copied()
+}
+
+/// A session's latest append to a key: its transaction, the value, and the value's position
+/// in the key's order (see [`position`]).
+#[derive(Clone, Copy)]
+struct LastAppend {
+    txn: u32,
+    value: u32,
+    position: Option<u32>,
 }
 
 pub(crate) fn check(
@@ -55,14 +54,10 @@ pub(crate) fn check(
 ) {
     let set = ctx.set;
     let ranges = reads_by_txn(index, set.txns.len());
-    let reads_of = |t: u32| {
-        let (a, b) = ranges[t as usize];
-        &index.reads[a as usize..b as usize]
-    };
     // Each session on its own, and the observers across sessions, on two threads.
     let observing = wanted(ConsistencyModel::MonotonicWrites) || wanted(ConsistencyModel::WritesFollowReads);
     findings.run_both(
-        |findings| per_session(ctx, index, sessions, &reads_of, wanted, findings),
+        |findings| per_session(ctx, index, sessions, &ranges, wanted, findings),
         |findings| {
             if observing {
                 observers(ctx, index, &ranges, wanted, findings);
@@ -73,27 +68,40 @@ pub(crate) fn check(
 
 /// The guarantees within each session: read-your-writes, monotonic reads, and the
 /// same-process halves of monotonic writes and writes-follow-reads.
-fn per_session<'a>(
+fn per_session(
     ctx: Ctx,
     index: &ListIndex,
     sessions: &[Vec<u32>],
-    reads_of: &(dyn Fn(u32) -> &'a [ReadFact] + Sync),
+    ranges: &[(u32, u32)],
     wanted: &(dyn Fn(ConsistencyModel) -> bool + Sync),
     findings: &mut Findings,
 ) {
     let set = ctx.set;
+    let keys = set.mops.iter().map(|m| m.key() as usize + 1).max().unwrap_or(0);
+    // key -> the latest append; key -> the longest read (its position in `index.reads`).
+    let mut last_append: KeySlots<LastAppend> = KeySlots::new(keys);
+    let mut longest_read: KeySlots<u32> = KeySlots::new(keys);
+    // This transaction's appends, to update `last_append` with once it is checked.
+    let mut appended: Vec<(u32, LastAppend)> = Vec::new();
     for session in sessions {
-        // key -> (txn, value) of the latest append; key -> (txn, read) of the longest read.
-        let mut last_append: FxHashMap<u32, (u32, u32)> = FxHashMap::default();
-        let mut longest_read: FxHashMap<u32, (u32, ReadFact)> = FxHashMap::default();
+        last_append.clear();
+        longest_read.clear();
         for &t in session {
             let txn = set.txns[t as usize];
             let p = txn.process;
-            for r in reads_of(t).iter().filter(|r| r.valid) {
+            let (first_read, end_read) = ranges[t as usize];
+            let reads = (first_read..end_read).filter(|&i| index.reads[i as usize].valid);
+            for i in reads.clone() {
+                let r = &index.reads[i as usize];
+                let ordered = index.order(r.key).is_some();
                 if wanted(ConsistencyModel::ReadYourWrites)
-                    && let Some(&(wt, v)) = last_append.get(&r.key)
-                    && !contains(ctx, index, r, v)
+                    && let Some(w) = last_append.get(r.key)
+                    && !match ordered {
+                        true => w.position.is_some_and(|p| p < r.span.len),
+                        false => set.values(r.span).contains(&w.value),
+                    }
                 {
+                    let (wt, v) = (w.txn, w.value);
                     findings.add(AnomalyKind::ReadYourWrites, || {
                         let mut a = ctx.anomaly(&[wt as usize, t as usize], Some(r.key));
                         a.steps.push(format!(
@@ -105,10 +113,11 @@ fn per_session<'a>(
                     });
                 }
                 if wanted(ConsistencyModel::MonotonicReads)
-                    && index.order(r.key).is_some()
-                    && let Some(&(rt, prev)) = longest_read.get(&r.key)
+                    && ordered
+                    && let Some(prev) = longest_read.get(r.key).map(|i| index.reads[i as usize])
                     && r.span.len < prev.span.len
                 {
+                    let rt = prev.txn;
                     findings.add(AnomalyKind::MonotonicReads, || {
                         let mut a = ctx.anomaly(&[rt as usize, t as usize], Some(r.key));
                         a.steps.push(format!(
@@ -121,18 +130,29 @@ fn per_session<'a>(
                     });
                 }
             }
+            appended.clear();
             for m in set.mops(t as usize) {
                 let MicroOp::Append { key, value } = *m else {
                     continue;
                 };
-                let Some(pos) = position(index, key, value) else {
+                let position = position(index, key, value);
+                appended.push((
+                    key,
+                    LastAppend {
+                        txn: t,
+                        value,
+                        position,
+                    },
+                ));
+                let Some(pos) = position else {
                     continue;
                 };
                 if wanted(ConsistencyModel::MonotonicWrites)
-                    && let Some(&(wt, v1)) = last_append.get(&key)
-                    && wt != t
-                    && position(index, key, v1).is_none_or(|p1| p1 > pos)
+                    && let Some(w) = last_append.get(key)
+                    && w.txn != t
+                    && w.position.is_none_or(|p1| p1 > pos)
                 {
+                    let (wt, v1) = (w.txn, w.value);
                     findings.add(AnomalyKind::MonotonicWrites, || {
                         let mut a = ctx.anomaly(&[wt as usize, t as usize], Some(key));
                         let order = index.order(key).map(|o| ctx.list(&o.longest)).unwrap_or_default();
@@ -154,10 +174,11 @@ fn per_session<'a>(
                     });
                 }
                 if wanted(ConsistencyModel::WritesFollowReads)
-                    && let Some(&(rt, prev)) = longest_read.get(&key)
-                    && rt != t
+                    && let Some(prev) = longest_read.get(key).map(|i| index.reads[i as usize])
+                    && prev.txn != t
                     && pos < prev.span.len
                 {
+                    let rt = prev.txn;
                     findings.add(AnomalyKind::WritesFollowReads, || {
                         let mut a = ctx.anomaly(&[rt as usize, t as usize], Some(key));
                         let order = index.order(key).map(|o| ctx.list(&o.longest)).unwrap_or_default();
@@ -174,18 +195,17 @@ fn per_session<'a>(
                 }
             }
             // Update the session state with this transaction.
-            for r in reads_of(t).iter().filter(|r| r.valid) {
+            for i in reads {
+                let r = &index.reads[i as usize];
                 let longer = longest_read
-                    .get(&r.key)
-                    .is_none_or(|(_, prev)| r.span.len > prev.span.len);
+                    .get(r.key)
+                    .is_none_or(|prev| r.span.len > index.reads[prev as usize].span.len);
                 if longer {
-                    longest_read.insert(r.key, (t, *r));
+                    longest_read.set(r.key, i);
                 }
             }
-            for m in set.mops(t as usize) {
-                if let MicroOp::Append { key, value } = *m {
-                    last_append.insert(key, (t, value));
-                }
+            for &(key, append) in &appended {
+                last_append.set(key, append);
             }
         }
     }
@@ -212,22 +232,7 @@ fn observers(
             *dense.entry(t.process).or_insert(next)
         })
         .collect();
-    // Valid reads of keys with an order, by key, longest first: (key, length, read position).
-    let mut by_len: Vec<(u32, u32, u32)> = index
-        .reads
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.valid && index.order(r.key).is_some())
-        .map(|(i, r)| (r.key, r.span.len, i as u32))
-        .collect();
-    by_len.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
-    let mut key_reads: FxHashMap<u32, (usize, usize)> = FxHashMap::default();
-    let mut i = 0;
-    while i < by_len.len() {
-        let end = i + by_len[i..].iter().take_while(|e| e.0 == by_len[i].0).count();
-        key_reads.insert(by_len[i].0, (i, end));
-        i = end;
-    }
+    let (by_len, key_reads) = reads_by_key_longest_first(index);
     // slot[p]: position in `seen` of process p's latest transaction observed so far.
     let mut seen: Vec<(usize, u32, u32, u32)> = Vec::new();
     let mut slot: Vec<u32> = vec![NONE; dense.len()];
@@ -287,7 +292,7 @@ fn observers(
                 }
             }
             if !seen.is_empty() && !reported_wfr && wanted(ConsistencyModel::WritesFollowReads) {
-                let (start, end) = key_reads.get(&r.key).copied().unwrap_or((0, 0));
+                let (start, end) = key_reads.get(r.key as usize).copied().unwrap_or((0, 0));
                 for &(_, len, ri) in by_len[start..end].iter().take_while(|e| e.1 > r.span.len) {
                     let earlier = index.reads[ri as usize];
                     let rt = earlier.txn;
@@ -352,6 +357,50 @@ fn observers(
             }
         }
     }
+}
+
+/// A read as `observers` looks for longer ones: (key, length, position in `ListIndex::reads`).
+type LongRead = (u32, u32, u32);
+
+/// Valid reads of keys with an order, by key, longest first, then in read order (see
+/// [`LongRead`]); and each key's range of them (empty for a key without such reads). Grouped
+/// by key with a counting sort, then each key's few reads sorted by length.
+fn reads_by_key_longest_first(index: &ListIndex) -> (Vec<LongRead>, Vec<(usize, usize)>) {
+    let keys = index.reads.iter().map(|r| r.key as usize + 1).max().unwrap_or(0);
+    let mut ordered = vec![false; keys];
+    for (&key, order) in &index.keys {
+        if order.consistent && (key as usize) < keys {
+            ordered[key as usize] = true;
+        }
+    }
+    let counted = || {
+        index
+            .reads
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.valid && ordered[r.key as usize])
+    };
+    let mut key_reads: Vec<(usize, usize)> = vec![(0, 0); keys];
+    for (_, r) in counted() {
+        key_reads[r.key as usize].1 += 1;
+    }
+    let mut total = 0;
+    for range in &mut key_reads {
+        let count = range.1;
+        *range = (total, total);
+        total += count;
+    }
+    // Placed in read order, so each key's reads are in read order before sorting by length.
+    let mut by_len = vec![(0u32, 0u32, 0u32); total];
+    for (i, r) in counted() {
+        let range = &mut key_reads[r.key as usize];
+        by_len[range.1] = (r.key, r.span.len, i as u32);
+        range.1 += 1;
+    }
+    for &(start, end) in &key_reads {
+        by_len[start..end].sort_by_key(|e| std::cmp::Reverse(e.1));
+    }
+    (by_len, key_reads)
 }
 
 /// A transaction's first append to a key.

@@ -7,6 +7,7 @@
 //! Definitions: `docs/consistency.md`. [`check_register_sessions`] judges read-your-writes and
 //! monotonic reads on histories of single-register operations instead.
 
+mod key_slots;
 mod list;
 mod prefix;
 mod register;
