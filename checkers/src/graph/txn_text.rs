@@ -8,7 +8,7 @@
 //! the operation the general way, which gives the same ids and the same messages.
 
 use super::txn::{MicroOp, Scalar, Span, TxnSet, Workload, same_shape};
-use super::txn_scan::{Atom, MopText, MopValue, list_items, scan_micro_ops};
+use super::txn_scan::{Atom, MopText, MopValue, ScannedMops, list_items, scan_micro_ops};
 use crate::history::Operation;
 use serde_json::value::RawValue;
 
@@ -36,31 +36,12 @@ impl TxnSet {
     }
 
     fn micro_ops_from_text(&mut self, invocation: &str, done: Option<&str>) -> Option<()> {
-        // The usual shape is scanned in place; serde_json reads anything else.
-        let (scanned_inv, parsed_inv);
-        let invoked: &[MopText] = match scan_micro_ops(invocation) {
-            Some(mops) => {
-                scanned_inv = mops;
-                scanned_inv.as_slice()
-            }
-            None => {
-                parsed_inv = parse_micro_ops(invocation)?;
-                &parsed_inv
-            }
-        };
+        let invoked = MicroOpsText::read(invocation)?;
+        let invoked = invoked.as_slice();
         match done {
             Some(done) => {
-                let (scanned_done, parsed_done);
-                let completed: &[MopText] = match scan_micro_ops(done) {
-                    Some(mops) => {
-                        scanned_done = mops;
-                        scanned_done.as_slice()
-                    }
-                    None => {
-                        parsed_done = parse_micro_ops(done)?;
-                        &parsed_done
-                    }
-                };
+                let completed = MicroOpsText::read(done)?;
+                let completed = completed.as_slice();
                 if completed.len() != invoked.len() {
                     return None;
                 }
@@ -192,6 +173,33 @@ impl TxnSet {
 }
 
 /// Micro-ops read by serde_json, for the texts [`scan_micro_ops`] does not take.
+/// A transaction's micro-ops as text: the usual shape scanned in place (no allocation),
+/// anything else read by serde_json.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the scanned micro-ops stay on the stack: boxing them would bring back the allocation the scanner avoids"
+)]
+enum MicroOpsText<'a> {
+    Scanned(ScannedMops<'a>),
+    Parsed(Vec<MopText<'a>>),
+}
+
+impl<'a> MicroOpsText<'a> {
+    fn read(text: &'a str) -> Option<Self> {
+        match scan_micro_ops(text) {
+            Some(mops) => Some(MicroOpsText::Scanned(mops)),
+            None => parse_micro_ops(text).map(MicroOpsText::Parsed),
+        }
+    }
+
+    fn as_slice(&self) -> &[MopText<'a>] {
+        match self {
+            MicroOpsText::Scanned(mops) => mops.as_slice(),
+            MicroOpsText::Parsed(mops) => mops,
+        }
+    }
+}
+
 fn parse_micro_ops(text: &str) -> Option<Vec<MopText<'_>>> {
     let mops: Vec<RawMop> = serde_json::from_str(text).ok()?;
     Some(
