@@ -112,3 +112,123 @@ fn defaulted_indices_count_every_event_before() {
     assert_eq!(streamed.events[1].index, 1);
     assert_eq!(streamed.events[1].line, 3);
 }
+
+/// What `faultline check` reads from the whole lines of `bytes[..end]`.
+fn parsed_prefix(
+    source: &str,
+    bytes: &[u8],
+    end: usize,
+) -> Result<History, faultline_checkers::history::HistoryError> {
+    let whole = bytes[..end]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |nl| nl + 1);
+    let text = std::str::from_utf8(&bytes[..whole]).unwrap();
+    History::parse(source, text, Format::Jsonl)
+}
+
+/// After every piece fed, the history lent by the stream (paired as it was parsed, or afresh)
+/// is the one parsed from the whole lines so far: `bytes` fed in random pieces.
+fn lent_histories_match_prefixes(source: &str, bytes: &[u8], rng: &mut StdRng) -> usize {
+    let mut stream = JsonlStream::new(source);
+    let (mut at, mut compared) = (0, 0);
+    while at < bytes.len() {
+        let end = (at + rng.random_range(0..=20)).min(bytes.len());
+        stream.feed(&bytes[at..end]);
+        at = end;
+        let expected = parsed_prefix(source, bytes, end);
+        let lent = stream.with_history(|h| h.clone());
+        match (&expected, &lent) {
+            (Ok(a), Ok(b)) => same(a, b),
+            (Err(a), Err(b)) => assert_eq!(a, b, "{source} at byte {end}"),
+            _ => panic!("{source} at byte {end}: parsed {expected:?}, lent {lent:?}"),
+        }
+        compared += 1;
+    }
+    compared
+}
+
+#[test]
+fn the_history_lent_while_streaming_is_the_parsed_prefix_at_every_point() {
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut compared = 0;
+    for path in repo_jsonl_histories() {
+        let bytes = std::fs::read(&path).unwrap();
+        compared += lent_histories_match_prefixes(&path.display().to_string(), &bytes, &mut rng);
+    }
+    assert!(compared > 1000, "{compared}");
+}
+
+#[test]
+fn histories_only_the_whole_file_can_pair_are_paired_afresh_and_errors_come_in_file_order() {
+    let line = |p: Option<i64>, kind: &str, f: &str| match p {
+        Some(p) => format!("{{\"process\":{p},\"type\":\"{kind}\",\"f\":\"{f}\",\"value\":null}}\n"),
+        None => format!("{{\"type\":\"{kind}\",\"f\":\"{f}\",\"value\":null}}\n"),
+    };
+    let nemesis = "{\"process\":\"nemesis\",\"type\":\"info\",\"f\":\"start\",\"value\":null}\n";
+    let cases: Vec<(&str, String)> = vec![
+        // Elle's histories without processes: one process, with a warning.
+        (
+            "no process",
+            [line(None, "invoke", "read"), line(None, "ok", "read")].concat(),
+        ),
+        // Some with a process, one without: an error at the one without, after a pairing error.
+        (
+            "mixed",
+            [line(Some(0), "ok", "read"), line(None, "invoke", "read")].concat(),
+        ),
+        // Completion-only, after a nemesis event.
+        (
+            "completions",
+            [
+                nemesis.to_string(),
+                line(Some(0), "ok", "read"),
+                line(Some(1), "ok", "read"),
+            ]
+            .concat(),
+        ),
+        // A pairing error, then a line that cannot be parsed: the parse error wins.
+        (
+            "pairing then parse",
+            [
+                line(Some(0), "invoke", "read"),
+                line(Some(0), "invoke", "read"),
+                "{oops}\n".into(),
+            ]
+            .concat(),
+        ),
+        // A pairing error alone, after the first invocation.
+        (
+            "pairing",
+            [
+                line(Some(0), "invoke", "read"),
+                line(Some(1), "ok", "write"),
+                line(Some(0), "ok", "read"),
+            ]
+            .concat(),
+        ),
+        // An info completion, then the same process again.
+        (
+            "reused",
+            [
+                line(Some(0), "invoke", "read"),
+                line(Some(0), "info", "read"),
+                line(Some(0), "invoke", "read"),
+            ]
+            .concat(),
+        ),
+    ];
+    let mut rng = StdRng::seed_from_u64(3);
+    for (name, text) in cases {
+        for _ in 0..20 {
+            lent_histories_match_prefixes(name, text.as_bytes(), &mut rng);
+        }
+        let finished = streamed(name, text.as_bytes(), &mut rng).finish();
+        let parsed = History::parse(name, &text, Format::Jsonl);
+        match (&parsed, &finished) {
+            (Ok(a), Ok(b)) => same(a, b),
+            (Err(a), Err(b)) => assert_eq!(a, b, "{name}"),
+            _ => panic!("{name}: parsed {parsed:?}, streamed {finished:?}"),
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! end only their last few lines are left to parse and the checkers start at once, instead of
 //! reading the whole file back. The history it gives is the one `faultline check` reads from
 //! the saved file (`checkers/tests/jsonl_stream.rs`; the end-to-end tests compare the verdicts).
-//! The `--stop-on-violation` watch checks its snapshots of the history so far.
+//! The `--stop-on-violation` watch checks the history so far as it stands, borrowed, not copied.
 
 use anyhow::Context;
 use faultline_checkers::history::{Format, History, JsonlStream};
@@ -78,10 +78,17 @@ impl LiveHistory {
     /// The history of every whole line written so far (operations not yet completed read as
     /// pending); `None` if the file could not be parsed (the final check reports why).
     pub fn snapshot(&self) -> Option<History> {
+        self.with_history(History::clone)
+    }
+
+    /// Calls `f` with the history of every whole line written so far, lent without a copy
+    /// (the stream pairs events as it parses them); `None` if the file could not be parsed.
+    /// The follower waits while `f` runs.
+    pub fn with_history<R>(&self, f: impl FnOnce(&History) -> R) -> Option<R> {
         let mut tail = lock(&self.tail);
         let tail = tail.as_mut()?;
         tail.catch_up();
-        tail.stream.snapshot().ok()
+        tail.stream.with_history(f).ok()
     }
 
     /// Stops following and returns the whole history; call once the recorder has finished

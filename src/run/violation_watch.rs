@@ -16,10 +16,11 @@
 //! `checkers/tests/graph_prefix.rs`); checkers other than linearizability and the dependency
 //! graph (set, counter, ...) never do.
 //!
-//! How it looks. Every look parses nothing twice (the history is followed as it is written,
-//! `live_history`) and feeds linearizability only the events added since the last look
-//! (`linear::IncrementalCheck`: each key's frontier of configurations, carried along), so a
-//! look at a long run costs what the run added, not the whole prefix. A key too wide to carry
+//! How it looks. Every look parses and pairs nothing twice (the history is followed as it is
+//! written and lent to the look as it stands, `live_history`) and feeds linearizability only
+//! the events added since the last look (`linear::IncrementalCheck`: each key's frontier of
+//! configurations, carried along), so a look at a long run costs what the run added, not the
+//! whole prefix. A key too wide to carry
 //! exactly (many writes of unknown outcome over few values) is carried relaxed, each such write
 //! free to take effect more than once: what it finds is still certain, but a violation that
 //! needs that limit waits for the final check. A key too wide even so is checked alone from
@@ -173,12 +174,16 @@ impl Looker {
     /// Looks at the history so far: the first certain violation, and the completed operations
     /// it held.
     fn look(&mut self, live: &LiveHistory) -> Option<Found> {
-        let history = live.snapshot()?;
+        live.with_history(|history| self.look_at(history)).flatten()
+    }
+
+    /// [`Looker::look`] at the history so far, lent by the live history.
+    fn look_at(&mut self, history: &History) -> Option<Found> {
         let ops = history.ops.iter().filter(|o| o.complete.is_some()).count();
         if let Some(check) = &mut self.linear {
-            match check.advance(&history, false) {
+            match check.advance(history, false) {
                 Ok(()) => {
-                    if let Some(found) = linear_violation(check, &history, ops) {
+                    if let Some(found) = linear_violation(check, history, ops) {
                         return Some(found);
                     }
                 }
@@ -194,7 +199,7 @@ impl Looker {
             return None;
         }
         let reports =
-            checks::check_loaded_by(&self.workload, &from_scratch, &history, Some(PREFIX_CHECK_BUDGET))
+            checks::check_loaded_by(&self.workload, &from_scratch, history, Some(PREFIX_CHECK_BUDGET))
                 .ok()?;
         certain_violation(&from_scratch, &reports).map(|violation| Found {
             violation,

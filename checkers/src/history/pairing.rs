@@ -89,40 +89,58 @@ pub(crate) fn completions_alone(events: &[Event]) -> (Vec<Operation>, Vec<usize>
 pub(crate) fn pair(source: &str, events: &[Event]) -> Result<(Vec<Operation>, Vec<usize>), HistoryError> {
     let mut ops: Vec<Operation> = Vec::with_capacity(events.len() / 2 + 1);
     let mut nemesis = Vec::new();
-    // process -> op id of its invocation in flight
-    let mut in_flight: FxHashMap<u64, usize> = FxHashMap::default();
-    // process -> line of its info completion (such a process must not invoke again)
-    let mut crashed: FxHashMap<u64, u32> = FxHashMap::default();
-    let err = |e: &Event, m: String| HistoryError::at(source, e.line as usize, m);
-    for (pos, e) in events.iter().enumerate() {
+    let mut pairer = Pairer::default();
+    for pos in 0..events.len() {
+        pairer.pair_next(source, events, pos, &mut ops, &mut nemesis)?;
+    }
+    Ok((ops, nemesis))
+}
+
+/// Pairs events one at a time, as they arrive: after each event the operations are those of
+/// the history so far (an invocation not yet answered is an `info` operation without a
+/// completion), so a history read as it is written is paired once, not again at every look.
+#[derive(Debug, Default)]
+pub(crate) struct Pairer {
+    /// Process -> op id of its invocation in flight.
+    in_flight: FxHashMap<u64, usize>,
+    /// Process -> line of its info completion (such a process must not invoke again).
+    crashed: FxHashMap<u64, u32>,
+}
+
+impl Pairer {
+    /// Pairs `events[pos]` (every event before it paired already, into `ops` and `nemesis`).
+    pub(crate) fn pair_next(
+        &mut self,
+        source: &str,
+        events: &[Event],
+        pos: usize,
+        ops: &mut Vec<Operation>,
+        nemesis: &mut Vec<usize>,
+    ) -> Result<(), HistoryError> {
+        let e = &events[pos];
+        let err = |m: String| HistoryError::at(source, e.line as usize, m);
         let p = match e.process {
             Process::Nemesis => {
                 nemesis.push(pos);
-                continue;
+                return Ok(());
             }
             Process::Client(p) => p,
         };
         if e.kind == EventKind::Invoke {
-            if let Some(&open) = in_flight.get(&p) {
+            if let Some(&open) = self.in_flight.get(&p) {
                 let first = &events[ops[open].invoke];
-                return Err(err(
-                    e,
-                    format!(
-                        "process {p} invokes {} while its {} invoked on line {} has not completed (a process runs one operation at a time)",
-                        e.f, first.f, first.line
-                    ),
-                ));
+                return Err(err(format!(
+                    "process {p} invokes {} while its {} invoked on line {} has not completed (a process runs one operation at a time)",
+                    e.f, first.f, first.line
+                )));
             }
-            if let Some(&line) = crashed.get(&p) {
-                return Err(err(
-                    e,
-                    format!(
-                        "process {p} invokes {} after its info completion on line {line}; after an indeterminate result the process must not be reused (use a fresh process id)",
-                        e.f
-                    ),
-                ));
+            if let Some(&line) = self.crashed.get(&p) {
+                return Err(err(format!(
+                    "process {p} invokes {} after its info completion on line {line}; after an indeterminate result the process must not be reused (use a fresh process id)",
+                    e.f
+                )));
             }
-            in_flight.insert(p, ops.len());
+            self.in_flight.insert(p, ops.len());
             ops.push(Operation {
                 id: ops.len(),
                 process: p,
@@ -132,37 +150,28 @@ pub(crate) fn pair(source: &str, events: &[Event]) -> Result<(Vec<Operation>, Ve
                 invoke: pos,
                 complete: None,
             });
-            continue;
+            return Ok(());
         }
-        let Some(id) = in_flight.remove(&p) else {
-            return Err(err(
-                e,
-                format!(
-                    "process {p} completes {} ({}) but has no invocation in flight",
-                    e.f, e.kind
-                ),
-            ));
+        let Some(id) = self.in_flight.remove(&p) else {
+            return Err(err(format!(
+                "process {p} completes {} ({}) but has no invocation in flight",
+                e.f, e.kind
+            )));
         };
         let op = &mut ops[id];
         let inv = &events[op.invoke];
         if e.f != inv.f {
-            return Err(err(
-                e,
-                format!(
-                    "process {p}'s completion is for f={} but its invocation on line {} was f={}",
-                    e.f, inv.line, inv.f
-                ),
-            ));
+            return Err(err(format!(
+                "process {p}'s completion is for f={} but its invocation on line {} was f={}",
+                e.f, inv.line, inv.f
+            )));
         }
         match (&op.key, &e.key) {
             (Some(a), Some(b)) if a != b => {
-                return Err(err(
-                    e,
-                    format!(
-                        "process {p}'s completion names key {b} but its invocation on line {} named key {a}",
-                        inv.line
-                    ),
-                ));
+                return Err(err(format!(
+                    "process {p}'s completion names key {b} but its invocation on line {} named key {a}",
+                    inv.line
+                )));
             }
             (None, Some(b)) => op.key = Some(b.clone()),
             _ => {}
@@ -172,13 +181,13 @@ pub(crate) fn pair(source: &str, events: &[Event]) -> Result<(Vec<Operation>, Ve
             EventKind::Ok => Outcome::Ok,
             EventKind::Fail => Outcome::Fail,
             EventKind::Info => {
-                crashed.insert(p, e.line);
+                self.crashed.insert(p, e.line);
                 Outcome::Info
             }
             EventKind::Invoke => unreachable!("handled above"),
         };
+        Ok(())
     }
-    Ok((ops, nemesis))
 }
 
 #[cfg(test)]
