@@ -23,11 +23,13 @@ mod scc;
 mod txn;
 mod txn_scan;
 mod txn_text;
+mod watch;
 
 pub use anomaly::{AnomalyKind, CycleOrder, CycleShape, EXPLAINED_PER_KIND, Findings};
 pub use models::{ConsistencyModel, ModelVerdict, verdict_for};
 pub use rw_register::RegisterOrderAssumptions;
 pub use txn::{Scalar, Workload};
+pub use watch::ListAppendWatch;
 
 pub(crate) use cycle_report::explain_edge;
 pub(crate) use cycles::{CycleClass, Search, all_classes, shortest_cycle};

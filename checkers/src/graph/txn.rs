@@ -328,7 +328,12 @@ impl TxnSet {
     /// Parses one operation: from its values' text when the history was loaded lean (the
     /// fast path; anything it does not take, including every error, goes the general way),
     /// else from its values.
-    fn parse_op(&mut self, history: &History, raw: &RawValues, op: &Operation) -> Result<(), HistoryError> {
+    pub(crate) fn parse_op(
+        &mut self,
+        history: &History,
+        raw: &RawValues,
+        op: &Operation,
+    ) -> Result<(), HistoryError> {
         let Some(inv_text) = raw.get(op.invoke) else {
             let done = (op.outcome == Outcome::Ok).then(|| history.value(op));
             return self.parse_op_values(history, op, &history.events[op.invoke].value, done);
