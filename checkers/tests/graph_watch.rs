@@ -68,7 +68,7 @@ fn mutate(events: &mut [Event], rng: &mut StdRng) -> &'static str {
     let (i, j) = reads[rng.random_range(0..reads.len())];
     let list = events[i].value[j][2].as_array_mut().expect("a read list");
     let n = list.len();
-    let what = match rng.random_range(0..4) {
+    match rng.random_range(0..4) {
         0 => {
             list.remove(rng.random_range(0..n));
             "element dropped"
@@ -86,8 +86,7 @@ fn mutate(events: &mut [Event], rng: &mut StdRng) -> &'static str {
             list.push(json!(1000 + rng.random_range(0..3)));
             "foreign element"
         }
-    };
-    what
+    }
 }
 
 /// The first cut at which every operation invoked before `cut` has completed.
