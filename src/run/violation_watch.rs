@@ -24,7 +24,13 @@
 //! exactly (many writes of unknown outcome over few values) is carried relaxed, each such write
 //! free to take effect more than once: what it finds is still certain, but a violation that
 //! needs that limit waits for the final check. A key too wide even so is checked alone from
-//! scratch at each look. `results.json` says how many of each (`violation_watch`). The other checkers
+//! scratch at each look. `results.json` says how many of each (`violation_watch`).
+//!
+//! List-append is inferred as transactions complete (`graph::ListAppendWatch`: each key's
+//! order, writers and dependency edges, grown with each transaction fed): the whole prefix is
+//! checked only at a look after which that inference has a cycle grown or evidence that needs
+//! no cycle (oracle-tested: it never holds back a violation the whole-prefix check finds, once
+//! the transactions involved have completed). The other checkers (rw-register among them)
 //! check the whole prefix at each look.
 //!
 //! The early end is like reaching the time limit: clients stop taking new operations (those in
@@ -34,7 +40,7 @@
 use super::checks;
 use super::live_history::LiveHistory;
 use crate::workload::{CheckerName, Workload};
-use faultline_checkers::graph::AnomalyKind;
+use faultline_checkers::graph::{AnomalyKind, ListAppendWatch};
 use faultline_checkers::history::History;
 use faultline_checkers::linear::{self, IncrementalCheck, LinearOptions};
 use faultline_checkers::report::{Report, Verdict};
@@ -99,6 +105,21 @@ pub struct WatchStats {
     /// Keys too wide even relaxed, checked alone from scratch at each look once given up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub linear_keys_rechecked: Option<usize>,
+    /// List-append was inferred as transactions completed to the end (false: checked from
+    /// scratch at each look after an operation the inference could not take; absent from
+    /// workloads without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_append_incremental: Option<bool>,
+    /// Transactions the list-append inference had fed at its last look.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_append_txns_fed: Option<usize>,
+    /// Dependency edges it had inferred.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_append_edges: Option<usize>,
+    /// Looks at which list-append's whole prefix was checked (the inference saw something that
+    /// could be a violation, or could not follow the history).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_append_full_checks: Option<u32>,
 }
 
 /// True when a violation found by `checker` in a prefix can be certain (see the module docs).
@@ -151,6 +172,11 @@ struct Looker {
     /// once it met an error or gave a key up, and linearizability is then checked from scratch
     /// at every look like the other checkers.
     linear: Option<IncrementalCheck>,
+    /// List-append inferred as transactions complete while that works: `None` once it met
+    /// an operation it cannot take, and list-append is then checked from scratch at every look.
+    list_append: Option<ListAppendWatch>,
+    /// Looks that checked list-append's whole prefix.
+    list_append_full_checks: u32,
 }
 
 impl Looker {
@@ -160,7 +186,15 @@ impl Looker {
             .checkers
             .contains(&CheckerName::Linearizability)
             .then(|| IncrementalCheck::new(&LinearOptions::new(checks::linear_model(&workload))));
-        Looker { workload, linear }
+        let list_append = (workload.check.checkers)
+            .contains(&CheckerName::ListAppend)
+            .then(ListAppendWatch::new);
+        Looker {
+            workload,
+            linear,
+            list_append,
+            list_append_full_checks: 0,
+        }
     }
 
     /// A looker holding no check (stands in while the real one looks on another thread).
@@ -168,6 +202,8 @@ impl Looker {
         Looker {
             workload,
             linear: None,
+            list_append: None,
+            list_append_full_checks: 0,
         }
     }
 
@@ -191,10 +227,25 @@ impl Looker {
             }
         }
         let incremental = self.linear.is_some();
+        // Nothing fed to the list-append inference since the last look could be a violation.
+        let list_append_quiet = match &mut self.list_append {
+            Some(inference) => match inference.advance(history) {
+                Ok(suspect) => !suspect,
+                Err(_) => {
+                    self.list_append = None;
+                    false
+                }
+            },
+            None => false,
+        };
         let from_scratch: Vec<CheckerName> = (self.workload.check.checkers.iter())
             .filter(|c| !(incremental && **c == CheckerName::Linearizability))
+            .filter(|c| !(list_append_quiet && **c == CheckerName::ListAppend))
             .cloned()
             .collect();
+        if from_scratch.contains(&CheckerName::ListAppend) {
+            self.list_append_full_checks += 1;
+        }
         if from_scratch.is_empty() {
             return None;
         }
@@ -269,6 +320,14 @@ pub async fn watch(
             stats.linear_keys_rechecked = Some(rechecked);
             stats.linear_keys_relaxed = Some(relaxed);
             stats.linear_keys_exact = Some(check.keys().count() - rechecked - relaxed);
+        }
+    }
+    if looker.workload.check.checkers.contains(&CheckerName::ListAppend) {
+        stats.list_append_incremental = Some(looker.list_append.is_some());
+        stats.list_append_full_checks = Some(looker.list_append_full_checks);
+        if let Some(inference) = &looker.list_append {
+            stats.list_append_txns_fed = Some(inference.txns_fed());
+            stats.list_append_edges = Some(inference.edges());
         }
     }
     (found, stats)
