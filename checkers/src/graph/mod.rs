@@ -12,6 +12,7 @@ mod causal;
 mod cycle_report;
 mod cycles;
 mod depgraph;
+mod dynamic_order;
 mod explain;
 pub(crate) mod list_append;
 mod list_append_explain;

@@ -12,8 +12,9 @@
 //! grow, and a writer or reader, once fed, keeps its outcome.
 //!
 //! [`ListAppendWatch::advance`] says whether the transactions fed since the last call *may*
-//! have made an anomaly: a cycle grew (more edges inside strongly connected components than
-//! before), or one of the evidence patterns that need no cycle appeared (a read that
+//! have made an anomaly: a cycle appeared (an edge the graph's topological order, kept as
+//! edges arrive, cannot take) or grew (after the first cycle: more edges inside strongly
+//! connected components than at the last look), or one of the evidence patterns that need no cycle appeared (a read that
 //! contradicts its own transaction, repeats an element or disagrees with the key's order; a
 //! read of an aborted or not-yet-known append; an intermediate read; two transactions reading
 //! one version and appending to it; a value appended twice). Only then does the caller check
@@ -22,6 +23,7 @@
 //! checks, on simulated stores' histories cut at every event, that the whole-prefix check never
 //! finds a violation the watch would not send it to by the time those transactions completed.
 
+use super::dynamic_order::DynamicOrder;
 use super::list_append::{NONE, kv};
 use super::scc;
 use super::txn::{MicroOp, TxnSet, Workload};
@@ -76,6 +78,10 @@ pub struct ListAppendWatch {
     /// (key, view length) -> transactions that read that version first and appended after.
     read_then_appended: FxHashMap<(u32, u32), u32>,
     edges: Vec<(u32, u32)>,
+    /// A topological order of the graph, kept as edges arrive, while it has no cycle: a look
+    /// then costs what it fed. Once an edge closes a cycle, `None`, and each look that added
+    /// edges finds the strongly connected components of the whole graph instead.
+    order: Option<DynamicOrder>,
     /// Edges inside strongly connected components at the last look.
     cyclic_edges: usize,
     /// Evidence needing no cycle seen since the last look.
@@ -112,6 +118,7 @@ impl ListAppendWatch {
             readers_ending: FxHashMap::default(),
             read_then_appended: FxHashMap::default(),
             edges: Vec::new(),
+            order: Some(DynamicOrder::default()),
             cyclic_edges: 0,
             suspect: false,
         }
@@ -159,7 +166,9 @@ impl ListAppendWatch {
             self.feed(history, op)?;
         }
         let mut flag = std::mem::take(&mut self.suspect);
-        if self.edges.len() > edges_before {
+        // While the graph is acyclic there is no component to count (none before: the first
+        // cycle makes the count grow from zero).
+        if self.order.is_none() && self.edges.len() > edges_before {
             let cyclic = self.cyclic_edge_count();
             flag |= cyclic > self.cyclic_edges;
             self.cyclic_edges = cyclic;
@@ -186,8 +195,14 @@ impl ListAppendWatch {
     }
 
     fn edge(&mut self, from: u32, to: u32) {
-        if from != to {
-            self.edges.push((from, to));
+        if from == to {
+            return;
+        }
+        self.edges.push((from, to));
+        if let Some(order) = &mut self.order
+            && !order.add_edge(from, to)
+        {
+            self.order = None;
         }
     }
 
@@ -201,6 +216,9 @@ impl ListAppendWatch {
         self.set.parse_op(history, &RawValues::default(), operation)?;
         let t = (self.set.txns.len() - 1) as u32;
         let txn = self.set.txns[t as usize];
+        if let Some(order) = &mut self.order {
+            order.add_node();
+        }
         let preds = self.realtime_preds.remove(&op).unwrap_or_default();
         if txn.possibly_committed() {
             for p in preds {
