@@ -84,6 +84,15 @@ impl DynamicOrder {
         true
     }
 
+    /// Every edge added, by source.
+    pub(crate) fn edges(&self) -> Vec<(u32, u32)> {
+        let mut all = Vec::with_capacity(self.into.iter().map(Vec::len).sum());
+        for (from, targets) in self.out.iter().enumerate() {
+            all.extend(targets.iter().map(|&to| (from as u32, to)));
+        }
+        all
+    }
+
     fn link(&mut self, from: u32, to: u32) {
         self.out[from as usize].push(to);
         self.into[to as usize].push(from);
@@ -168,6 +177,11 @@ mod tests {
                     edges.push((a, b));
                 }
                 assert!(order.is_topological(), "{edges:?}");
+                let mut kept = order.edges();
+                kept.sort_unstable();
+                let mut added = edges.clone();
+                added.sort_unstable();
+                assert_eq!(kept, added);
             }
         }
         assert!(

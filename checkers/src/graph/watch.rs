@@ -77,7 +77,10 @@ pub struct ListAppendWatch {
     readers_ending: FxHashMap<u64, Vec<u32>>,
     /// (key, view length) -> transactions that read that version first and appended after.
     read_then_appended: FxHashMap<(u32, u32), u32>,
+    /// Every edge, once the graph has a cycle (before, the order holds them).
     edges: Vec<(u32, u32)>,
+    /// Edges inferred so far.
+    edge_count: usize,
     /// A topological order of the graph, kept as edges arrive, while it has no cycle: a look
     /// then costs what it fed. Once an edge closes a cycle, `None`, and each look that added
     /// edges finds the strongly connected components of the whole graph instead.
@@ -118,6 +121,7 @@ impl ListAppendWatch {
             readers_ending: FxHashMap::default(),
             read_then_appended: FxHashMap::default(),
             edges: Vec::new(),
+            edge_count: 0,
             order: Some(DynamicOrder::default()),
             cyclic_edges: 0,
             suspect: false,
@@ -131,7 +135,7 @@ impl ListAppendWatch {
 
     /// Dependency edges inferred so far.
     pub fn edges(&self) -> usize {
-        self.edges.len()
+        self.edge_count
     }
 
     /// Feeds every transaction `history` (the same history, grown since the last call)
@@ -143,7 +147,7 @@ impl ListAppendWatch {
         if history.completion_only {
             return Err(HistoryError::whole(&history.source, "a completion-only history"));
         }
-        let edges_before = self.edges.len();
+        let edges_before = self.edge_count;
         while self.scanned < history.events.len() {
             let pos = self.scanned;
             self.scanned += 1;
@@ -168,7 +172,7 @@ impl ListAppendWatch {
         let mut flag = std::mem::take(&mut self.suspect);
         // While the graph is acyclic there is no component to count (none before: the first
         // cycle makes the count grow from zero).
-        if self.order.is_none() && self.edges.len() > edges_before {
+        if self.order.is_none() && self.edge_count > edges_before {
             let cyclic = self.cyclic_edge_count();
             flag |= cyclic > self.cyclic_edges;
             self.cyclic_edges = cyclic;
@@ -198,11 +202,16 @@ impl ListAppendWatch {
         if from == to {
             return;
         }
-        self.edges.push((from, to));
-        if let Some(order) = &mut self.order
-            && !order.add_edge(from, to)
-        {
-            self.order = None;
+        self.edge_count += 1;
+        match &mut self.order {
+            Some(order) => {
+                if !order.add_edge(from, to) {
+                    self.edges = order.edges();
+                    self.edges.push((from, to));
+                    self.order = None;
+                }
+            }
+            None => self.edges.push((from, to)),
         }
     }
 
