@@ -2,7 +2,7 @@
 //! reads from the finished file, however the bytes were cut: the harness relies on this to
 //! give a run the verdict `faultline check` gives on the saved file.
 
-use faultline_checkers::history::{Format, History, JsonlStream};
+use faultline_checkers::history::{Format, History, HistoryError, JsonlStream};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use std::path::{Path, PathBuf};
@@ -46,6 +46,16 @@ fn same(a: &History, b: &History) {
     assert_eq!(a.completion_only, b.completion_only);
 }
 
+/// The same history, or the same error: `read` (by `History::load` or `History::parse`) against
+/// `streamed` (by the stream).
+fn same_outcome(read: &Result<History, HistoryError>, streamed: &Result<History, HistoryError>, what: &str) {
+    match (read, streamed) {
+        (Ok(a), Ok(b)) => same(a, b),
+        (Err(a), Err(b)) => assert_eq!(a, b, "{what}"),
+        _ => panic!("{what}: read {read:?}, streamed {streamed:?}"),
+    }
+}
+
 #[test]
 fn a_streamed_history_is_the_loaded_one_however_its_bytes_are_cut() {
     let mut rng = StdRng::seed_from_u64(7);
@@ -56,11 +66,7 @@ fn a_streamed_history_is_the_loaded_one_however_its_bytes_are_cut() {
         let loaded = History::load(&path, Some(Format::Jsonl));
         for _ in 0..5 {
             let finished = streamed(&source, &bytes, &mut rng).finish();
-            match (&loaded, &finished) {
-                (Ok(a), Ok(b)) => same(a, b),
-                (Err(a), Err(b)) => assert_eq!(a, b, "{source}"),
-                _ => panic!("{source}: loaded {loaded:?}, streamed {finished:?}"),
-            }
+            same_outcome(&loaded, &finished, &source);
         }
         checked += 1;
     }
@@ -114,11 +120,7 @@ fn defaulted_indices_count_every_event_before() {
 }
 
 /// What `faultline check` reads from the whole lines of `bytes[..end]`.
-fn parsed_prefix(
-    source: &str,
-    bytes: &[u8],
-    end: usize,
-) -> Result<History, faultline_checkers::history::HistoryError> {
+fn parsed_prefix(source: &str, bytes: &[u8], end: usize) -> Result<History, HistoryError> {
     let whole = bytes[..end]
         .iter()
         .rposition(|&b| b == b'\n')
@@ -138,11 +140,7 @@ fn lent_histories_match_prefixes(source: &str, bytes: &[u8], rng: &mut StdRng) -
         at = end;
         let expected = parsed_prefix(source, bytes, end);
         let lent = stream.with_history(|h| h.clone());
-        match (&expected, &lent) {
-            (Ok(a), Ok(b)) => same(a, b),
-            (Err(a), Err(b)) => assert_eq!(a, b, "{source} at byte {end}"),
-            _ => panic!("{source} at byte {end}: parsed {expected:?}, lent {lent:?}"),
-        }
+        same_outcome(&expected, &lent, &format!("{source} at byte {end}"));
         compared += 1;
     }
     compared
@@ -225,10 +223,6 @@ fn histories_only_the_whole_file_can_pair_are_paired_afresh_and_errors_come_in_f
         }
         let finished = streamed(name, text.as_bytes(), &mut rng).finish();
         let parsed = History::parse(name, &text, Format::Jsonl);
-        match (&parsed, &finished) {
-            (Ok(a), Ok(b)) => same(a, b),
-            (Err(a), Err(b)) => assert_eq!(a, b, "{name}"),
-            _ => panic!("{name}: parsed {parsed:?}, streamed {finished:?}"),
-        }
+        same_outcome(&parsed, &finished, name);
     }
 }
