@@ -2,7 +2,7 @@
 //! ends long before its time limit once a check of the history so far finds a violation, still
 //! heals, settles and reads, and its verdict is the one `faultline check` gives on the saved
 //! history; a configuration that keeps its guarantee runs to the time limit. The same for
-//! list-append, whose watch infers the graph as transactions complete.
+//! list-append and rw-register, whose watch infers the graph as transactions complete.
 
 mod process_support;
 
@@ -117,45 +117,50 @@ fn a_kept_guarantee_runs_to_the_time_limit() {
     );
 }
 
-/// List-append is inferred as transactions complete; the whole prefix is checked only when
-/// that inference sees something: a follower read that misses the client's own append does.
+/// The dependency graph is inferred as transactions complete; the whole prefix is checked only
+/// when that inference sees something: a read that misses the client's own write does
+/// (list-append: an async follower; rw-register: a leaderless store writing one replica and
+/// reading another).
 #[test]
-fn a_broken_session_guarantee_on_list_append_ends_the_run_early() {
-    let out = tempfile::tempdir().unwrap();
-    let (code, stderr, dir) = run(out.path(), "single-leader-follower-reads-sessions", "60s");
-    assert_eq!(code, Some(1), "{stderr}");
-    let results = json(&std::fs::read(dir.join("results.json")).unwrap());
-    let early = &results["early_stop"];
-    assert_eq!(early["checker"], "list-append", "{results}");
-    assert!(early["at_s"].as_f64().unwrap() < 50.0, "{results}");
-    assert_eq!(results["verdict"], "invalid");
-    let watch = &results["violation_watch"];
-    assert_eq!(watch["list_append_incremental"], true, "{results}");
-    assert!(watch["list_append_txns_fed"].as_u64().unwrap() > 0, "{results}");
-    // The kind that stopped it is one the full check of the saved history reports.
-    let check = Command::new(binary())
-        .args(["check", "--model", "list-append", "--json"])
-        .args([
-            "--consistency-model",
-            "read-your-writes",
-            "--consistency-model",
-            "monotonic-reads",
-        ])
-        .arg(dir.join("history.jsonl"))
-        .assert()
-        .code(1);
-    let checked = json(&check.get_output().stdout);
-    let kinds: Vec<&serde_json::Value> = (checked["files"][0]["report"]["anomalies"]
-        .as_array()
-        .unwrap()
-        .iter())
-    .map(|a| &a["kind"])
-    .collect();
-    assert!(kinds.contains(&&early["kind"]), "{results}\n{checked}");
-    assert_eq!(
-        processes_mentioning(out.path().to_str().unwrap()),
-        Vec::<String>::new()
-    );
+fn a_broken_session_guarantee_on_a_graph_workload_ends_the_run_early() {
+    for (name, model, models) in [
+        (
+            "single-leader-follower-reads-sessions",
+            "list-append",
+            "read-your-writes,monotonic-reads",
+        ),
+        ("leaderless-r1-w1", "rw-register", "read-your-writes"),
+    ] {
+        let out = tempfile::tempdir().unwrap();
+        let (code, stderr, dir) = run(out.path(), name, "60s");
+        assert_eq!(code, Some(1), "{name}: {stderr}");
+        let results = json(&std::fs::read(dir.join("results.json")).unwrap());
+        let early = &results["early_stop"];
+        assert_eq!(early["checker"], model, "{results}");
+        assert!(early["at_s"].as_f64().unwrap() < 50.0, "{results}");
+        assert_eq!(results["verdict"], "invalid");
+        let watch = &results["violation_watch"];
+        assert_eq!(watch["graph_incremental"], true, "{results}");
+        assert!(watch["graph_txns_fed"].as_u64().unwrap() > 0, "{results}");
+        // The kind that stopped it is one the full check of the saved history reports.
+        let check = Command::new(binary())
+            .args(["check", "--model", model, "--json", "--consistency-model", models])
+            .arg(dir.join("history.jsonl"))
+            .assert()
+            .code(1);
+        let checked = json(&check.get_output().stdout);
+        let kinds: Vec<&serde_json::Value> = (checked["files"][0]["report"]["anomalies"]
+            .as_array()
+            .unwrap()
+            .iter())
+        .map(|a| &a["kind"])
+        .collect();
+        assert!(kinds.contains(&&early["kind"]), "{results}\n{checked}");
+        assert_eq!(
+            processes_mentioning(out.path().to_str().unwrap()),
+            Vec::<String>::new()
+        );
+    }
 }
 
 /// A valid list-append run (leader reads, semi-synchronous replication, the leader killed):
@@ -169,10 +174,10 @@ fn a_valid_list_append_run_is_watched_without_checking_its_whole_prefix() {
     assert!(results.get("early_stop").is_none(), "{results}");
     let watch = &results["violation_watch"];
     assert!(watch["looks"].as_u64().unwrap() >= 3, "{results}");
-    assert_eq!(watch["list_append_incremental"], true, "{results}");
-    assert!(watch["list_append_txns_fed"].as_u64().unwrap() > 100, "{results}");
-    assert!(watch["list_append_edges"].as_u64().unwrap() > 100, "{results}");
-    assert_eq!(watch["list_append_full_checks"], 0, "{results}");
+    assert_eq!(watch["graph_incremental"], true, "{results}");
+    assert!(watch["graph_txns_fed"].as_u64().unwrap() > 100, "{results}");
+    assert!(watch["graph_edges"].as_u64().unwrap() > 100, "{results}");
+    assert_eq!(watch["graph_full_checks"], 0, "{results}");
     assert_eq!(
         processes_mentioning(out.path().to_str().unwrap()),
         Vec::<String>::new()

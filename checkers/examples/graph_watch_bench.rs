@@ -1,4 +1,4 @@
-//! Times the list-append inference fed as transactions complete (`ListAppendWatch`) against
+//! Times the list-append inference fed as transactions complete (`TxnWatch`) against
 //! checking every prefix in full, as `faultline run --stop-on-violation` looks at a growing
 //! list-append history.
 //!
@@ -7,10 +7,10 @@
 //! ```
 //!
 //! The file is fed to a `JsonlStream` in `looks` pieces (default 600); after each, the history
-//! so far is lent to one `ListAppendWatch`. Every sixtieth prefix is also checked in full with
+//! so far is lent to one `TxnWatch`. Every sixtieth prefix is also checked in full with
 //! the default models, for comparison.
 
-use faultline_checkers::graph::{ListAppendWatch, TxnCheckOptions, Workload, analyze};
+use faultline_checkers::graph::{RegisterOrderAssumptions, TxnCheckOptions, TxnWatch, Workload, analyze};
 use faultline_checkers::history::JsonlStream;
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,8 @@ fn main() {
         std::process::exit(254)
     });
     let mut stream = JsonlStream::new(path.clone());
-    let mut watch = ListAppendWatch::new();
+    let mut watch = TxnWatch::new(Workload::ListAppend, RegisterOrderAssumptions::default(), None)
+        .expect("list-append is followed");
     let (mut fed_at, mut parsing, mut inferring, mut slowest) =
         (0, Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let (mut full, mut full_last, mut full_looks, mut flagged) = (Duration::ZERO, Duration::ZERO, 0, 0);

@@ -26,12 +26,12 @@
 //! needs that limit waits for the final check. A key too wide even so is checked alone from
 //! scratch at each look. `results.json` says how many of each (`violation_watch`).
 //!
-//! List-append is inferred as transactions complete (`graph::ListAppendWatch`: each key's
-//! order, writers and dependency edges, grown with each transaction fed): the whole prefix is
-//! checked only at a look after which that inference has a cycle grown or evidence that needs
-//! no cycle (oracle-tested: it never holds back a violation the whole-prefix check finds, once
-//! the transactions involved have completed). The other checkers (rw-register among them)
-//! check the whole prefix at each look.
+//! The dependency graph (list-append, rw-register) is inferred as transactions complete
+//! (`graph::TxnWatch`: versions, writers and dependency edges, grown with each transaction
+//! fed): the whole prefix is checked only at a look after which that inference has a cycle
+//! appeared or grown, or evidence that needs no cycle (oracle-tested: it never holds back a
+//! violation the whole-prefix check finds, once the transactions involved have completed).
+//! The other checkers (set, counter) check the whole prefix at each look.
 //!
 //! The early end is like reaching the time limit: clients stop taking new operations (those in
 //! flight complete), the nemesis stops, every fault is healed, and the settle, final reads and
@@ -40,7 +40,7 @@
 use super::checks;
 use super::live_history::LiveHistory;
 use crate::workload::{CheckerName, Workload};
-use faultline_checkers::graph::{AnomalyKind, ListAppendWatch};
+use faultline_checkers::graph::{self, AnomalyKind, RegisterOrderAssumptions, TxnWatch};
 use faultline_checkers::history::History;
 use faultline_checkers::linear::{self, IncrementalCheck, LinearOptions};
 use faultline_checkers::report::{Report, Verdict};
@@ -105,21 +105,21 @@ pub struct WatchStats {
     /// Keys too wide even relaxed, checked alone from scratch at each look once given up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub linear_keys_rechecked: Option<usize>,
-    /// List-append was inferred as transactions completed to the end (false: checked from
-    /// scratch at each look after an operation the inference could not take; absent from
-    /// workloads without it).
+    /// The dependency graph (list-append or rw-register) was inferred as transactions
+    /// completed to the end (false: checked from scratch at each look after an operation the
+    /// inference could not take; absent from workloads without it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub list_append_incremental: Option<bool>,
-    /// Transactions the list-append inference had fed at its last look.
+    pub graph_incremental: Option<bool>,
+    /// Transactions the graph inference had fed at its last look.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub list_append_txns_fed: Option<usize>,
+    pub graph_txns_fed: Option<usize>,
     /// Dependency edges it had inferred.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub list_append_edges: Option<usize>,
-    /// Looks at which list-append's whole prefix was checked (the inference saw something that
-    /// could be a violation, or could not follow the history).
+    pub graph_edges: Option<usize>,
+    /// Looks at which the graph checker checked the whole prefix (the inference saw something
+    /// that could be a violation, or could not follow the history).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub list_append_full_checks: Option<u32>,
+    pub graph_full_checks: Option<u32>,
 }
 
 /// True when a violation found by `checker` in a prefix can be certain (see the module docs).
@@ -172,11 +172,13 @@ struct Looker {
     /// once it met an error or gave a key up, and linearizability is then checked from scratch
     /// at every look like the other checkers.
     linear: Option<IncrementalCheck>,
-    /// List-append inferred as transactions complete while that works: `None` once it met
-    /// an operation it cannot take, and list-append is then checked from scratch at every look.
-    list_append: Option<ListAppendWatch>,
-    /// Looks that checked list-append's whole prefix.
-    list_append_full_checks: u32,
+    /// The workload's dependency-graph checker (list-append or rw-register), if any.
+    graph_checker: Option<CheckerName>,
+    /// Its graph inferred as transactions complete while that works: `None` once it met an
+    /// operation it cannot take, and the checker then checks the whole prefix at every look.
+    graph: Option<TxnWatch>,
+    /// Looks that checked the graph checker's whole prefix.
+    graph_full_checks: u32,
 }
 
 impl Looker {
@@ -186,14 +188,23 @@ impl Looker {
             .checkers
             .contains(&CheckerName::Linearizability)
             .then(|| IncrementalCheck::new(&LinearOptions::new(checks::linear_model(&workload))));
-        let list_append = (workload.check.checkers)
-            .contains(&CheckerName::ListAppend)
-            .then(ListAppendWatch::new);
+        let graph_checker = (workload.check.checkers.iter())
+            .find(|c| matches!(c, CheckerName::ListAppend | CheckerName::RwRegister))
+            .cloned();
+        // Run workloads check the graph with the default version-order assumptions.
+        let graph = graph_checker.as_ref().and_then(|c| {
+            let txns = match c {
+                CheckerName::RwRegister => graph::Workload::RwRegister,
+                _ => graph::Workload::ListAppend,
+            };
+            TxnWatch::new(txns, RegisterOrderAssumptions::default(), None)
+        });
         Looker {
             workload,
             linear,
-            list_append,
-            list_append_full_checks: 0,
+            graph_checker,
+            graph,
+            graph_full_checks: 0,
         }
     }
 
@@ -202,8 +213,9 @@ impl Looker {
         Looker {
             workload,
             linear: None,
-            list_append: None,
-            list_append_full_checks: 0,
+            graph_checker: None,
+            graph: None,
+            graph_full_checks: 0,
         }
     }
 
@@ -227,12 +239,12 @@ impl Looker {
             }
         }
         let incremental = self.linear.is_some();
-        // Nothing fed to the list-append inference since the last look could be a violation.
-        let list_append_quiet = match &mut self.list_append {
+        // Nothing fed to the graph inference since the last look could be a violation.
+        let graph_quiet = match &mut self.graph {
             Some(inference) => match inference.advance(history) {
                 Ok(suspect) => !suspect,
                 Err(_) => {
-                    self.list_append = None;
+                    self.graph = None;
                     false
                 }
             },
@@ -240,11 +252,11 @@ impl Looker {
         };
         let from_scratch: Vec<CheckerName> = (self.workload.check.checkers.iter())
             .filter(|c| !(incremental && **c == CheckerName::Linearizability))
-            .filter(|c| !(list_append_quiet && **c == CheckerName::ListAppend))
+            .filter(|c| !(graph_quiet && Some(*c) == self.graph_checker.as_ref()))
             .cloned()
             .collect();
-        if from_scratch.contains(&CheckerName::ListAppend) {
-            self.list_append_full_checks += 1;
+        if (self.graph_checker.as_ref()).is_some_and(|g| from_scratch.contains(g)) {
+            self.graph_full_checks += 1;
         }
         if from_scratch.is_empty() {
             return None;
@@ -322,12 +334,12 @@ pub async fn watch(
             stats.linear_keys_exact = Some(check.keys().count() - rechecked - relaxed);
         }
     }
-    if looker.workload.check.checkers.contains(&CheckerName::ListAppend) {
-        stats.list_append_incremental = Some(looker.list_append.is_some());
-        stats.list_append_full_checks = Some(looker.list_append_full_checks);
-        if let Some(inference) = &looker.list_append {
-            stats.list_append_txns_fed = Some(inference.txns_fed());
-            stats.list_append_edges = Some(inference.edges());
+    if looker.graph_checker.is_some() {
+        stats.graph_incremental = Some(looker.graph.is_some());
+        stats.graph_full_checks = Some(looker.graph_full_checks);
+        if let Some(inference) = &looker.graph {
+            stats.graph_txns_fed = Some(inference.txns_fed());
+            stats.graph_edges = Some(inference.edges());
         }
     }
     (found, stats)

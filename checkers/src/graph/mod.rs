@@ -30,7 +30,7 @@ pub use anomaly::{AnomalyKind, CycleOrder, CycleShape, EXPLAINED_PER_KIND, Findi
 pub use models::{ConsistencyModel, ModelVerdict, verdict_for};
 pub use rw_register::RegisterOrderAssumptions;
 pub use txn::{Scalar, Workload};
-pub use watch::ListAppendWatch;
+pub use watch::TxnWatch;
 
 pub(crate) use cycle_report::explain_edge;
 pub(crate) use cycles::{CycleClass, Search, all_classes, shortest_cycle};
