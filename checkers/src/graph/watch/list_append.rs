@@ -59,15 +59,8 @@ impl ListInference {
             }
         }
         if set.txns[t as usize].outcome == Outcome::Ok {
-            for (i, mop) in mops.iter().enumerate() {
-                if let MicroOp::ReadList {
-                    key,
-                    values: Some(span),
-                } = *mop
-                {
-                    let values = set.values(span).to_vec();
-                    self.read(set, g, t, &mops, i, key, &values);
-                }
+            for i in 0..mops.len() {
+                self.read(set, g, t, &mops, i);
             }
         }
     }
@@ -160,17 +153,16 @@ impl ListInference {
         }
     }
 
-    /// Transaction `t`'s ok read (micro-op `i` of `mops`) of `key` as `values`.
-    fn read(
-        &mut self,
-        set: &TxnSet,
-        g: &mut Growing,
-        t: u32,
-        mops: &[MicroOp],
-        i: usize,
-        key: u32,
-        values: &[u32],
-    ) {
+    /// Micro-op `i` of `mops`, when it is a read of ok transaction `t`.
+    fn read(&mut self, set: &TxnSet, g: &mut Growing, t: u32, mops: &[MicroOp], i: usize) {
+        let MicroOp::ReadList {
+            key,
+            values: Some(span),
+        } = mops[i]
+        else {
+            return;
+        };
+        let values = set.values(span);
         let own: Vec<u32> = mops[..i]
             .iter()
             .filter_map(|m| match *m {
