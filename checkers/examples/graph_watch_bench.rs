@@ -1,9 +1,9 @@
-//! Times the list-append inference fed as transactions complete (`TxnWatch`) against
+//! Times the dependency-graph inference fed as transactions complete (`TxnWatch`) against
 //! checking every prefix in full, as `faultline run --stop-on-violation` looks at a growing
-//! list-append history.
+//! list-append or rw-register history.
 //!
 //! ```sh
-//! cargo run --release -p faultline-checkers --example graph_watch_bench -- H.jsonl [looks]
+//! cargo run --release -p faultline-checkers --example graph_watch_bench -- H.jsonl [looks] [list-append|rw-register]
 //! ```
 //!
 //! The file is fed to a `JsonlStream` in `looks` pieces (default 600); after each, the history
@@ -17,17 +17,21 @@ use std::time::{Duration, Instant};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let Some(path) = args.get(1) else {
-        eprintln!("usage: graph_watch_bench H.jsonl [looks]");
+        eprintln!("usage: graph_watch_bench H.jsonl [looks] [list-append|rw-register]");
         std::process::exit(254);
     };
     let looks: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(600);
+    let workload = match args.get(3).map(String::as_str) {
+        Some("rw-register") => Workload::RwRegister,
+        _ => Workload::ListAppend,
+    };
     let bytes = std::fs::read(path).unwrap_or_else(|e| {
         eprintln!("{path}: {e}");
         std::process::exit(254)
     });
     let mut stream = JsonlStream::new(path.clone());
-    let mut watch = TxnWatch::new(Workload::ListAppend, RegisterOrderAssumptions::default(), None)
-        .expect("list-append is followed");
+    let mut watch = TxnWatch::new(workload, RegisterOrderAssumptions::default(), None)
+        .expect("default options are followed");
     let (mut fed_at, mut parsing, mut inferring, mut slowest) =
         (0, Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let (mut full, mut full_last, mut full_looks, mut flagged) = (Duration::ZERO, Duration::ZERO, 0, 0);
@@ -40,7 +44,7 @@ fn main() {
         stream
             .with_history(|prefix| {
                 let started = Instant::now();
-                if watch.advance(prefix).expect("a list-append history") {
+                if watch.advance(prefix).expect("a history of the workload") {
                     flagged += 1;
                 }
                 let took = started.elapsed();
@@ -48,8 +52,7 @@ fn main() {
                 slowest = slowest.max(took);
                 if look % 60 == 0 {
                     let started = Instant::now();
-                    analyze(prefix, &TxnCheckOptions::new(Workload::ListAppend))
-                        .expect("a list-append history");
+                    analyze(prefix, &TxnCheckOptions::new(workload)).expect("a history of the workload");
                     full_last = started.elapsed();
                     full += full_last;
                     full_looks += 1;
