@@ -3,7 +3,7 @@
 //! imply (ww along the order, wr from a read's last element, rw from a read to the next
 //! committed append after it and to the appends not yet observed), with the evidence that
 //! needs no cycle (a read contradicting its own transaction, repeating an element or
-//! disagreeing with the key's order; a read of an aborted or not-yet-known append; an
+//! disagreeing with the key's order; a read of an aborted append, also one fed after it; an
 //! intermediate read; two transactions reading one version and appending to it; a value
 //! appended twice).
 

@@ -10,17 +10,15 @@
 //! edge added is a true dependency of the history, whatever later operations do: orders only
 //! grow, and a writer or reader, once fed, keeps its outcome.
 //!
-//! [`TxnWatch::advance`] says whether the transactions fed since the last call *may*
-//! have made an anomaly: a cycle appeared (an edge the graph's topological order, kept as
-//! edges arrive, cannot take) or grew (after the first cycle: more edges inside strongly
-//! connected components than at the last look), or one of the evidence patterns that need no cycle appeared (a read that
-//! contradicts its own transaction, repeats an element or disagrees with the key's order; a
-//! read of an aborted or not-yet-known append; an intermediate read; two transactions reading
-//! one version and appending to it; a value appended twice). Only then does the caller check
-//! the whole prefix, which decides. Transactions still pending are not fed (their outcome is
-//! not final): what depends on them waits until they complete. `checkers/tests/graph_watch.rs`
-//! checks, on simulated stores' histories of both workloads cut at every event, that the whole-prefix check never
-//! finds a violation the watch would not send it to by the time those transactions completed.
+//! [`TxnWatch::advance`] says whether the transactions fed since the last call *may* have
+//! made an anomaly: a cycle appeared (an edge the graph's topological order, kept as edges
+//! arrive, cannot take) or grew (after the first cycle: more edges inside strongly connected
+//! components than at the last look), or evidence that needs no cycle appeared (each inference
+//! lists its own). Only then does the caller check the whole prefix, which decides.
+//! Transactions still pending are not fed (their outcome is not final): what depends on them
+//! waits until they complete. `checkers/tests/graph_watch.rs` checks, on simulated stores'
+//! histories of both workloads cut at every event, that the whole-prefix check never finds a
+//! violation the watch would not send it to by the time those transactions completed.
 
 mod list_append;
 mod rw_register;
