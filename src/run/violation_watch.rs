@@ -20,11 +20,11 @@
 //! written and lent to the look as it stands, `live_history`) and feeds linearizability only
 //! the events added since the last look (`linear::IncrementalCheck`: each key's frontier of
 //! configurations, carried along), so a look at a long run costs what the run added, not the
-//! whole prefix. A key too wide to carry
-//! exactly (many writes of unknown outcome over few values) is carried relaxed, each such write
-//! free to take effect more than once: what it finds is still certain, but a violation that
-//! needs that limit waits for the final check. A key too wide even so is checked alone from
-//! scratch at each look. `results.json` says how many of each (`violation_watch`).
+//! whole prefix. A key too wide to carry exactly (many writes of unknown outcome over few
+//! values) is carried relaxed, each such write free to take effect more than once: what it
+//! finds is still certain, but a violation that needs that limit waits for the final check. A
+//! key too wide even so is checked alone from scratch at each look. `results.json` says how
+//! many of each (`violation_watch`).
 //!
 //! The dependency graph (list-append, rw-register) is inferred as transactions complete
 //! (`graph::TxnWatch`: versions, writers and dependency edges, grown with each transaction
@@ -208,30 +208,17 @@ impl Looker {
         }
     }
 
-    /// A looker holding no check (stands in while the real one looks on another thread).
-    fn idle(workload: Arc<Workload>) -> Self {
-        Looker {
-            workload,
-            linear: None,
-            graph_checker: None,
-            graph: None,
-            graph_full_checks: 0,
-        }
-    }
-
-    /// Looks at the history so far: the first certain violation, and the completed operations
-    /// it held.
+    /// Looks at the history so far: the first certain violation.
     fn look(&mut self, live: &LiveHistory) -> Option<Found> {
         live.with_history(|history| self.look_at(history)).flatten()
     }
 
     /// [`Looker::look`] at the history so far, lent by the live history.
     fn look_at(&mut self, history: &History) -> Option<Found> {
-        let ops = history.ops.iter().filter(|o| o.complete.is_some()).count();
         if let Some(check) = &mut self.linear {
             match check.advance(history, false) {
                 Ok(()) => {
-                    if let Some(found) = linear_violation(check, history, ops) {
+                    if let Some(found) = linear_violation(check, history) {
                         return Some(found);
                     }
                 }
@@ -264,24 +251,45 @@ impl Looker {
         let reports =
             checks::check_loaded_by(&self.workload, &from_scratch, history, Some(PREFIX_CHECK_BUDGET))
                 .ok()?;
-        certain_violation(&from_scratch, &reports).map(|violation| Found {
-            violation,
-            ops,
-            incremental: false,
-        })
+        certain_violation(&from_scratch, &reports)
+            .map(|violation| Found::in_history(violation, history, false))
+    }
+
+    /// What the looks did, into `stats`.
+    fn add_stats(&self, stats: &mut WatchStats) {
+        if self
+            .workload
+            .check
+            .checkers
+            .contains(&CheckerName::Linearizability)
+        {
+            stats.linear_incremental = Some(self.linear.is_some());
+            if let Some(check) = &self.linear {
+                let (rechecked, relaxed) = (check.given_up().len(), check.relaxed());
+                stats.linear_events_fed = Some(check.events_fed());
+                stats.linear_keys_rechecked = Some(rechecked);
+                stats.linear_keys_relaxed = Some(relaxed);
+                stats.linear_keys_exact = Some(check.keys().count() - rechecked - relaxed);
+            }
+        }
+        if self.graph_checker.is_some() {
+            stats.graph_incremental = Some(self.graph.is_some());
+            stats.graph_full_checks = Some(self.graph_full_checks);
+            if let Some(inference) = &self.graph {
+                stats.graph_txns_fed = Some(inference.txns_fed());
+                stats.graph_edges = Some(inference.edges());
+            }
+        }
     }
 }
 
 /// A certain linearizability violation in `history`: one the incremental check found, or one
 /// in the keys it gave up (too wide to carry), checked from scratch.
-fn linear_violation(check: &IncrementalCheck, history: &History, ops: usize) -> Option<Found> {
+fn linear_violation(check: &IncrementalCheck, history: &History) -> Option<Found> {
     let name = |s: &str| s.to_string();
     if let Some((key, _)) = check.first_violation() {
-        return Some(Found {
-            violation: (name("linearizability"), name("nonlinearizable"), key.cloned()),
-            ops,
-            incremental: true,
-        });
+        let violation = (name("linearizability"), name("nonlinearizable"), key.cloned());
+        return Some(Found::in_history(violation, history, true));
     }
     let wide = check.given_up();
     if wide.is_empty() {
@@ -292,11 +300,8 @@ fn linear_violation(check: &IncrementalCheck, history: &History, ops: usize) -> 
     opts.all_keys = false;
     let result = linear::check_keys(history, &opts, &wide).ok()?;
     let anomaly = result.report.anomalies.first()?;
-    Some(Found {
-        violation: (name("linearizability"), anomaly.kind.clone(), anomaly.key.clone()),
-        ops,
-        incremental: false,
-    })
+    let violation = (name("linearizability"), anomaly.kind.clone(), anomaly.key.clone());
+    Some(Found::in_history(violation, history, false))
 }
 
 /// A certain violation: the checker's name, the anomaly kind and its key.
@@ -310,6 +315,18 @@ struct Found {
     incremental: bool,
 }
 
+impl Found {
+    /// `violation`, found in `history` (its completed operations counted).
+    fn in_history(violation: Violation, history: &History, incremental: bool) -> Self {
+        let ops = history.ops.iter().filter(|o| o.complete.is_some()).count();
+        Found {
+            violation,
+            ops,
+            incremental,
+        }
+    }
+}
+
 /// Checks the prefix of the history every so often until `done` turns true; on the first
 /// certain violation, turns `end_early` true and returns what it found. Also returns what the
 /// looks cost.
@@ -320,33 +337,19 @@ pub async fn watch(
     end_early: watch::Sender<bool>,
     done: watch::Receiver<bool>,
 ) -> (Option<EarlyStop>, WatchStats) {
-    let linear = workload.check.checkers.contains(&CheckerName::Linearizability);
     let mut stats = WatchStats::default();
-    let mut looker = Looker::new(workload);
+    // The looker goes to a blocking thread for each look and comes back (gone only if a look
+    // panicked).
+    let mut looker = Some(Looker::new(workload));
     let found = look_until_done(&mut looker, live_history, started, end_early, done, &mut stats).await;
-    if linear {
-        stats.linear_incremental = Some(looker.linear.is_some());
-        if let Some(check) = &looker.linear {
-            let (rechecked, relaxed) = (check.given_up().len(), check.relaxed());
-            stats.linear_events_fed = Some(check.events_fed());
-            stats.linear_keys_rechecked = Some(rechecked);
-            stats.linear_keys_relaxed = Some(relaxed);
-            stats.linear_keys_exact = Some(check.keys().count() - rechecked - relaxed);
-        }
-    }
-    if looker.graph_checker.is_some() {
-        stats.graph_incremental = Some(looker.graph.is_some());
-        stats.graph_full_checks = Some(looker.graph_full_checks);
-        if let Some(inference) = &looker.graph {
-            stats.graph_txns_fed = Some(inference.txns_fed());
-            stats.graph_edges = Some(inference.edges());
-        }
+    if let Some(looker) = &looker {
+        looker.add_stats(&mut stats);
     }
     (found, stats)
 }
 
 async fn look_until_done(
-    looker: &mut Looker,
+    looker: &mut Option<Looker>,
     live_history: Arc<LiveHistory>,
     started: Instant,
     end_early: watch::Sender<bool>,
@@ -362,14 +365,14 @@ async fn look_until_done(
         }
         let checked_at = Instant::now();
         let live = live_history.clone();
-        let mut moved = std::mem::replace(looker, Looker::idle(looker.workload.clone()));
+        let mut moved = looker.take()?;
         let (returned, found) = tokio::task::spawn_blocking(move || {
             let found = moved.look(&live);
             (moved, found)
         })
         .await
         .ok()?;
-        *looker = returned;
+        *looker = Some(returned);
         checks_made += 1;
         let took = checked_at.elapsed().as_secs_f64();
         stats.looks += 1;
@@ -478,7 +481,7 @@ mod tests {
         let opts = LinearOptions::new(faultline_checkers::linear::Model::CasRegister);
         let mut carried = IncrementalCheck::new(&opts);
         carried.advance(&history, false).unwrap();
-        let found = linear_violation(&carried, &history, 4).expect("found");
+        let found = linear_violation(&carried, &history).expect("found");
         assert_eq!(
             found.violation,
             ("linearizability".into(), "nonlinearizable".into(), Some(json!(3)))
@@ -487,7 +490,7 @@ mod tests {
         let mut given_up = IncrementalCheck::new(&opts).with_max_configs(0);
         given_up.advance(&history, false).unwrap();
         assert_eq!(given_up.given_up(), [Some(json!(3)), Some(json!(1))]);
-        let found = linear_violation(&given_up, &history, 4).expect("found from scratch");
+        let found = linear_violation(&given_up, &history).expect("found from scratch");
         assert_eq!(
             found.violation,
             ("linearizability".into(), "nonlinearizable".into(), Some(json!(3)))

@@ -210,6 +210,19 @@ impl TxnSet {
         self.initial.as_ref().map_or_else(|| "nil".to_string(), compact)
     }
 
+    /// No transactions yet, of `workload`, with `initial` as for [`TxnSet::parse`].
+    pub(crate) fn empty(workload: Workload, initial: Option<&Value>) -> TxnSet {
+        TxnSet {
+            workload,
+            txns: Vec::new(),
+            mops: Vec::new(),
+            read_values: Vec::new(),
+            scalars: Interner::default(),
+            initial: initial.filter(|v| !v.is_null()).cloned(),
+            raw: RawValues::default(),
+        }
+    }
+
     /// Parses every client operation of the history as a transaction of `workload`; for
     /// rw-register, a read of `initial` (when given) reads the initial state.
     #[cfg(test)]
@@ -230,15 +243,7 @@ impl TxnSet {
         workload: Workload,
         initial: Option<&Value>,
     ) -> Result<TxnSet, HistoryError> {
-        let empty = || TxnSet {
-            workload,
-            txns: Vec::new(),
-            mops: Vec::new(),
-            read_values: Vec::new(),
-            scalars: Interner::default(),
-            initial: initial.filter(|v| !v.is_null()).cloned(),
-            raw: RawValues::default(),
-        };
+        let empty = || TxnSet::empty(workload, initial);
         let ops = &history.ops;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let parts = if ops.len() >= PARALLEL_FROM_OPS {

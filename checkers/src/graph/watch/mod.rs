@@ -62,8 +62,6 @@ enum Inference {
 /// The dependency graph as it grows, and what a look should hear of it.
 #[derive(Debug)]
 pub(super) struct Growing {
-    /// Nodes (transactions fed).
-    nodes: usize,
     /// Every edge, once the graph has a cycle (before, the order holds them).
     edges: Vec<(u32, u32)>,
     /// Edges inferred so far.
@@ -80,7 +78,6 @@ pub(super) struct Growing {
 
 impl Growing {
     fn add_node(&mut self) {
-        self.nodes += 1;
         if let Some(order) = &mut self.order {
             order.add_node();
         }
@@ -105,13 +102,13 @@ impl Growing {
     }
 
     /// True when a cycle appeared or grew since the last look (`edges_before` edges then), or
-    /// evidence needing no cycle was seen.
-    fn look(&mut self, edges_before: usize) -> bool {
+    /// evidence needing no cycle was seen; the graph has `nodes` nodes.
+    fn look(&mut self, nodes: usize, edges_before: usize) -> bool {
         let mut flag = std::mem::take(&mut self.suspect);
         // While the graph is acyclic there is no component to count (none before: the first
         // cycle makes the count grow from zero).
         if self.order.is_none() && self.edge_count > edges_before {
-            let cyclic = self.cyclic_edge_count();
+            let cyclic = self.cyclic_edge_count(nodes);
             flag |= cyclic > self.cyclic_edges;
             self.cyclic_edges = cyclic;
         }
@@ -119,12 +116,12 @@ impl Growing {
     }
 
     /// Edges whose two ends lie in one strongly connected component.
-    fn cyclic_edge_count(&self) -> usize {
-        let components = scc::cyclic_sccs(self.nodes, &self.edges);
+    fn cyclic_edge_count(&self, nodes: usize) -> usize {
+        let components = scc::cyclic_sccs(nodes, &self.edges);
         if components.is_empty() {
             return 0;
         }
-        let mut component = vec![u32::MAX; self.nodes];
+        let mut component = vec![u32::MAX; nodes];
         for (c, nodes) in components.iter().enumerate() {
             for &n in nodes {
                 component[n as usize] = c as u32;
@@ -153,8 +150,7 @@ impl TxnWatch {
         if assumptions != RegisterOrderAssumptions::default() || initial.is_some_and(|v| !v.is_null()) {
             return None;
         }
-        let set = TxnSet::parse_lean(&History::default(), RawValues::default(), workload, None)
-            .expect("an empty history parses");
+        let set = TxnSet::empty(workload, None);
         let inference = match workload {
             Workload::ListAppend => Inference::List(ListInference::default()),
             Workload::RwRegister => Inference::Register(RegisterInference::default()),
@@ -167,7 +163,6 @@ impl TxnWatch {
             realtime_preds: FxHashMap::default(),
             frontier: Vec::new(),
             graph: Growing {
-                nodes: 0,
                 edges: Vec::new(),
                 edge_count: 0,
                 order: Some(DynamicOrder::default()),
@@ -219,7 +214,7 @@ impl TxnWatch {
             };
             self.feed(history, op)?;
         }
-        Ok(self.graph.look(edges_before))
+        Ok(self.graph.look(self.set.txns.len(), edges_before))
     }
 
     /// Feeds the completed operation `op` of `history`.
