@@ -6,6 +6,7 @@
 
 use super::error::HistoryError;
 use super::event::{Event, EventKind, Process};
+use super::fill_in_place::fill_in_place;
 use super::json_cursor::Cursor;
 use super::quote::quote;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -40,11 +41,14 @@ impl RawSpan {
     };
 }
 
-/// Events parsed in pieces, numbered as one history; [`Parts::join`] puts them together. The
-/// text can be freed before joining, which lowers the peak memory of loading a large file.
-pub(crate) struct Parts(Vec<Chunk>);
+/// Events parsed from a whole text (side by side when large), numbered as one history.
+pub(crate) struct Parts {
+    events: Vec<Event>,
+    /// Lean parsing: where each event's value text is, one list per piece in order; else empty.
+    raw_values: Vec<Vec<RawSpan>>,
+}
 
-/// Parses JSON Lines text (in parallel when large) into parts to be joined.
+/// Parses JSON Lines text (in parallel when large).
 pub(crate) fn parse_parts(source: &str, text: &str) -> Result<Parts, HistoryError> {
     parse_parts_with(source, text, false)
 }
@@ -61,66 +65,66 @@ fn parse_parts_with(source: &str, text: &str, lean: bool) -> Result<Parts, Histo
     let base = text.as_ptr() as usize;
     let lean = lean.then_some(base);
     if text.len() < PARALLEL_FROM_BYTES || threads < 2 {
-        return parse_chunk(source, text, lean).map(|chunk| Parts(vec![chunk]));
+        let chunk = parse_chunk(source, text, lean)?;
+        return Ok(Parts {
+            events: chunk.events,
+            raw_values: vec![chunk.raw_values],
+        });
     }
     let pieces = split_at_lines(text, threads);
-    let parsed: Vec<Result<Chunk, HistoryError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = pieces
+    // Each piece's line count: an upper bound on its events, and the line its successor
+    // starts after (so every thread numbers its lines, and reports errors, absolutely).
+    let lines: Vec<usize> = std::thread::scope(|s| {
+        let counts: Vec<_> = pieces
             .iter()
-            .map(|&piece| s.spawn(move || parse_chunk(source, piece, lean)))
+            .map(|&p| s.spawn(move || p.lines().count()))
             .collect();
-        handles
+        counts
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             .collect()
     });
-    let mut chunks = Vec::with_capacity(parsed.len());
-    let (mut line_offset, mut position_offset) = (0u32, 0u64);
-    for chunk in parsed {
-        let mut chunk = match chunk {
-            Ok(chunk) => chunk,
-            Err(mut e) => {
-                if let HistoryError::Line { line, .. } = &mut e {
-                    *line += line_offset as usize;
-                }
-                return Err(e);
-            }
-        };
-        for &p in &chunk.defaulted_index {
-            chunk.events[p].index += position_offset;
-        }
-        for e in &mut chunk.events {
-            e.line += line_offset;
-        }
-        line_offset += chunk.lines;
-        position_offset += chunk.events.len() as u64;
-        chunks.push(chunk);
+    let first_lines: Vec<usize> = lines
+        .iter()
+        .scan(0, |at, &n| {
+            let first = *at;
+            *at += n;
+            Some(first)
+        })
+        .collect();
+    let (events, parsed) = fill_in_place(&lines, |i, slots| {
+        parse_lines(source, pieces[i], lean, first_lines[i], |event| slots.push(event))
+    });
+    let mut raw_values = Vec::with_capacity(parsed.len());
+    let mut defaulted = Vec::new();
+    let mut position_offset = 0;
+    for piece in parsed {
+        // The first error in line order is the one reported, as line by line.
+        let piece = piece?;
+        defaulted.extend(piece.defaulted_index.iter().map(|&p| (p, position_offset)));
+        position_offset += piece.events;
+        raw_values.push(piece.raw_values);
     }
-    Ok(Parts(chunks))
+    let mut events = events.expect("every piece was parsed");
+    for (p, offset) in defaulted {
+        events[p + offset].index += offset as u64;
+    }
+    Ok(Parts { events, raw_values })
 }
 
 impl Parts {
     /// The events, in order.
     pub(crate) fn join(self) -> Vec<Event> {
-        let total: usize = self.0.iter().map(|c| c.events.len()).sum();
-        let mut chunks = self.0.into_iter();
-        // The first chunk's vector becomes the result: growing a huge allocation remaps its
-        // pages rather than copying them, so only the later chunks are copied.
-        let mut events = chunks.next().map(|c| c.events).unwrap_or_default();
-        events.reserve_exact(total - events.len());
-        for mut chunk in chunks {
-            events.append(&mut chunk.events);
-        }
-        events
+        self.events
     }
 
     /// The events, in order, and where each one's value text is (lean parsing).
-    pub(crate) fn join_lean(mut self) -> (Vec<Event>, Vec<RawSpan>) {
-        let mut spans = Vec::with_capacity(self.0.iter().map(|c| c.raw_values.len()).sum());
-        for chunk in &mut self.0 {
-            spans.append(&mut chunk.raw_values);
-        }
-        (self.join(), spans)
+    pub(crate) fn join_lean(self) -> (Vec<Event>, Vec<RawSpan>) {
+        let raw_values = match <[_; 1]>::try_from(self.raw_values) {
+            Ok([one]) => one,
+            Err(pieces) => pieces.concat(),
+        };
+        (self.events, raw_values)
     }
 }
 
@@ -146,7 +150,7 @@ fn split_at_lines(text: &str, parts: usize) -> Vec<&str> {
 /// Events parsed from a run of lines, numbered as if the run started the file.
 pub(super) struct Chunk {
     pub(super) events: Vec<Event>,
-    /// Newlines in the run (the line offset of the next run).
+    /// Lines in the run (the line offset of the next run).
     pub(super) lines: u32,
     /// Events whose `index` was absent and so defaulted to their position in this run.
     pub(super) defaulted_index: Vec<usize>,
@@ -158,12 +162,43 @@ pub(super) struct Chunk {
 /// transactions are left as text (see [`parse_parts_lean`]).
 pub(super) fn parse_chunk(source: &str, text: &str, lean: Option<usize>) -> Result<Chunk, HistoryError> {
     let mut events = Vec::with_capacity(text.len() / 80);
+    let parsed = parse_lines(source, text, lean, 0, |event| events.push(event))?;
+    Ok(Chunk {
+        events,
+        lines: parsed.lines as u32,
+        defaulted_index: parsed.defaulted_index,
+        raw_values: parsed.raw_values,
+    })
+}
+
+/// What [`parse_lines`] found besides the events it handed on.
+struct ParsedLines {
+    /// Events handed on.
+    events: usize,
+    /// Lines in the run.
+    lines: usize,
+    /// Positions in the run of the events whose `index` defaulted to that position.
+    defaulted_index: Vec<usize>,
+    /// Lean parsing: where each event's value text is (one per event), else empty.
+    raw_values: Vec<RawSpan>,
+}
+
+/// Parses a run of lines that starts after line `first_line` of the source, handing each
+/// event to `emit` in order. Events are numbered (default index) from the run's start; line
+/// numbers, in events and errors, are the source's.
+fn parse_lines(
+    source: &str,
+    text: &str,
+    lean: Option<usize>,
+    first_line: usize,
+    mut emit: impl FnMut(Event),
+) -> Result<ParsedLines, HistoryError> {
     let mut raw_values = Vec::with_capacity(if lean.is_some() { text.len() / 80 } else { 0 });
     let mut defaulted_index = Vec::new();
-    let mut lines = 0u32;
+    let (mut lines, mut events) = (0, 0);
     for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        lines = line as u32;
+        let line = first_line + i + 1;
+        lines = i + 1;
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             continue;
@@ -185,7 +220,7 @@ pub(super) fn parse_chunk(source: &str, text: &str, lean: Option<usize>) -> Resu
             )
         })?;
         if raw_event.index.is_none() {
-            defaulted_index.push(events.len());
+            defaulted_index.push(events);
         }
         if let Some(base) = lean {
             // Only transactions keep their value as text; any other event's value is parsed.
@@ -210,11 +245,12 @@ pub(super) fn parse_chunk(source: &str, text: &str, lean: Option<usize>) -> Resu
             raw_values.push(span);
         }
         let event = raw_event
-            .into_event(events.len() as u64, line)
+            .into_event(events as u64, line)
             .map_err(|m| HistoryError::at(source, line, m))?;
-        events.push(event);
+        emit(event);
+        events += 1;
     }
-    Ok(Chunk {
+    Ok(ParsedLines {
         events,
         lines,
         defaulted_index,
@@ -592,6 +628,48 @@ mod tests {
         let e = parse("big", &bad).unwrap_err();
         assert_eq!(e.line(), Some(early + 1), "{e}");
         assert!(e.to_string().contains("missing field \"type\""), "{e}");
+    }
+
+    #[test]
+    fn parallel_lean_parsing_matches_line_by_line_lean_parsing() {
+        let mut text = String::new();
+        for i in 0..60_000u64 {
+            if i % 997 == 3 {
+                text.push_str("\n\n");
+            }
+            let index = if i % 5 == 0 {
+                String::new()
+            } else {
+                format!("\"index\":{i},")
+            };
+            text.push_str(&format!(
+                "{{{index}\"process\":{},\"type\":\"invoke\",\"f\":\"txn\",\"value\":[[\"append\",{},{i}],[\"r\",{},null]]}}\n",
+                i % 7,
+                i % 11,
+                i % 13
+            ));
+            if i % 101 == 0 {
+                text.push_str("{\"process\":\"nemesis\",\"type\":\"info\",\"f\":\"kill\",\"value\":{\"node\":\"n1\"}}\n");
+            }
+        }
+        assert!(text.len() >= PARALLEL_FROM_BYTES);
+        let (parallel, spans) = parse_parts_lean("big", &text).unwrap().join_lean();
+        let sequential = parse_chunk("big", &text, Some(text.as_ptr() as usize)).unwrap();
+        assert!(
+            parallel == sequential.events,
+            "parallel and sequential lean parses differ"
+        );
+        assert_eq!(spans.len(), parallel.len());
+        let span_pairs = |s: &[RawSpan]| s.iter().map(|s| (s.start, s.len)).collect::<Vec<_>>();
+        assert_eq!(span_pairs(&spans), span_pairs(&sequential.raw_values));
+        // A bad line in each piece: the first one is reported, by its number in the file.
+        let mut lines: Vec<&str> = text.lines().collect();
+        let (early, late) = (lines.len() / 3, lines.len() - 10);
+        lines[early] = "{\"process\":0,\"type\":\"ok\",\"f\":\"txn\",\"value\":[";
+        lines[late] = "{oops";
+        let bad = lines.join("\n");
+        let e = parse_parts_lean("big", &bad).err().unwrap();
+        assert_eq!(e.line(), Some(early + 1), "{e}");
     }
 
     #[test]

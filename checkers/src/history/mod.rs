@@ -12,6 +12,7 @@ mod elle_json;
 mod error;
 mod event;
 mod faults;
+mod fill_in_place;
 mod format;
 mod independent;
 mod jepsen_log;
@@ -250,7 +251,7 @@ impl History {
     /// content (and, when the content is ambiguous, the file extension).
     pub fn load(path: &Path, format: Option<Format>) -> Result<Self, HistoryError> {
         let (source, text, format) = read_history_text(path, format)?;
-        // The text can be large: free it before the events are joined and paired.
+        // The text can be large: free it before the events are paired.
         let (events, skipped_lines) = match format {
             Format::Jsonl => {
                 let parts = jsonl::parse_parts(&source, &text)?;
