@@ -283,11 +283,16 @@ fn scan_lean_event(line: &str) -> Option<RawEvent<'_>> {
                 field.is_none().then_some(())?;
                 *field = Some(RawField(text));
             }
-            "type" | "f" => {
-                let field = if key == "type" { &mut raw.kind } else { &mut raw.f };
+            "type" => {
+                // Read as the kind it names (no string kept); any other text goes to serde_json.
+                let kind = EventKind::from_name(c.string_content()?)?;
+                raw.scanned_kind.is_none().then_some(())?;
+                raw.scanned_kind = Some(kind);
+            }
+            "f" => {
                 let text = c.string_content()?;
-                field.is_none().then_some(())?;
-                *field = Some(Value::String(text.to_string()));
+                raw.f.is_none().then_some(())?;
+                raw.f = Some(Value::String(text.to_string()));
             }
             "value" => {
                 let text = c.value()?;
@@ -382,6 +387,8 @@ struct RawEvent<'a> {
     time: Option<RawField<'a>>,
     process: Option<RawField<'a>>,
     kind: Option<Value>,
+    /// Lean scanning: the `type`, already read as the kind it names.
+    scanned_kind: Option<EventKind>,
     f: Option<Value>,
     value: Option<Value>,
     /// Lean parsing: the value as text (not yet parsed).
@@ -420,7 +427,9 @@ impl RawEvent<'_> {
             },
         };
         let kind = match self.kind {
-            None => return Err("missing field \"type\" (invoke, ok, fail or info)".into()),
+            None => self
+                .scanned_kind
+                .ok_or("missing field \"type\" (invoke, ok, fail or info)")?,
             Some(Value::String(s)) => EventKind::from_name(&s)
                 .ok_or_else(|| format!("field \"type\" must be invoke, ok, fail or info, found \"{s}\""))?,
             Some(v) => {
@@ -681,6 +690,21 @@ mod tests {
                 "found \"okay\"",
             ),
             (
+                "{\"process\":0,\"type\":\"invoke\",\"f\":\"txn\",\"value\":[]}\n{\"process\":0,\"type\":\"okay\",\"f\":\"txn\",\"value\":[]}",
+                2,
+                "found \"okay\"",
+            ),
+            (
+                "{\"process\":0,\"type\":\"ok\",\"type\":\"ok\",\"f\":\"txn\",\"value\":[]}",
+                1,
+                "duplicate field",
+            ),
+            (
+                "{\"process\":0,\"f\":\"txn\",\"value\":[]}",
+                1,
+                "missing field \"type\"",
+            ),
+            (
                 "{\"process\":-1,\"type\":\"invoke\",\"f\":\"read\"}",
                 1,
                 "non-negative integer",
@@ -705,6 +729,9 @@ mod tests {
         for (text, line, needle) in cases {
             let err = parse("h.jsonl", text).unwrap_err();
             assert_eq!(err.line(), Some(line), "{text}: {err}");
+            // Lean parsing (its own scanner first) reports the same error.
+            let lean = parse_parts_lean("h.jsonl", text).err().unwrap();
+            assert_eq!(lean.to_string(), err.to_string());
             assert!(err.to_string().contains(needle), "{text}: {err}");
             assert!(err.to_string().starts_with(&format!("h.jsonl:{line}: ")), "{err}");
         }
