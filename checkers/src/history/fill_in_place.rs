@@ -48,7 +48,7 @@ impl<T> Drop for Slots<'_, T> {
 }
 
 /// Fills one vector from `bounds.len()` threads: part `i` gets at most `bounds[i]` slots and
-/// `fill(i, slots)` writes them in order. When every part succeeds, the vector holds part 0's
+/// `fill(i, start, slots)` writes them in order, `start` being the sum of the earlier bounds. When every part succeeds, the vector holds part 0's
 /// values, then part 1's, and so on, with each part's result; otherwise no vector and every
 /// part's result (what the failed parts wrote is dropped). A panic in a part is resumed here.
 pub(crate) fn fill_in_place<T, R, E, F>(bounds: &[usize], fill: F) -> (Option<Vec<T>>, Vec<Result<R, E>>)
@@ -56,8 +56,16 @@ where
     T: Send,
     R: Send,
     E: Send,
-    F: Fn(usize, &mut Slots<'_, T>) -> Result<R, E> + Sync,
+    F: Fn(usize, usize, &mut Slots<'_, T>) -> Result<R, E> + Sync,
 {
+    let starts: Vec<usize> = bounds
+        .iter()
+        .scan(0, |at, &b| {
+            let start = *at;
+            *at += b;
+            Some(start)
+        })
+        .collect();
     let total: usize = bounds.iter().sum();
     let mut values: Vec<T> = Vec::with_capacity(total);
     let mut regions = Vec::with_capacity(bounds.len());
@@ -67,7 +75,7 @@ where
         regions.push(region);
         spare = rest;
     }
-    let fill = &fill;
+    let (fill, starts) = (&fill, &starts);
     let outcomes: Vec<(usize, Result<R, E>)> = std::thread::scope(|s| {
         let handles: Vec<_> = regions
             .into_iter()
@@ -78,7 +86,7 @@ where
                         slots: region,
                         filled: 0,
                     };
-                    match fill(i, &mut slots) {
+                    match fill(i, starts[i], &mut slots) {
                         Ok(r) => (slots.keep(), Ok(r)),
                         Err(e) => (0, Err(e)),
                     }
@@ -91,12 +99,7 @@ where
             .collect()
     });
     let base = values.as_mut_ptr();
-    let starts = bounds.iter().scan(0, |at, &b| {
-        let start = *at;
-        *at += b;
-        Some(start)
-    });
-    let parts: Vec<(usize, usize)> = starts.zip(outcomes.iter().map(|o| o.0)).collect();
+    let parts: Vec<(usize, usize)> = starts.iter().copied().zip(outcomes.iter().map(|o| o.0)).collect();
     if outcomes.iter().any(|o| o.1.is_err()) {
         for &(start, filled) in &parts {
             // SAFETY: the part that started at `start` kept `filled` written values, owned by
@@ -144,7 +147,8 @@ mod tests {
         let live = AtomicUsize::new(0);
         let bounds = [5, 0, 7, 3, 4];
         let wrote = [2, 0, 7, 1, 4];
-        let (values, results) = fill_in_place(&bounds, |i, slots| {
+        let (values, results) = fill_in_place(&bounds, |i, start, slots| {
+            assert_eq!(start, bounds[..i].iter().sum::<usize>());
             for k in 0..wrote[i] {
                 slots.push(Tracked::new((i * 100 + k) as u64, &live));
             }
@@ -164,7 +168,7 @@ mod tests {
     #[test]
     fn a_failed_part_gives_no_vector_and_every_value_written_is_dropped() {
         let live = AtomicUsize::new(0);
-        let (values, results) = fill_in_place(&[4, 4, 4], |i, slots| {
+        let (values, results) = fill_in_place(&[4, 4, 4], |i, _, slots| {
             for k in 0..3 {
                 slots.push(Tracked::new(k, &live));
             }
@@ -177,7 +181,7 @@ mod tests {
 
     #[test]
     fn written_values_can_be_changed_in_place() {
-        let (values, _) = fill_in_place(&[3, 3], |i, slots| {
+        let (values, _) = fill_in_place(&[3, 3], |i, _, slots| {
             slots.push(i as u64);
             slots.push(10);
             for v in slots.written_mut() {

@@ -72,8 +72,8 @@ fn parse_parts_with(source: &str, text: &str, lean: bool) -> Result<Parts, Histo
         });
     }
     let pieces = split_at_lines(text, threads);
-    // Each piece's line count: an upper bound on its events, and the line its successor
-    // starts after (so every thread numbers its lines, and reports errors, absolutely).
+    // Each piece's line count: an upper bound on its events; their sums are where the pieces
+    // start (so every thread numbers its lines, and reports errors, absolutely).
     let lines: Vec<usize> = std::thread::scope(|s| {
         let counts: Vec<_> = pieces
             .iter()
@@ -84,30 +84,20 @@ fn parse_parts_with(source: &str, text: &str, lean: bool) -> Result<Parts, Histo
             .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             .collect()
     });
-    let first_lines: Vec<usize> = lines
-        .iter()
-        .scan(0, |at, &n| {
-            let first = *at;
-            *at += n;
-            Some(first)
-        })
-        .collect();
-    let (events, parsed) = fill_in_place(&lines, |i, slots| {
-        parse_lines(source, pieces[i], lean, first_lines[i], |event| slots.push(event))
+    let (events, parsed) = fill_in_place(&lines, |i, first_line, slots| {
+        parse_lines(source, pieces[i], lean, first_line, |event| slots.push(event))
     });
+    // The first error in line order is the one reported, as line by line.
+    let parsed = parsed.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let mut events = events.expect("every piece was parsed");
     let mut raw_values = Vec::with_capacity(parsed.len());
-    let mut defaulted = Vec::new();
     let mut position_offset = 0;
     for piece in parsed {
-        // The first error in line order is the one reported, as line by line.
-        let piece = piece?;
-        defaulted.extend(piece.defaulted_index.iter().map(|&p| (p, position_offset)));
+        for &p in &piece.defaulted_index {
+            events[position_offset + p].index += position_offset as u64;
+        }
         position_offset += piece.events;
         raw_values.push(piece.raw_values);
-    }
-    let mut events = events.expect("every piece was parsed");
-    for (p, offset) in defaulted {
-        events[p + offset].index += offset as u64;
     }
     Ok(Parts { events, raw_values })
 }
